@@ -1,0 +1,337 @@
+"""Checks: one class per diagnostic, reading the protocol table.
+
+Each check carries its own documentation (what it does, why it matters, an
+example and its fix). The examples are mini projects (path -> source): the
+test suite runs them, so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import ClassVar, Iterator
+
+from fedcl_lint.link import LinkedSite
+from fedcl_lint.rulepack import RulePack
+from fedcl_lint.table import MessageEntry, ProtocolTable, Status
+from fedcl_lint.types import Finding, Location, Mechanism, Related, Role, Severity
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """A file that could not be read or parsed."""
+
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    table: ProtocolTable
+    pack: RulePack
+    failures: tuple[FileFailure, ...] = ()
+
+
+class Check:
+    """A diagnostic: its identity, its documentation, and how to find it."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    why: ClassVar[str]
+    example: ClassVar[dict[str, str]]
+    fix: ClassVar[dict[str, str]]
+    fix_text: ClassVar[str]
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def finding(self, site: LinkedSite, message: str, *, severity: Severity | None = None,
+                related: tuple[Related, ...] = ()) -> Finding:
+        return Finding(
+            code=self.code,
+            severity=severity or self.severity,
+            message=message,
+            location=site.location,
+            message_type=site.message_type,
+            mechanism=site.site.mechanism,
+            related=related,
+        )
+
+
+def describe(mechanism: Mechanism) -> str:
+    """`over rpc` / `as an event`: how a sentence says a mechanism."""
+    return "over rpc" if mechanism is Mechanism.RPC else "as an event"
+
+
+def _related(sites: tuple[LinkedSite, ...] | list[LinkedSite], note: str) -> tuple[Related, ...]:
+    """Related locations; `note` may use {api} and {how} (e.g. "over rpc")."""
+    return tuple(
+        Related(s.location, s.site.role, s.site.mechanism, note.format(api=s.site.api, how=describe(s.site.mechanism)))
+        for s in sites
+    )
+
+
+def _alternatives(pack: RulePack, mechanism: Mechanism, role: Role) -> str:
+    names = pack.call_names(mechanism, role)
+    return " or ".join(f"`{n}`" for n in names) if names else f"a {role} call on {mechanism}"
+
+
+class MechanismMismatch(Check):
+    code = "FCL001"
+    name = "mechanism-mismatch"
+    severity = Severity.ERROR
+    summary = "A message type is sent on one mechanism and handled only on the other."
+    why = (
+        "RPC handlers and event listeners live in two registries that never see each other. "
+        "A message sent as an event to a node that registered an RPC handler for it (or the "
+        "reverse) is silently dropped: nothing is delivered, nothing fails, and the sender "
+        "may even get `True` back. This is the MOE-FedCL SHUTDOWN bug."
+    )
+    example = {
+        "server.py": (
+            "async def shutdown(comm, client_id):\n"
+            "    await comm.send_control_message(client_id, \"SHUTDOWN\", {})\n"
+        ),
+        "client.py": (
+            "def setup(comm, on_shutdown):\n"
+            "    comm.register_message_handler(\"SHUTDOWN\", on_shutdown)\n"
+        ),
+    }
+    fix = {
+        "server.py": (
+            "async def shutdown(comm, client_id):\n"
+            "    await comm.send_business_message(client_id, \"SHUTDOWN\", {})\n"
+        ),
+        "client.py": example["client.py"],
+    }
+    fix_text = (
+        "Use one mechanism at both ends. Either change the send to the mechanism the handler "
+        "uses (recommended when the sender needs to know the message arrived, as SHUTDOWN "
+        "does), or change the registration to the mechanism the sender uses."
+    )
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for entry in ctx.table.entries:
+            if entry.status is not Status.MISMATCH:
+                continue
+            handled = entry.handle_mechanisms
+            for send in entry.sends:
+                mechanism = send.site.mechanism
+                if mechanism in handled:
+                    continue
+                other = next(iter(handled))
+                handler_apis = ", ".join(sorted({h.site.api for h in entry.handles}))
+                message = (
+                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.site.api}`) but only "
+                    f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; send it with "
+                    f"{_alternatives(ctx.pack, other, Role.SEND)}, or register it with "
+                    f"{_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
+                )
+                yield self.finding(
+                    send, message, related=_related(entry.handles, "handled {how} here (`{api}`)")
+                )
+
+
+class UnhandledMessage(Check):
+    code = "FCL002"
+    name = "unhandled-message"
+    severity = Severity.ERROR
+    summary = "A message type is sent but no handler is registered for it anywhere (error for rpc, warning for events)."
+    why = (
+        "An RPC with no handler fails at run time on the receiving node; an event with no "
+        "listener is dropped without a word. A near-miss name (`shutdown` vs `SHUTDOWN`) is "
+        "the usual cause."
+    )
+    example = {
+        "server.py": "async def stop(comm, cid):\n    await comm.send_business_message(cid, \"shutdown\", {})\n",
+        "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"SHUTDOWN\", handler)\n",
+    }
+    fix = {
+        "server.py": "async def stop(comm, cid):\n    await comm.send_business_message(cid, \"SHUTDOWN\", {})\n",
+        "client.py": example["client.py"],
+    }
+    fix_text = "Register a handler for the message type on the receiving side, or correct the name sent."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        handled = {e.message_type: e for e in ctx.table.entries if e.handles}
+        for entry in ctx.table.entries:
+            if entry.status is not Status.UNHANDLED:
+                continue
+            suggestion = _did_you_mean(entry.message_type, list(handled))
+            for send in entry.sends:
+                mechanism = send.site.mechanism
+                message = (
+                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.site.api}`) but no "
+                    f"handler is registered for it"
+                )
+                related: tuple[Related, ...] = ()
+                if suggestion is not None:
+                    message += f"; did you mean `{suggestion}`?"
+                    related = _related(handled[suggestion].handles, f"`{suggestion}` is handled {{how}} here (`{{api}}`)")
+                severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
+                yield self.finding(send, message, severity=severity, related=related)
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str | None:
+    for candidate in sorted(candidates):
+        if candidate.casefold() == name.casefold():
+            return candidate
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+class UnusedHandler(Check):
+    code = "FCL003"
+    name = "unused-handler"
+    severity = Severity.WARNING
+    summary = "A handler is registered for a message type that is never sent on its mechanism."
+    why = (
+        "A handler nobody calls is dead code at best; at worst it is the receiving half of a "
+        "protocol whose sender was renamed or removed, and the feature silently stopped working."
+    )
+    example = {
+        "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"PAUSE\", handler)\n",
+    }
+    fix = {
+        "client.py": example["client.py"],
+        "server.py": "async def pause(comm, cid):\n    await comm.send_business_message(cid, \"PAUSE\", {})\n",
+    }
+    fix_text = "Send the message somewhere (on the handler's mechanism), or remove the handler."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for entry in ctx.table.entries:
+            if entry.status is Status.MISMATCH:
+                continue  # reported once, as FCL001
+            for handle in entry.handles:
+                mechanism = handle.site.mechanism
+                if mechanism in entry.send_mechanisms:
+                    continue
+                if entry.sends:
+                    message = (
+                        f"`{entry.message_type}` is handled {describe(mechanism)} (`{handle.site.api}`) but only "
+                        f"ever sent {describe(next(iter(entry.send_mechanisms)))}, so this handler never runs"
+                    )
+                    related = _related(entry.sends, "sent {how} here (`{api}`)")
+                else:
+                    message = (
+                        f"`{entry.message_type}` has a handler {describe(mechanism)} (`{handle.site.api}`) "
+                        f"but is never sent"
+                    )
+                    related = ()
+                yield self.finding(handle, message, related=related)
+
+
+class DuplicateHandler(Check):
+    code = "FCL004"
+    name = "duplicate-handler"
+    severity = Severity.WARNING
+    summary = "The same message type gets a second rpc handler in the same class, function or module body."
+    why = (
+        "A node's rpc handler table holds one handler per message type: the later registration "
+        "silently replaces the earlier one. Registrations in different top-level classes or "
+        "functions are assumed to run on different nodes and are not reported."
+    )
+    example = {
+        "client.py": (
+            "class Client:\n"
+            "    def setup(self, comm):\n"
+            "        comm.register_message_handler(\"TRAIN\", self.train)\n"
+            "        comm.register_message_handler(\"TRAIN\", self.train_v2)\n"
+        ),
+        "server.py": "async def go(comm, cid):\n    await comm.send_business_message(cid, \"TRAIN\", {})\n",
+    }
+    fix = {
+        "client.py": (
+            "class Client:\n"
+            "    def setup(self, comm):\n"
+            "        comm.register_message_handler(\"TRAIN\", self.train_v2)\n"
+        ),
+        "server.py": example["server.py"],
+    }
+    fix_text = "Keep one registration per message type, or dispatch inside a single handler."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for entry in ctx.table.entries:
+            first_in_scope: dict[tuple[str, str], LinkedSite] = {}
+            for handle in entry.handles:
+                if handle.site.mechanism is not Mechanism.RPC:
+                    continue
+                scope = (handle.location.path, (handle.site.function or "").split(".")[0])
+                first = first_in_scope.setdefault(scope, handle)
+                if first is handle:
+                    continue
+                message = (
+                    f"`{entry.message_type}` already has an rpc handler registered at {first.location}; "
+                    f"this registration silently replaces it"
+                )
+                yield self.finding(handle, message, related=_related([first], "first registered here (`{api}`)"))
+
+
+class UnresolvedMessageType(Check):
+    code = "FCL005"
+    name = "unresolved-message-type"
+    severity = Severity.INFO
+    summary = "A call site's message type cannot be determined statically."
+    why = (
+        "An unresolved site is missing from the protocol table, so the other checks cannot "
+        "vouch for it. The finding says why (a parameter, a computed value, a name outside the "
+        "analysed tree) so that you can make it resolvable or accept it."
+    )
+    example = {
+        "server.py": "async def stop(comm, cid, kind):\n    await comm.send_business_message(cid, kind.upper(), {})\n",
+    }
+    fix = {
+        "server.py": (
+            "SHUTDOWN = \"SHUTDOWN\"\n\n"
+            "async def stop(comm, cid):\n    await comm.send_business_message(cid, SHUTDOWN, {})\n"
+        ),
+        "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"SHUTDOWN\", handler)\n",
+    }
+    fix_text = "Pass a literal, a module constant, a class attribute or an Enum member."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for site in ctx.table.unresolved:
+            message = (
+                f"cannot resolve the message type of `{site.site.api}` ({site.site.role} {site.site.mechanism}): "
+                f"{site.resolution.reason}"
+            )
+            yield self.finding(site, message)
+
+
+class ParseError(Check):
+    code = "FCL900"
+    name = "parse-error"
+    severity = Severity.ERROR
+    summary = "A file cannot be read, decoded or parsed; the other files are still analysed."
+    why = (
+        "A file fedcl-lint cannot read may hold sends or handlers that the rest of the "
+        "protocol depends on, so the report would be incomplete without saying so."
+    )
+    example = {"broken.py": "def f(:\n    pass\n"}
+    fix = {"broken.py": "def f():\n    pass\n"}
+    fix_text = "Fix the syntax or the encoding of the file, or exclude it from the analysis."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for failure in ctx.failures:
+            yield Finding(code=self.code, severity=self.severity, message=failure.message, location=failure.location)
+
+
+ALL_CHECKS: tuple[Check, ...] = (
+    MechanismMismatch(),
+    UnhandledMessage(),
+    UnusedHandler(),
+    DuplicateHandler(),
+    UnresolvedMessageType(),
+    ParseError(),
+)
+
+
+def check_by_code(code: str) -> Check | None:
+    return next((c for c in ALL_CHECKS if c.code == code.upper() or c.name == code.lower()), None)
+
+
+def run_checks(ctx: CheckContext) -> list[Finding]:
+    findings = [finding for check in ALL_CHECKS for finding in check.run(ctx)]
+    return sorted(findings, key=lambda f: f.sort_key)

@@ -1,0 +1,1 @@
+"""Reporters: turn an analysis into text, JSON or a rich table. They only read."""

@@ -1,0 +1,88 @@
+"""The JSON contract for CI and scripts (`version: 1`); extra fields may be added, never removed."""
+
+from __future__ import annotations
+
+import json
+
+from fedcl_lint.api import Analysis
+from fedcl_lint.link import LinkedSite
+from fedcl_lint.types import Finding, Location, Severity
+
+SCHEMA_VERSION = 1
+
+
+def findings_document(analysis: Analysis) -> dict:
+    table = analysis.table
+    return {
+        "version": SCHEMA_VERSION,
+        "findings": [_finding(f) for f in analysis.findings],
+        "summary": {
+            "files": len(analysis.files),
+            "errors": analysis.count(Severity.ERROR),
+            "warnings": analysis.count(Severity.WARNING),
+            "infos": analysis.count(Severity.INFO),
+            "call_sites": table.site_count,
+            "resolved_call_sites": table.resolved_count,
+        },
+    }
+
+
+def table_document(analysis: Analysis) -> dict:
+    table = analysis.table
+    return {
+        "version": SCHEMA_VERSION,
+        "messages": [
+            {
+                "message_type": entry.message_type,
+                "status": entry.status.value,
+                "mechanisms": [m.value for m in entry.mechanisms],
+                "sites": [_site(site) for site in entry.sites],
+            }
+            for entry in table.entries
+        ],
+        "unresolved": [{**_site(site), "reason": site.resolution.reason} for site in table.unresolved],
+        "summary": {"call_sites": table.site_count, "resolved_call_sites": table.resolved_count},
+    }
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _location(location: Location) -> dict:
+    return {"path": location.path, "line": location.line, "column": location.column}
+
+
+def _finding(finding: Finding) -> dict:
+    return {
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "message_type": finding.message_type,
+        "mechanism": finding.mechanism.value if finding.mechanism else None,
+        **_location(finding.location),
+        "related": [
+            {
+                **_location(r.location),
+                "role": r.role.value if r.role else None,
+                "mechanism": r.mechanism.value if r.mechanism else None,
+                "note": r.note,
+            }
+            for r in finding.related
+        ],
+    }
+
+
+def _site(site: LinkedSite) -> dict:
+    return {
+        "role": site.site.role.value,
+        "mechanism": site.site.mechanism.value,
+        **_location(site.location),
+        "api": site.site.api,
+        "function": site.site.function,
+        "handler": site.site.handler,
+        "resolution": [
+            {"step": step.description, **(_location(step.location) if step.location else {})}
+            for step in site.resolution.steps
+        ],
+    }

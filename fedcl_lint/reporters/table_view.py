@@ -1,0 +1,52 @@
+"""The protocol table for a terminal, drawn with rich."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from fedcl_lint.api import Analysis
+from fedcl_lint.link import LinkedSite
+from fedcl_lint.reporters.text import coverage_line
+from fedcl_lint.table import Status
+
+_PIPE_WIDTH = 160
+_STATUS_STYLE = {Status.OK: "green", Status.MISMATCH: "bold red", Status.UNHANDLED: "red", Status.UNUSED: "yellow"}
+
+
+def print_table(analysis: Analysis, console: Console) -> None:
+    if not console.is_terminal:
+        console.width = max(console.width, _PIPE_WIDTH)  # a file or pipe has room; never cut paths
+    table = Table(title="Message types", show_lines=True)
+    table.add_column("Message type", style="bold", overflow="fold")
+    table.add_column("Mechanism(s)", no_wrap=True)
+    table.add_column("Senders", overflow="fold")
+    table.add_column("Handlers", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    for entry in analysis.table.entries:
+        table.add_row(
+            escape(entry.message_type),
+            ", ".join(m.value for m in entry.mechanisms),
+            _sites(entry.sends),
+            _sites(entry.handles),
+            f"[{_STATUS_STYLE[entry.status]}]{entry.status.value}[/]",
+        )
+    console.print(table)
+    if analysis.table.unresolved:
+        unresolved = Table(title="Unresolved call sites")
+        unresolved.add_column("Location")
+        unresolved.add_column("Call")
+        unresolved.add_column("Why")
+        for site in analysis.table.unresolved:
+            unresolved.add_row(escape(str(site.location)), _call(site), escape(site.resolution.reason or ""))
+        console.print(unresolved)
+    console.print(coverage_line(analysis), highlight=False)
+
+
+def _sites(sites: tuple[LinkedSite, ...]) -> str:
+    return "\n".join(f"{escape(str(s.location))}\n  [dim]{_call(s)}[/]" for s in sites) or "-"
+
+
+def _call(site: LinkedSite) -> str:
+    return f"{site.site.api} ({site.site.mechanism.value})"

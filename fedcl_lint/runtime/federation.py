@@ -1,0 +1,225 @@
+"""A toy federation on the runtime: registration, rounds of averaging, shutdown.
+
+Every message type here travels on one mechanism on both sides (see
+messages.py): registration, heartbeat, train and SHUTDOWN are rpcs,
+CLIENT_REGISTERED is an event. SHUTDOWN is an rpc because the server needs
+each client's acknowledgement: the seed pushed it as an event, so nothing was
+delivered and the server still believed the clients had stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import RemoteHandlerError, RpcTimeoutError, UnknownNodeError
+from .manager import CommunicationManager
+from .messages import CLIENT_REGISTERED, HEARTBEAT, REGISTRATION, SHUTDOWN, TRAIN
+from .transport import MemoryTransport
+
+__all__ = ["Client", "FederationResult", "Server", "ShutdownReport", "run_federation"]
+
+# What a client may do instead of acknowledging SHUTDOWN: these make it
+# "missing". Any other error (a MechanismMismatchError above all) is a bug in
+# the server and propagates.
+_NO_ANSWER_ERRORS = (RpcTimeoutError, RemoteHandlerError, UnknownNodeError)
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """Which clients acknowledged SHUTDOWN, which did not, and why not."""
+
+    acknowledged: tuple[str, ...]
+    missing: tuple[str, ...]
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class FederationResult:
+    """What a run produced: the per-round averages and the shutdown report."""
+
+    round_averages: tuple[float, ...]
+    final_value: float
+    announcements_delivered: int
+    shutdown: ShutdownReport
+
+    @property
+    def acknowledged(self) -> tuple[str, ...]:
+        return self.shutdown.acknowledged
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return self.shutdown.missing
+
+
+class Server:
+    """Coordinates the rounds: sends ``train`` to every registered client and averages the answers."""
+
+    def __init__(
+        self,
+        transport: MemoryTransport,
+        node_id: str = "server",
+        *,
+        initial_value: float = 0.0,
+        rpc_timeout: float | None = None,
+        shutdown_timeout: float = 2.0,
+    ) -> None:
+        self.manager = CommunicationManager(transport, node_id)
+        self.node_id = node_id
+        self.global_value = initial_value
+        self.rpc_timeout = rpc_timeout
+        self.shutdown_timeout = shutdown_timeout
+
+    @property
+    def registered_clients(self) -> tuple[str, ...]:
+        return self.manager.registered_clients
+
+    async def announce_registrations(self) -> int:
+        """Tell every client who is in the federation; returns the number of listeners reached."""
+        clients = self.registered_clients
+        counts = await asyncio.gather(
+            *(
+                self.manager.send_control_message(
+                    client_id, CLIENT_REGISTERED, {"client_id": client_id, "clients": clients}
+                )
+                for client_id in clients
+            )
+        )
+        return sum(counts)
+
+    async def run_round(self, round_number: int) -> float:
+        """One round: every client trains from the global value; the new global value is their mean."""
+        clients = self.registered_clients
+        if not clients:
+            raise ValueError(f"{self.node_id} cannot run round {round_number}: no client registered")
+        request = {"round": round_number, "global_value": self.global_value}
+        replies = await asyncio.gather(
+            *(
+                self.manager.send_business_message(client_id, TRAIN, request, timeout=self.rpc_timeout)
+                for client_id in clients
+            ),
+            return_exceptions=True,
+        )
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        self.global_value = math.fsum(float(reply["value"]) for reply in replies) / len(replies)
+        return self.global_value
+
+    async def shutdown(self) -> ShutdownReport:
+        """Send SHUTDOWN by rpc to every client and wait (bounded) for each acknowledgement."""
+        clients = self.registered_clients
+        replies = await asyncio.gather(
+            *(
+                self.manager.send_business_message(
+                    client_id, SHUTDOWN, {"reason": "training finished"}, timeout=self.shutdown_timeout
+                )
+                for client_id in clients
+            ),
+            return_exceptions=True,
+        )
+        acknowledged: list[str] = []
+        missing: list[str] = []
+        reasons: dict[str, str] = {}
+        for client_id, reply in zip(clients, replies):
+            if isinstance(reply, _NO_ANSWER_ERRORS):
+                missing.append(client_id)
+                reasons[client_id] = str(reply)
+            elif isinstance(reply, BaseException):
+                raise reply
+            elif isinstance(reply, Mapping) and reply.get("acknowledged") is True:
+                acknowledged.append(client_id)
+            else:
+                missing.append(client_id)
+                reasons[client_id] = f"answered SHUTDOWN without acknowledging it: {reply!r:.200}"
+        return ShutdownReport(tuple(acknowledged), tuple(missing), reasons)
+
+    async def run(self, rounds: int) -> FederationResult:
+        """Announce, train for ``rounds`` rounds, shut down."""
+        if rounds < 0:
+            raise ValueError(f"rounds must be >= 0, got {rounds}")
+        if not self.registered_clients:
+            raise ValueError(f"{self.node_id} has no registered client to train with")
+        delivered = await self.announce_registrations()
+        averages = [await self.run_round(round_number) for round_number in range(1, rounds + 1)]
+        report = await self.shutdown()
+        return FederationResult(tuple(averages), self.global_value, delivered, report)
+
+
+class Client:
+    """A participant: registers, trains on request, and acknowledges SHUTDOWN.
+
+    Its toy local update moves the global value halfway towards the client's
+    own ``local_value``, so the averages of a run are known in closed form.
+    """
+
+    def __init__(
+        self,
+        transport: MemoryTransport,
+        node_id: str,
+        *,
+        local_value: float = 0.0,
+        server_id: str = "server",
+        rpc_timeout: float | None = None,
+    ) -> None:
+        self.manager = CommunicationManager(transport, node_id)
+        self.node_id = node_id
+        self.server_id = server_id
+        self.local_value = local_value
+        self.rpc_timeout = rpc_timeout
+        self.registered = False
+        self.federation: tuple[str, ...] = ()
+        self.rounds_trained: list[int] = []
+        self.shutdown_received = False
+        self.manager.register_message_handler(TRAIN, self._handle_train)
+        self.manager.register_message_handler(SHUTDOWN, self._handle_shutdown)
+        self.manager.register_event_listener(self.node_id, CLIENT_REGISTERED, self._on_client_registered)
+
+    async def start(self) -> None:
+        """Register with the server, then prove liveness with one heartbeat."""
+        await self.register()
+        await self.heartbeat()
+
+    async def register(self) -> dict[str, Any]:
+        reply = await self.manager.send_business_message(
+            self.server_id, REGISTRATION, {"node_id": self.node_id}, timeout=self.rpc_timeout
+        )
+        if not (isinstance(reply, Mapping) and reply.get("accepted") is True):
+            raise RuntimeError(f"{self.server_id} refused the registration of {self.node_id}: {reply!r}")
+        self.registered = True
+        return dict(reply)
+
+    async def heartbeat(self) -> dict[str, Any]:
+        return await self.manager.send_business_message(
+            self.server_id, HEARTBEAT, {"node_id": self.node_id}, timeout=self.rpc_timeout
+        )
+
+    def local_update(self, round_number: int, global_value: float) -> float:
+        """The toy training step; override to change what a client contributes."""
+        return (global_value + self.local_value) / 2
+
+    async def _handle_train(self, source: str, data: Any) -> dict[str, Any]:
+        round_number = int(data["round"])
+        value = self.local_update(round_number, float(data["global_value"]))
+        self.rounds_trained.append(round_number)
+        return {"client_id": self.node_id, "round": round_number, "value": value}
+
+    async def _handle_shutdown(self, source: str, data: Any) -> dict[str, Any]:
+        self.shutdown_received = True
+        return {"acknowledged": True, "client_id": self.node_id}
+
+    async def _on_client_registered(self, data: Any) -> None:
+        self.federation = tuple(data["clients"])
+
+
+async def run_federation(server: Server, clients: Sequence[Client], rounds: int) -> FederationResult:
+    """Start every client (registration and heartbeat), then run the server's rounds and shutdown."""
+    await asyncio.gather(*(client.start() for client in clients))
+    return await server.run(rounds)

@@ -1,0 +1,92 @@
+"""The protocol table: message type -> who sends it and who handles it, on which mechanism."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from fedcl_lint.link import LinkedSite
+from fedcl_lint.types import Mechanism, Role
+
+
+class Status(str, Enum):
+    """How a message type's senders and handlers fit together."""
+
+    OK = "ok"
+    MISMATCH = "mismatch"  # some sends use a mechanism no handler listens on
+    UNHANDLED = "unhandled"  # sent, handled nowhere
+    UNUSED = "unused"  # handled, never sent
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class MessageEntry:
+    """Every resolved site of one message type."""
+
+    message_type: str
+    sends: tuple[LinkedSite, ...]
+    handles: tuple[LinkedSite, ...]
+
+    @property
+    def send_mechanisms(self) -> frozenset[Mechanism]:
+        return frozenset(s.site.mechanism for s in self.sends)
+
+    @property
+    def handle_mechanisms(self) -> frozenset[Mechanism]:
+        return frozenset(s.site.mechanism for s in self.handles)
+
+    @property
+    def mechanisms(self) -> tuple[Mechanism, ...]:
+        return tuple(m for m in Mechanism if m in self.send_mechanisms | self.handle_mechanisms)
+
+    @property
+    def status(self) -> Status:
+        if not self.handles:
+            return Status.UNHANDLED
+        if not self.sends:
+            return Status.UNUSED
+        if self.send_mechanisms - self.handle_mechanisms:
+            return Status.MISMATCH
+        return Status.OK
+
+    @property
+    def sites(self) -> tuple[LinkedSite, ...]:
+        return tuple(sorted(self.sends + self.handles, key=lambda s: s.location))
+
+
+@dataclass(frozen=True)
+class ProtocolTable:
+    """The whole protocol as the code states it."""
+
+    entries: tuple[MessageEntry, ...]
+    unresolved: tuple[LinkedSite, ...]
+    site_count: int
+
+    @property
+    def resolved_count(self) -> int:
+        return self.site_count - len(self.unresolved)
+
+    def entry(self, message_type: str) -> MessageEntry | None:
+        return next((e for e in self.entries if e.message_type == message_type), None)
+
+
+def build_table(sites: list[LinkedSite]) -> ProtocolTable:
+    """Group resolved sites by message type; keep the unresolved ones apart."""
+    by_type: dict[str, list[LinkedSite]] = {}
+    unresolved = []
+    for site in sorted(sites, key=lambda s: s.location):
+        if site.message_type is None:
+            unresolved.append(site)
+        else:
+            by_type.setdefault(site.message_type, []).append(site)
+    entries = tuple(
+        MessageEntry(
+            message_type=message_type,
+            sends=tuple(s for s in group if s.site.role is Role.SEND),
+            handles=tuple(s for s in group if s.site.role is Role.HANDLE),
+        )
+        for message_type, group in sorted(by_type.items())
+    )
+    return ProtocolTable(entries=entries, unresolved=tuple(unresolved), site_count=len(sites))

@@ -1,0 +1,83 @@
+"""The shared vocabulary of every stage: mechanisms, roles, severities, locations, findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Mechanism(str, Enum):
+    """How a message travels: request-response or fire-and-forget."""
+
+    RPC = "rpc"
+    EVENT = "event"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Role(str, Enum):
+    """Which end of a message a call site is."""
+
+    SEND = "send"
+    HANDLE = "handle"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Severity(str, Enum):
+    """How bad a finding is; warning and error fail the run by default."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in the analysed tree: a display path and 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Related:
+    """The other side of a finding, e.g. the handler a mismatched send misses."""
+
+    location: Location
+    role: Role | None
+    mechanism: Mechanism | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnostic at one place."""
+
+    code: str
+    severity: Severity
+    message: str
+    location: Location
+    message_type: str | None = None
+    mechanism: Mechanism | None = None
+    related: tuple[Related, ...] = field(default=())
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.location, self.code, self.message)
