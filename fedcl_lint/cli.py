@@ -1,4 +1,4 @@
-"""Command line: `fedcl-lint check`, `table`, `rule`.
+"""Command line: `fedcl-lint check`, `table`, `rule`, `demo`.
 
 Exit codes follow Ruff: 0 clean, 1 findings of severity warning or error,
 2 usage errors and failures of the tool itself.
@@ -88,6 +88,17 @@ def rule(code: str | None) -> None:
         known = ", ".join(c.code for c in ALL_CHECKS)
         raise FatalError(f"unknown check {code!r} (known: {known})")
     click.echo(render_rule_page(found), nl=False)
+
+
+@cli.command()
+@click.option("--clients", default=5, show_default=True, type=click.IntRange(min=1), help="Number of clients.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(min=0), help="Training rounds.")
+@click.option("--bug", is_flag=True, help="Run the seed's broken variant: SHUTDOWN sent as an event.")
+def demo(clients: int, rounds: int, bug: bool) -> None:
+    """Run a federation on the reference runtime and print its message trace."""
+    from fedcl_lint.demo import run_demo  # the runtime is only loaded when asked for
+
+    sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console()))
 
 
 def _analyze(paths: tuple[str, ...], packs: tuple[str, ...]) -> Analysis:

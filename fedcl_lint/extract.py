@@ -9,8 +9,8 @@ module-level names to the link stage.
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
+import codecs
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -53,17 +53,36 @@ def extract(source: bytes, pack: RulePack) -> ModuleFacts:
 
 
 def decode(source: bytes) -> tuple[str, ParseFailure | None]:
-    """Decode by the file's coding cookie (PEP 263), locating any failure."""
+    """Decode by the file's BOM or coding cookie (PEP 263), locating any failure."""
+    encoding, cookie_line = _declared_encoding(source)
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-    except SyntaxError as exc:
-        return "", ParseFailure(f"cannot decode: {exc}", (exc.lineno or 1, 1))
+        codecs.lookup(encoding)
+    except LookupError:
+        return "", ParseFailure(f"cannot decode: unknown encoding {encoding!r}", (cookie_line, 1))
     try:
         return source.decode(encoding), None
     except UnicodeDecodeError as exc:
         line = source.count(b"\n", 0, exc.start) + 1
         column = exc.start - (source.rfind(b"\n", 0, exc.start) + 1) + 1
         return "", ParseFailure(f"cannot decode as {encoding}: {exc.reason}", (line, column))
+
+
+_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_BLANK_OR_COMMENT = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
+
+
+def _declared_encoding(source: bytes) -> tuple[str, int]:
+    """The encoding a BOM or a cookie on line 1 or 2 declares (utf-8 by default), and its line."""
+    if source.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", 1
+    lines = source.split(b"\n", 2)[:2]
+    for number, line in enumerate(lines, start=1):
+        match = _CODING_COOKIE.match(line)
+        if match:
+            return match.group(1).decode("ascii", "replace"), number
+        if not _BLANK_OR_COMMENT.match(line):
+            break
+    return "utf-8", 1
 
 
 def _syntax_failure(text: str, exc: cst.ParserSyntaxError) -> ParseFailure:

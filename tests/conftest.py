@@ -1,0 +1,55 @@
+"""Shared helpers: run the CLI end to end on fixture trees or on mini projects."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fedcl_lint.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Run:
+    exit_code: int
+    output: str
+    stderr: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.output)
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    """Invoke `fedcl-lint ARGS` in directory `cwd` (paths in the output are relative to it)."""
+
+    def run(args: list[str], cwd: Path) -> Run:
+        monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+def write_project(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write a mini project (path -> source) under `root`."""
+    for relative, source in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, bytes):
+            path.write_bytes(source)
+        else:
+            path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return root
+
+
+def findings_of(document: dict) -> list[tuple]:
+    """(code, message_type, path, line) of every finding, in report order."""
+    return [(f["code"], f["message_type"], f["path"], f["line"]) for f in document["findings"]]

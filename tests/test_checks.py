@@ -1,0 +1,130 @@
+"""Each check: its documented example fires, its documented fix is clean, and a planted tree gives exactly the planted findings."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FIXTURES, findings_of, write_project
+from fedcl_lint.checks import ALL_CHECKS
+from fedcl_lint.reporters.rule_page import render_rule_page
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.code)
+def test_documented_example_is_reported(run_cli, tmp_path, check):
+    write_project(tmp_path, check.example)
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    codes = {f["code"] for f in result.json["findings"]}
+    assert check.code in codes
+    assert result.exit_code == (1 if check.severity.value != "info" else 0)
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.code)
+def test_documented_fix_is_clean(run_cli, tmp_path, check):
+    write_project(tmp_path, check.fix)
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert result.json["findings"] == []
+    assert result.exit_code == 0
+
+
+def test_planted_tree_gives_exactly_the_planted_findings(run_cli):
+    result = run_cli(["check", "--format", "json"], cwd=FIXTURES / "checks")
+
+    assert result.exit_code == 1
+    assert findings_of(result.json) == [
+        ("FCL900", None, "broken.py", 1),
+        ("FCL004", "TRAIN", "client.py", 10),
+        ("FCL003", "PAUSE", "client.py", 11),
+        ("FCL003", "STATUS", "client.py", 13),
+        ("FCL001", "STOP", "server.py", 8),
+        ("FCL002", "Train", "server.py", 9),
+        ("FCL002", "PROGRESS", "server.py", 10),
+        ("FCL005", None, "server.py", 13),
+    ]
+    by_line = {(f["path"], f["line"]): f for f in result.json["findings"]}
+    assert by_line[("server.py", 9)]["severity"] == "error"
+    assert by_line[("server.py", 9)]["message"].endswith("did you mean `TRAIN`?")
+    assert by_line[("server.py", 10)]["severity"] == "warning"
+    assert by_line[("client.py", 10)]["related"][0]["line"] == 9
+    assert by_line[("client.py", 13)]["message"] == (
+        "`STATUS` is handled as an event (`register_event_listener`) but only ever sent over rpc, "
+        "so this handler never runs"
+    )
+    assert by_line[("broken.py", 1)]["message"] == "syntax error: invalid syntax"
+    assert result.json["summary"] == {
+        "files": 3, "errors": 3, "warnings": 4, "infos": 1, "call_sites": 15, "resolved_call_sites": 14,
+    }
+
+
+def test_mismatched_type_is_not_reported_again_as_unhandled_or_unused(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "a.py": """
+            async def f(cm, t):
+                await cm.send_control_message(t, "X", {})
+                await cm.push_event("a", t, "X", {})
+            def g(cm, h):
+                cm.register_message_handler("X", h)
+        """,
+    })
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert findings_of(result.json) == [("FCL001", "X", "a.py", 3), ("FCL001", "X", "a.py", 4)]
+
+
+def test_case_difference_suggests_the_handled_name(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "a.py": """
+            async def f(cm, t):
+                await cm.send_business_message(t, "shutdown", {})
+            def g(cm, h):
+                cm.register_message_handler("SHUTDOWN", h)
+        """,
+    })
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    [unhandled, unused] = result.json["findings"]
+    assert unhandled["code"] == "FCL002"
+    assert unhandled["message"].endswith("did you mean `SHUTDOWN`?")
+    assert unused["code"] == "FCL003"
+
+
+def test_duplicates_in_different_classes_are_different_nodes(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "a.py": """
+            class Server:
+                def setup(self, cm):
+                    cm.register_message_handler("PING", self.ping)
+            class Client:
+                def setup(self, cm):
+                    cm.register_message_handler("PING", self.ping)
+            async def go(cm):
+                await cm.send_business_message("x", "PING", {})
+        """,
+    })
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert result.json["findings"] == []
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.code)
+def test_rule_command_prints_the_page(run_cli, tmp_path, check):
+    result = run_cli(["rule", check.code], cwd=tmp_path)
+
+    assert result.exit_code == 0
+    assert result.output == render_rule_page(check)
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
+        assert heading in result.output
+
+
+def test_rule_lists_every_check(run_cli, tmp_path):
+    result = run_cli(["rule"], cwd=tmp_path)
+
+    assert [line.split()[0] for line in result.output.splitlines()] == [c.code for c in ALL_CHECKS]
+
+
+def test_unknown_rule_is_a_usage_error(run_cli, tmp_path):
+    result = run_cli(["rule", "FCL999"], cwd=tmp_path)
+
+    assert result.exit_code == 2
+    assert "unknown check 'FCL999'" in result.stderr

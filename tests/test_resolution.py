@@ -1,0 +1,120 @@
+"""Every resolution form resolves, with its steps; every unresolved case says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FIXTURES
+
+ROOT = FIXTURES / "resolution"
+
+RESOLVED = {
+    # message type: (path, line, steps)
+    "literal": ("app.py", 22, []),
+    "module_constant": ("app.py", 23, ["constant `LOCAL_CONSTANT` in `app`"]),
+    "class_attribute": ("app.py", 24, ["class attribute `Topics.CLASS_ATTR`"]),
+    "class_attribute_derived": (
+        "app.py", 25, ["class attribute `Topics.DERIVED`", "class attribute `Topics.CLASS_ATTR`"],
+    ),
+    "self_attribute": ("app.py", 26, ["class attribute `Worker.KIND`"]),
+    "enum_member": ("app.py", 27, ["`MsgType` imported from `pkg.messages`", "enum member `MsgType.TRAIN`"]),
+    "enum_value": ("app.py", 28, ["`MsgType` imported from `pkg.messages`", "enum member `MsgType.EVAL`"]),
+    "str_enum_member": ("app.py", 29, ["`Topic` imported from `pkg.messages`", "enum member `Topic.STATUS`"]),
+    "auto_member": ("app.py", 30, ["`Auto` imported from `pkg.messages`", "enum member `Auto.AUTO_MEMBER`"]),
+    "from_import": (
+        "app.py", 31, ["`IMPORTED` imported from `pkg.messages`", "constant `IMPORTED` in `pkg.messages`"],
+    ),
+    "module_attribute": (
+        "app.py", 32, ["`messages` imported from `pkg`", "constant `MODULE_ATTR` in `pkg.messages`"],
+    ),
+    "import_alias": ("app.py", 33, ["`m` is the module `pkg.messages`", "constant `ALIASED` in `pkg.messages`"]),
+    "plain_import": ("app.py", 34, ["`pkg` is the module `pkg`", "constant `PLAIN` in `pkg.messages`"]),
+    "reexported": (
+        "app.py", 35,
+        ["`REEXPORTED` imported from `pkg`", "`REEXPORTED` imported from `pkg.messages`",
+         "constant `REEXPORTED` in `pkg.messages`"],
+    ),
+    "prefix_concat": ("app.py", 36, ["`PREFIX` imported from `pkg.messages`", "constant `PREFIX` in `pkg.messages`"]),
+    "prefix_fstring": ("app.py", 37, ["`PREFIX` imported from `pkg.messages`", "constant `PREFIX` in `pkg.messages`"]),
+    "implicit_concat": ("app.py", 38, []),
+    "local_variable": ("app.py", 40, ["local variable `kind` of `Worker.send_all`"]),
+    "keyword": ("app.py", 41, []),
+    "TRAIN": ("app.py", 42, ["`MsgType` imported from `pkg.messages`", "enum member `MsgType.TRAIN`"]),
+    "relative_import": (
+        "pkg/sub/relative_user.py", 6,
+        ["`RELATIVE` imported from `pkg.messages`", "constant `RELATIVE` in `pkg.messages`"],
+    ),
+    "prefix_relative_module": (
+        "pkg/sub/relative_user.py", 7, ["`messages` imported from `pkg`", "constant `PREFIX` in `pkg.messages`"],
+    ),
+}
+
+UNRESOLVED = [
+    (45, "parameter `message_type` of `Worker.unresolved`"),
+    (46, "the result of calling `message_type.upper`"),
+    (47, "`THING` comes from `vendor.protocol`, which is not in the analysed tree"),
+    (48, "`NOT_DEFINED` is not defined in `app`"),
+    (49, "`TYPES[0]` is not a constant"),
+    (50, "`PlainAuto.NUMBERED` = auto() is not a string (use StrEnum or a literal)"),
+    (51, 'an f-string field with formatting: `f"{PREFIX:>10}"`'),
+    (52, "the message type is passed through `*args`"),
+    (53, "the call has no message type argument"),
+    (54, "`Worker` has no class attribute `MISSING` in the analysed tree"),
+    (56, "local variable `each` of `Worker.unresolved` is bound by a for loop"),
+    (59, "local variable `twice` of `Worker.unresolved` is bound 2 times"),
+    (63, "parameter `message_type` of `send_to_client`"),
+]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    from click.testing import CliRunner
+    import json
+    import os
+
+    from fedcl_lint.cli import cli
+
+    old = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(cli, ["table", "--format", "json"], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("message_type", sorted(RESOLVED))
+def test_resolution_form(table, message_type):
+    path, line, steps = RESOLVED[message_type]
+    entry = next(m for m in table["messages"] if m["message_type"] == message_type)
+    [site] = entry["sites"]
+    assert (site["path"], site["line"]) == (path, line)
+    assert [step["step"] for step in site["resolution"]] == steps
+
+
+def test_every_resolved_site_is_expected(table):
+    assert sorted(m["message_type"] for m in table["messages"]) == sorted(RESOLVED)
+
+
+def test_steps_point_at_definitions(table):
+    entry = next(m for m in table["messages"] if m["message_type"] == "reexported")
+    steps = entry["sites"][0]["resolution"]
+    assert [(s["path"], s["line"]) for s in steps] == [
+        ("app.py", 5), ("pkg/__init__.py", 3), ("pkg/messages.py", 10),
+    ]
+
+
+def test_unresolved_sites_say_why(table):
+    assert [(u["path"], u["line"], u["reason"]) for u in table["unresolved"]] == [
+        ("app.py", line, reason) for line, reason in UNRESOLVED
+    ]
+    assert table["summary"] == {"call_sites": len(RESOLVED) + len(UNRESOLVED), "resolved_call_sites": len(RESOLVED)}
+
+
+def test_check_reports_coverage_and_unresolved_as_info(run_cli):
+    result = run_cli(["check"], cwd=ROOT)
+    lines = result.output.splitlines()
+    assert lines[-1] == f"{len(RESOLVED)} of {len(RESOLVED) + len(UNRESOLVED)} call sites resolved."
+    assert "app.py:45:15: FCL005 cannot resolve the message type of `send_business_message` (send rpc): " \
+        "parameter `message_type` of `Worker.unresolved`" in lines

@@ -1,0 +1,34 @@
+"""The static view and the running view of the reference runtime agree."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fedcl_lint.runtime import MemoryTransport
+from fedcl_lint.runtime.federation import Client, Server, run_federation
+
+RUNTIME = Path(__file__).parent.parent / "fedcl_lint" / "runtime"
+
+
+def _running_protocol() -> frozenset[tuple[str, str, str]]:
+    async def scenario() -> MemoryTransport:
+        transport = MemoryTransport()
+        server = Server(transport)
+        clients = [Client(transport, f"client_{i}", local_value=float(i)) for i in range(3)]
+        await run_federation(server, clients, rounds=2)
+        return transport
+
+    return asyncio.run(scenario()).recorded_protocol
+
+
+def test_static_table_of_the_runtime_equals_what_a_run_registers_and_sends(run_cli):
+    table = run_cli(["table", str(RUNTIME), "--format", "json"], cwd=RUNTIME.parent.parent).json
+
+    static = {
+        (message["message_type"], site["mechanism"], site["role"])
+        for message in table["messages"]
+        for site in message["sites"]
+    }
+    assert static == _running_protocol()
+    assert all(message["status"] == "ok" for message in table["messages"])
