@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from fedcl_lint.checks import CheckContext, FileFailure, run_checks
 from fedcl_lint.discover import SourceFile, discover
@@ -16,7 +17,7 @@ from fedcl_lint.facts import ModuleFacts, ParseFailure
 from fedcl_lint.link import Linker, Module
 from fedcl_lint.rulepack import RulePack, load_packs
 from fedcl_lint.table import ProtocolTable, build_table
-from fedcl_lint.types import Finding, Location, Severity
+from fedcl_lint.types import Finding, Location, Mechanism, Severity
 
 DEFAULT_PACKS = ("fedcl",)
 
@@ -36,9 +37,18 @@ class Analysis:
         return sum(1 for f in self.findings if f.severity is severity)
 
 
-def analyze(paths: list[str] | tuple[str, ...], packs: tuple[str, ...] = DEFAULT_PACKS,
-            cwd: Path | None = None) -> Analysis:
-    """Analyse the Python files under `paths` (relative to `cwd`) with the given rule packs."""
+def analyze(
+    paths: list[str] | tuple[str, ...],
+    packs: tuple[str, ...] = DEFAULT_PACKS,
+    cwd: Path | None = None,
+    policy: Mapping[str, Mechanism] | None = None,
+    external: frozenset[str] = frozenset(),
+) -> Analysis:
+    """Analyse the Python files under `paths` (relative to `cwd`) with the given rule packs.
+
+    `policy` declares the mechanism of some message types; `external` names message
+    types that are sent or handled outside the analysed tree.
+    """
     pack = load_packs(packs)
     files = discover(paths, cwd)
     modules = [Module(file, _facts_of(file, pack)) for file in files]
@@ -48,7 +58,8 @@ def analyze(paths: list[str] | tuple[str, ...], packs: tuple[str, ...] = DEFAULT
         if m.facts.failure is not None
     )
     table = build_table(Linker(modules).link())
-    findings = run_checks(CheckContext(table=table, pack=pack, failures=failures))
+    context = CheckContext(table=table, pack=pack, failures=failures, policy=dict(policy or {}), external=external)
+    findings = run_checks(context)
     return Analysis(files=tuple(files), table=table, findings=tuple(findings))
 
 

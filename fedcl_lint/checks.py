@@ -8,8 +8,8 @@ test suite runs them, so the docs cannot drift from the code.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import ClassVar, Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterator, Mapping
 
 from fedcl_lint.link import LinkedSite
 from fedcl_lint.rulepack import RulePack
@@ -27,9 +27,13 @@ class FileFailure:
 
 @dataclass(frozen=True)
 class CheckContext:
+    """What the checks read: the table, the API, broken files and the user's declarations."""
+
     table: ProtocolTable
     pack: RulePack
     failures: tuple[FileFailure, ...] = ()
+    policy: Mapping[str, Mechanism] = field(default_factory=dict)  # declared mechanism per message type
+    external: frozenset[str] = frozenset()  # message types sent or handled outside the repository
 
 
 class Check:
@@ -157,7 +161,7 @@ class UnhandledMessage(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         handled = {e.message_type: e for e in ctx.table.entries if e.handles}
         for entry in ctx.table.entries:
-            if entry.status is not Status.UNHANDLED:
+            if entry.status is not Status.UNHANDLED or entry.message_type in ctx.external:
                 continue
             suggestion = _did_you_mean(entry.message_type, list(handled))
             for send in entry.sends:
@@ -202,8 +206,8 @@ class UnusedHandler(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         for entry in ctx.table.entries:
-            if entry.status is Status.MISMATCH:
-                continue  # reported once, as FCL001
+            if entry.status is Status.MISMATCH or entry.message_type in ctx.external:
+                continue  # a mismatch is reported once, as FCL001; external types are sent elsewhere
             for handle in entry.handles:
                 mechanism = handle.site.mechanism
                 if mechanism in entry.send_mechanisms:
