@@ -59,7 +59,7 @@ class Check:
             message=message,
             location=site.location,
             message_type=site.message_type,
-            mechanism=site.site.mechanism,
+            mechanism=site.mechanism,
             related=related,
         )
 
@@ -72,7 +72,7 @@ def describe(mechanism: Mechanism) -> str:
 def _related(sites: tuple[LinkedSite, ...] | list[LinkedSite], note: str) -> tuple[Related, ...]:
     """Related locations; `note` may use {api} and {how} (e.g. "over rpc")."""
     return tuple(
-        Related(s.location, s.site.role, s.site.mechanism, note.format(api=s.site.api, how=describe(s.site.mechanism)))
+        Related(s.location, s.role, s.mechanism, note.format(api=s.api, how=describe(s.mechanism)))
         for s in sites
     )
 
@@ -122,13 +122,13 @@ class MechanismMismatch(Check):
                 continue
             handled = entry.handle_mechanisms
             for send in entry.sends:
-                mechanism = send.site.mechanism
+                mechanism = send.mechanism
                 if mechanism in handled:
                     continue
                 other = next(iter(handled))
-                handler_apis = ", ".join(sorted({h.site.api for h in entry.handles}))
+                handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
                 message = (
-                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.site.api}`) but only "
+                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but only "
                     f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; send it with "
                     f"{_alternatives(ctx.pack, other, Role.SEND)}, or register it with "
                     f"{_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
@@ -165,9 +165,9 @@ class UnhandledMessage(Check):
                 continue
             suggestion = _did_you_mean(entry.message_type, list(handled))
             for send in entry.sends:
-                mechanism = send.site.mechanism
+                mechanism = send.mechanism
                 message = (
-                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.site.api}`) but no "
+                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but no "
                     f"handler is registered for it"
                 )
                 related: tuple[Related, ...] = ()
@@ -209,18 +209,18 @@ class UnusedHandler(Check):
             if entry.status is Status.MISMATCH or entry.message_type in ctx.external:
                 continue  # a mismatch is reported once, as FCL001; external types are sent elsewhere
             for handle in entry.handles:
-                mechanism = handle.site.mechanism
+                mechanism = handle.mechanism
                 if mechanism in entry.send_mechanisms:
                     continue
                 if entry.sends:
                     message = (
-                        f"`{entry.message_type}` is handled {describe(mechanism)} (`{handle.site.api}`) but only "
+                        f"`{entry.message_type}` is handled {describe(mechanism)} (`{handle.api}`) but only "
                         f"ever sent {describe(next(iter(entry.send_mechanisms)))}, so this handler never runs"
                     )
                     related = _related(entry.sends, "sent {how} here (`{api}`)")
                 else:
                     message = (
-                        f"`{entry.message_type}` has a handler {describe(mechanism)} (`{handle.site.api}`) "
+                        f"`{entry.message_type}` has a handler {describe(mechanism)} (`{handle.api}`) "
                         f"but is never sent"
                     )
                     related = ()
@@ -260,9 +260,9 @@ class DuplicateHandler(Check):
         for entry in ctx.table.entries:
             first_in_scope: dict[tuple[str, str], LinkedSite] = {}
             for handle in entry.handles:
-                if handle.site.mechanism is not Mechanism.RPC:
+                if handle.mechanism is not Mechanism.RPC:
                     continue
-                scope = (handle.location.path, (handle.site.function or "").split(".")[0])
+                scope = (handle.location.path, (handle.function or "").split(".")[0])
                 first = first_in_scope.setdefault(scope, handle)
                 if first is handle:
                     continue
@@ -298,7 +298,7 @@ class UnresolvedMessageType(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         for site in ctx.table.unresolved:
             message = (
-                f"cannot resolve the message type of `{site.site.api}` ({site.site.role} {site.site.mechanism}): "
+                f"cannot resolve the message type of `{site.api}` ({site.role} {site.mechanism}): "
                 f"{site.resolution.reason}"
             )
             yield self.finding(site, message)

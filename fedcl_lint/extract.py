@@ -19,23 +19,29 @@ from libcst._nodes.internal import CodegenState
 from fedcl_lint.facts import (
     Assignment,
     AttrRef,
-    CallSite,
+    Call,
     ClassFacts,
+    DispatchCase,
     EnumAuto,
     Expr,
+    FunctionFacts,
     ImportBinding,
     Join,
+    LambdaRef,
     Literal,
     LocalRef,
     ModuleFacts,
     NameRef,
     Opaque,
+    Param,
     ParamRef,
     ParseFailure,
+    PartialRef,
+    Payload,
     Position,
     SelfAttrRef,
 )
-from fedcl_lint.rulepack import ArgSlot, CallSpec, RulePack
+from fedcl_lint.rulepack import RulePack
 
 
 def extract(source: bytes, pack: RulePack) -> ModuleFacts:
@@ -126,15 +132,29 @@ class _Scope:
 
 
 @dataclass
-class _PendingSite:
-    spec: CallSpec
+class _PendingCall:
     call: cst.Call
-    argument: cst.BaseExpression | Opaque
-    handler: cst.BaseExpression | None
+    scope: _Scope
+    bare: bool
+
+
+@dataclass
+class _PendingPayload:
+    key: str
+    value: cst.BaseExpression
+    node: cst.Dict
+    scope: _Scope
+
+
+@dataclass
+class _PendingDispatch:
+    subject: cst.BaseExpression
+    values: list[cst.BaseExpression]
     scope: _Scope
 
 
 _ENUM_AUTO_NAMES = {"auto"}
+_PARTIAL_NAMES = {"partial"}
 
 
 class _Collector(cst.CSTVisitor):
@@ -146,10 +166,14 @@ class _Collector(cst.CSTVisitor):
         self.module_scope = _Scope("module", None, None)
         self.scope = self.module_scope
         self.classes: list[tuple[cst.ClassDef, _Scope]] = []
+        self.functions: list[tuple[cst.FunctionDef, _Scope]] = []
         self.imports: dict[str, tuple[ImportBinding, cst.CSTNode]] = {}
         self.star_imports: list[tuple[str, int]] = []
-        self.sites: list[_PendingSite] = []
+        self.calls: list[_PendingCall] = []
+        self.payloads: list[_PendingPayload] = []
+        self.dispatches: list[_PendingDispatch] = []
         self.position_targets: list[cst.CSTNode] = []
+        self._bare_call: cst.Call | None = None
 
     # scopes
 
@@ -164,34 +188,36 @@ class _Collector(cst.CSTVisitor):
         )
         if top_level:
             self.classes.append((node, self.scope))
-            self.position_targets.append(node.name)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.scope = self.scope.parent
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._bind_here(node.name.value, _Binding(None, node.name, "a function"))
-        params = _parameter_names(node.params)
-        self_param = None
         owner = self.scope
-        if owner.kind == "class" and owner.class_name and not _is_staticmethod(node):
+        self_param = None
+        if owner.kind == "class" and owner.class_name and _method_kind(node) != "staticmethod":
             positional = [*node.params.posonly_params, *node.params.params]
             self_param = positional[0].name.value if positional else None
         self.scope = _Scope(
             "function",
             self._qualify(node.name.value),
             self.scope,
-            params=params,
+            params=frozenset(p.name for p in _parameters(node.params)),
             self_param=self_param,
             class_name=owner.class_name if self_param else None,
         )
+        self.functions.append((node, self.scope))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scope = self.scope.parent
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.scope = _Scope(
-            "function", self._qualify("<lambda>"), self.scope, params=_parameter_names(node.params)
+            "function",
+            self._qualify("<lambda>"),
+            self.scope,
+            params=frozenset(p.name for p in _parameters(node.params)),
         )
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
@@ -256,22 +282,46 @@ class _Collector(cst.CSTVisitor):
             local = alias.asname.name.value if alias.asname is not None else name
             self._bind_import(local, ImportBinding(module=module, level=level, name=name, position=(0, 0)), alias)
 
-    # call sites
+    # calls, payloads, dispatch comparisons
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self._bare_call = node.value if isinstance(node.value, cst.Call) else None
 
     def visit_Call(self, node: cst.Call) -> None:
-        spec = self.pack.call(_callee_name(node.func))
-        if spec is None:
+        if not isinstance(node.func, (cst.Name, cst.Attribute)):
             return
-        self.sites.append(
-            _PendingSite(
-                spec=spec,
-                call=node,
-                argument=_argument(node, spec.message_type, "message type"),
-                handler=_optional_argument(node, spec.handler),
-                scope=self.scope,
-            )
-        )
+        self.calls.append(_PendingCall(node, self.scope, bare=node is self._bare_call))
         self.position_targets.append(node)
+
+    def visit_Dict(self, node: cst.Dict) -> None:
+        keys = {}
+        for element in node.elements:
+            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                key = element.key.evaluated_value
+                if isinstance(key, str):
+                    keys[key] = element.value
+        for spec in self.pack.payloads:
+            if spec.key in keys and all(required in keys for required in spec.requires):
+                self.payloads.append(_PendingPayload(spec.key, keys[spec.key], node, self.scope))
+                self.position_targets.append(node)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if self.scope.kind != "function" or not self.pack.dispatch_keys or len(node.comparisons) != 1:
+            return
+        [target] = node.comparisons
+        if isinstance(target.operator, cst.Equal):
+            # either side may be the dispatched name: `kind == "x"` or `"x" == kind`
+            self.dispatches.append(_PendingDispatch(node.left, [target.comparator], self.scope))
+            self.dispatches.append(_PendingDispatch(target.comparator, [node.left], self.scope))
+        elif isinstance(target.operator, cst.In) and isinstance(target.comparator, (cst.Tuple, cst.List, cst.Set)):
+            values = [e.value for e in target.comparator.elements if isinstance(e, cst.Element)]
+            self.dispatches.append(_PendingDispatch(node.left, values, self.scope))
+
+    def visit_Match(self, node: cst.Match) -> None:
+        if self.scope.kind != "function" or not self.pack.dispatch_keys:
+            return
+        values = [value for case in node.cases for value in _match_values(case.pattern)]
+        self.dispatches.append(_PendingDispatch(node.subject, values, self.scope))
 
     # helpers
 
@@ -318,26 +368,33 @@ class _Collector(cst.CSTVisitor):
             local: ImportBinding(binding.module, binding.level, binding.name, positions[alias])
             for local, (binding, alias) in self.imports.items()
         }
-        sites = tuple(
-            CallSite(
-                api=site.spec.name,
-                role=site.spec.role,
-                mechanism=site.spec.mechanism,
-                message_type=site.argument
-                if isinstance(site.argument, Opaque)
-                else converter.expr(site.argument, site.scope),
-                position=positions[site.call],
-                function=site.scope.qualname,
-                handler=_short_code(module, site.handler) if site.handler is not None else None,
+        functions = {}
+        for node, scope in self.functions:
+            params = _parameters(node.params)
+            kind = _method_kind(node) if scope.parent.kind == "class" else "function"
+            if kind in ("method", "classmethod") and params and params[0].kind in ("positional_only", "positional"):
+                params = params[1:]  # the bound self / cls
+            functions[scope.qualname] = FunctionFacts(
+                qualname=scope.qualname,
+                name=node.name.value,
+                class_name=scope.parent.class_name if scope.parent.kind == "class" else None,
+                kind=kind,
+                params=params,
+                is_async=node.asynchronous is not None,
+                position=positions[node.name],
             )
-            for site in self.sites
-        )
         return ModuleFacts(
             constants=constants,
             classes=classes,
             imports=imports,
             star_imports=tuple(self.star_imports),
-            sites=sites,
+            functions=functions,
+            calls=tuple(converter.call(pending, positions[pending.call]) for pending in self.calls),
+            payloads=tuple(
+                Payload(p.key, converter.expr(p.value, p.scope), positions[p.node], p.scope.qualname)
+                for p in self.payloads
+            ),
+            dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack)),
         )
 
 
@@ -367,6 +424,69 @@ class _Converter:
             return Assignment(EnumAuto(), position)
         return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), position)
 
+    def call(self, pending: _PendingCall, position: Position) -> Call:
+        node, scope = pending.call, pending.scope
+        args: list[Expr] = []
+        keywords: list[tuple[str, Expr]] = []
+        star_args = star_kwargs = False
+        for arg in node.args:
+            if arg.star == "*":
+                star_args = True
+            elif arg.star == "**":
+                star_kwargs = True
+            elif arg.keyword is not None:
+                keywords.append((arg.keyword.value, self.expr(arg.value, scope)))
+            elif not star_args:
+                args.append(self.expr(arg.value, scope))
+        return Call(
+            name=_callee_name(node.func),
+            callee=self.expr(node.func, scope),
+            args=tuple(args),
+            keywords=tuple(keywords),
+            star_args=star_args,
+            star_kwargs=star_kwargs,
+            position=position,
+            function=scope.qualname,
+            bare=pending.bare,
+        )
+
+    def dispatch_cases(self, pending: _PendingDispatch, pack: RulePack) -> list[DispatchCase]:
+        read = self._dispatched_read(pending.subject, pending.scope, pack, depth=0)
+        if read is None:
+            return []
+        function, param, key = read
+        cases = []
+        for value in pending.values:
+            position = _first_position(self.positions, value) or (0, 0)
+            cases.append(DispatchCase(function, param, key, self.expr(value, pending.scope), position))
+        return cases
+
+    def _dispatched_read(self, node: cst.BaseExpression, scope: _Scope, pack: RulePack,
+                         depth: int) -> tuple[str, str, str] | None:
+        """(function, parameter, key) when `node` reads `param[key]` or `param.get(key)`."""
+        if isinstance(node, cst.Name) and depth < 4:
+            owner = _owning_scope(node.value, scope)
+            if owner is None or node.value in owner.params:
+                return None
+            bindings = owner.bindings.get(node.value, [])
+            if len(bindings) == 1 and bindings[0].value is not None:
+                return self._dispatched_read(bindings[0].value, owner, pack, depth + 1)
+            return None
+        container = key = None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get" \
+                and node.args and isinstance(node.args[0].value, cst.SimpleString):
+            container, key = node.func.value, node.args[0].value.evaluated_value
+        elif isinstance(node, cst.Subscript) and len(node.slice) == 1 \
+                and isinstance(node.slice[0].slice, cst.Index) \
+                and isinstance(node.slice[0].slice.value, cst.SimpleString):
+            container, key = node.value, node.slice[0].slice.value.evaluated_value
+        if not isinstance(container, cst.Name) or key not in pack.dispatch_keys:
+            return None
+        owner = _owning_scope(container.value, scope)
+        if owner is None or container.value not in owner.params:
+            return None
+        return owner.qualname, container.value, key
+
     def expr(self, node: cst.BaseExpression, scope: _Scope | None, seen: frozenset = frozenset()) -> Expr:
         if isinstance(node, cst.SimpleString):
             value = node.evaluated_value
@@ -386,9 +506,18 @@ class _Converter:
                 if method is not None:
                     return SelfAttrRef(method.class_name, node.attr.value)
             return AttrRef(self.expr(base, scope, seen), node.attr.value)
+        if isinstance(node, cst.Lambda):
+            return LambdaRef(_parameters(node.params))
         if isinstance(node, cst.Call):
-            return Opaque(f"the result of calling `{_short_code(self.module, node.func)}`")
-        return Opaque(f"`{_short_code(self.module, node)}` is not a constant")
+            if _callee_name(node.func) in _PARTIAL_NAMES and node.args and not node.args[0].keyword \
+                    and not any(arg.star for arg in node.args):
+                return PartialRef(
+                    func=self.expr(node.args[0].value, scope, seen),
+                    positional=sum(1 for arg in node.args[1:] if arg.keyword is None),
+                    keywords=tuple(arg.keyword.value for arg in node.args if arg.keyword is not None),
+                )
+            return Opaque(f"the result of calling {_describe(self.module, node.func)}")
+        return Opaque(f"{_describe(self.module, node)} is not a constant")
 
     def _fstring(self, node: cst.FormattedString, scope: _Scope | None, seen: frozenset) -> Expr:
         parts: list[Expr] = []
@@ -406,19 +535,12 @@ class _Converter:
     def _name(self, name: str, scope: _Scope | None, seen: frozenset) -> Expr:
         if scope is not None and scope.kind == "class" and name in scope.bindings and scope.class_name:
             return SelfAttrRef(scope.class_name, name)
-        current = scope
-        while current is not None and current.kind != "module":
-            if current.kind == "class":
-                current = current.parent  # class bodies do not enclose their methods
-                continue
-            if name in current.globals:
-                break
-            if name in current.params:
-                return ParamRef(name, current.qualname or "<module>")
-            if name in current.bindings:
-                return self._local(name, current, seen)
-            current = current.parent
-        return NameRef(name)
+        owner = _owning_scope(name, scope)
+        if owner is None:
+            return NameRef(name)
+        if name in owner.params:
+            return ParamRef(name, owner.qualname or "<module>")
+        return self._local(name, owner, seen)
 
     def _local(self, name: str, scope: _Scope, seen: frozenset) -> Expr:
         key = (scope.qualname, name)
@@ -435,48 +557,30 @@ class _Converter:
         return LocalRef(name, scope.qualname, position, value)
 
 
-def _method_scope_of(name: str, scope: _Scope) -> _Scope | None:
-    """The method whose `self`/`cls` parameter `name` is, seen from `scope`."""
+def _owning_scope(name: str, scope: _Scope | None) -> _Scope | None:
+    """The function scope that binds `name` (as a parameter or local), or None for globals."""
     current = scope
-    while current is not None and current.kind == "function":
+    while current is not None and current.kind != "module":
+        if current.kind == "class":
+            current = current.parent  # class bodies do not enclose their methods
+            continue
+        if name in current.globals:
+            return None
         if name in current.params or name in current.bindings:
-            return current if current.self_param == name and current.class_name else None
+            return current
         current = current.parent
     return None
 
 
-# --- arguments ------------------------------------------------------------------------------
+def _method_scope_of(name: str, scope: _Scope) -> _Scope | None:
+    """The method whose `self`/`cls` parameter `name` is, seen from `scope`."""
+    owner = _owning_scope(name, scope)
+    if owner is not None and owner.self_param == name and owner.class_name:
+        return owner
+    return None
 
 
-def _argument(call: cst.Call, slot: ArgSlot, what: str) -> cst.BaseExpression | Opaque:
-    """The argument in `slot`, or an `Opaque` saying why it cannot be found."""
-    positional = 0
-    for arg in call.args:
-        if arg.star == "*":
-            return Opaque(f"the {what} is passed through `*{_name_or_expr(arg.value)}`")
-        if arg.star == "**":
-            continue
-        if arg.keyword is not None:
-            if arg.keyword.value == slot.keyword:
-                return arg.value
-            continue
-        if positional == slot.position:
-            return arg.value
-        positional += 1
-    if any(arg.star == "**" for arg in call.args):
-        return Opaque(f"the {what} is passed through `**` keyword arguments")
-    return Opaque(f"the call has no {what} argument")
-
-
-def _optional_argument(call: cst.Call, slot: ArgSlot | None) -> cst.BaseExpression | None:
-    if slot is None:
-        return None
-    found = _argument(call, slot, "handler")
-    return None if isinstance(found, Opaque) else found
-
-
-def _name_or_expr(node: cst.BaseExpression) -> str:
-    return node.value if isinstance(node, cst.Name) else "..."
+# --- syntax helpers -------------------------------------------------------------------------
 
 
 def _callee_name(func: cst.BaseExpression) -> str:
@@ -495,16 +599,24 @@ def _dotted_name(node: cst.BaseExpression) -> str:
     return ""
 
 
-def _parameter_names(params: cst.Parameters) -> frozenset[str]:
-    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            names.append(star.name.value)
-    return frozenset(names)
+def _parameters(params: cst.Parameters) -> tuple[Param, ...]:
+    found = [Param(p.name.value, "positional_only", p.default is not None) for p in params.posonly_params]
+    found += [Param(p.name.value, "positional", p.default is not None) for p in params.params]
+    if isinstance(params.star_arg, cst.Param):
+        found.append(Param(params.star_arg.name.value, "var_positional", True))
+    found += [Param(p.name.value, "keyword_only", p.default is not None) for p in params.kwonly_params]
+    if isinstance(params.star_kwarg, cst.Param):
+        found.append(Param(params.star_kwarg.name.value, "var_keyword", True))
+    return tuple(found)
 
 
-def _is_staticmethod(node: cst.FunctionDef) -> bool:
-    return any(_callee_name(d.decorator) == "staticmethod" for d in node.decorators)
+def _method_kind(node: cst.FunctionDef) -> str:
+    decorators = {_callee_name(d.decorator) for d in node.decorators}
+    if "staticmethod" in decorators:
+        return "staticmethod"
+    if "classmethod" in decorators:
+        return "classmethod"
+    return "method"
 
 
 def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
@@ -515,6 +627,45 @@ def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
     return []
+
+
+def _match_values(pattern: cst.MatchPattern) -> list[cst.BaseExpression]:
+    if isinstance(pattern, cst.MatchValue):
+        return [pattern.value]
+    if isinstance(pattern, cst.MatchOr):
+        return [value for element in pattern.patterns for value in _match_values(element.pattern)]
+    if isinstance(pattern, cst.MatchAs) and pattern.pattern is not None:
+        return _match_values(pattern.pattern)
+    return []
+
+
+def _first_position(positions: dict[cst.CSTNode, Position], node: cst.CSTNode) -> Position | None:
+    """A value's position: its own, or that of the first recorded node inside it."""
+    if node in positions:
+        return positions[node]
+    for child in node.children:
+        found = _first_position(positions, child)
+        if found is not None:
+            return found
+    return None
+
+
+_CONTAINER_WORDS = {
+    cst.Dict: "a dict", cst.List: "a list", cst.Tuple: "a tuple", cst.Set: "a set",
+    cst.DictComp: "a dict comprehension", cst.ListComp: "a list comprehension",
+    cst.SetComp: "a set comprehension", cst.GeneratorExp: "a generator expression",
+}
+
+
+def _describe(module: cst.Module, node: cst.CSTNode) -> str:
+    """`source text` for a reason; containers are named, not printed (they can be huge)."""
+    if type(node) in _CONTAINER_WORDS:
+        return _CONTAINER_WORDS[type(node)]
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        dotted = _dotted_name(node)
+        if dotted:
+            return f"`{dotted}`"
+    return f"`{_short_code(module, node)}`"
 
 
 def _short_code(module: cst.Module, node: cst.CSTNode, limit: int = 60) -> str:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from fedcl_lint.types import Mechanism, Role
-
 Position = tuple[int, int]
 
 
@@ -81,13 +79,40 @@ class EnumAuto:
 
 
 @dataclass(frozen=True)
+class Param:
+    """A parameter of a function or lambda, as far as a caller is concerned."""
+
+    name: str
+    kind: str  # "positional_only", "positional", "var_positional", "keyword_only", "var_keyword"
+    has_default: bool
+
+
+@dataclass(frozen=True)
+class LambdaRef:
+    """A lambda, kept for its signature (a handler may be one)."""
+
+    params: tuple[Param, ...]
+
+
+@dataclass(frozen=True)
+class PartialRef:
+    """`functools.partial(func, *args, **kwargs)`: func with some arguments bound."""
+
+    func: "Expr"
+    positional: int
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Opaque:
     """Something static analysis cannot turn into a string, and why."""
 
     reason: str
 
 
-Expr = Union[Literal, NameRef, AttrRef, SelfAttrRef, LocalRef, Join, ParamRef, EnumAuto, Opaque]
+Expr = Union[
+    Literal, NameRef, AttrRef, SelfAttrRef, LocalRef, Join, ParamRef, EnumAuto, LambdaRef, PartialRef, Opaque
+]
 
 
 @dataclass(frozen=True)
@@ -123,16 +148,70 @@ class ImportBinding:
 
 
 @dataclass(frozen=True)
-class CallSite:
-    """A call that sends or handles a message, as the rule pack describes it."""
+class FunctionFacts:
+    """A function or method definition: what its callers must pass.
 
-    api: str
-    role: Role
-    mechanism: Mechanism
-    message_type: Expr
+    `params` leave out the bound `self`/`cls` of methods, so that they line up
+    with the arguments of `obj.method(...)`.
+    """
+
+    qualname: str
+    name: str
+    class_name: str | None
+    kind: str  # "function", "method", "staticmethod", "classmethod"
+    params: tuple[Param, ...]
+    is_async: bool
+    position: Position
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of a named function or method, whatever it turns out to be.
+
+    The link stage decides which calls matter: rule-pack APIs, inferred
+    wrappers, dispatcher registrations. `args` are the positional arguments
+    before any `*args`.
+    """
+
+    name: str
+    callee: Expr
+    args: tuple[Expr, ...]
+    keywords: tuple[tuple[str, Expr], ...]
+    star_args: bool
+    star_kwargs: bool
     position: Position
     function: str | None
-    handler: str | None = None
+    bare: bool  # the whole expression statement: its result (a coroutine?) is dropped
+
+    def argument(self, position: int | None, keyword: str | None) -> Expr | None:
+        """The argument bound to a parameter, or None when the call does not pass it."""
+        for name, value in self.keywords:
+            if keyword is not None and name == keyword:
+                return value
+        if position is not None and position < len(self.args):
+            return self.args[position]
+        return None
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A dict literal carrying a payload key: an envelope sent wherever it goes."""
+
+    key: str
+    value: Expr
+    position: Position
+    function: str | None
+
+
+@dataclass(frozen=True)
+class DispatchCase:
+    """`param[key] == value` (or `.get`, `in (...)`, `match`) inside a function."""
+
+    function: str
+    param: str
+    key: str
+    value: Expr
+    position: Position
 
 
 @dataclass(frozen=True)
@@ -151,5 +230,8 @@ class ModuleFacts:
     classes: dict[str, ClassFacts] = field(default_factory=dict)
     imports: dict[str, ImportBinding] = field(default_factory=dict)
     star_imports: tuple[tuple[str, int], ...] = ()
-    sites: tuple[CallSite, ...] = ()
+    functions: dict[str, FunctionFacts] = field(default_factory=dict)
+    calls: tuple[Call, ...] = ()
+    payloads: tuple[Payload, ...] = ()
+    dispatch_cases: tuple[DispatchCase, ...] = ()
     failure: ParseFailure | None = None

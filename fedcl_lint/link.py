@@ -13,21 +13,26 @@ from dataclasses import dataclass
 from fedcl_lint.discover import SourceFile
 from fedcl_lint.facts import (
     AttrRef,
-    CallSite,
+    Call,
     ClassFacts,
     EnumAuto,
     Expr,
+    FunctionFacts,
     Join,
+    LambdaRef,
     Literal,
     LocalRef,
     ModuleFacts,
     NameRef,
     Opaque,
+    Param,
     ParamRef,
+    PartialRef,
     Position,
     SelfAttrRef,
 )
-from fedcl_lint.types import Location
+from fedcl_lint.rulepack import ArgSlot, DispatcherSpec, RulePack
+from fedcl_lint.types import Location, Mechanism, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
 _MAX_DEPTH = 64
@@ -51,16 +56,56 @@ class Resolution:
 
 
 @dataclass(frozen=True)
-class LinkedSite:
-    """A call site with its place in the project and its resolved message type."""
+class HandlerRef:
+    """The handler a registration names, and its signature when it can be found."""
 
-    site: CallSite
+    description: str
+    params: tuple[Param, ...] | None
+    definition: Location | None
+
+
+@dataclass(frozen=True)
+class LinkedSite:
+    """One send or handle site of the protocol, with its resolved message type.
+
+    `api` is what the code calls (a rule-pack API, an inferred wrapper, a
+    payload dict or a dispatcher comparison); `via` is the chain from that call
+    down to the rule-pack API, for wrappers ("Conn.route -> send_business_message").
+    """
+
+    api: str
+    role: Role
+    mechanism: Mechanism
     location: Location
     resolution: Resolution
+    function: str | None
+    via: tuple[str, ...] = ()
+    handler: HandlerRef | None = None
+    unawaited: bool = False
 
     @property
     def message_type(self) -> str | None:
         return self.resolution.value
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """A function found to forward a parameter into a send or handle call."""
+
+    qualname: str
+    location: Location
+    role: Role
+    mechanism: Mechanism
+    via: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """Everything linking found: the protocol's sites, and the wrappers' inner calls."""
+
+    sites: tuple[LinkedSite, ...]
+    forwarding: tuple[LinkedSite, ...]  # calls inside wrappers that pass a parameter on
+    wrappers: tuple[Wrapper, ...]
 
 
 @dataclass(frozen=True)
@@ -74,6 +119,33 @@ class Module:
 
     def location(self, position: Position) -> Location:
         return Location(self.file.display, position[0], position[1])
+
+
+@dataclass(frozen=True)
+class _Api:
+    """Something that sends or handles: a rule-pack call or an inferred wrapper."""
+
+    name: str
+    role: Role
+    mechanism: Mechanism
+    message_type: ArgSlot
+    handler: ArgSlot | None
+    coroutine: bool
+    chain: tuple[str, ...]  # from this API down to the rule-pack call
+
+
+@dataclass(frozen=True)
+class _RawSite:
+    """A site before resolution: which API, in which module, with which argument."""
+
+    module: Module
+    api: _Api
+    expr: Expr | None
+    missing_reason: str
+    position: Position
+    function: str | None
+    handler: Expr | None = None
+    bare: bool = False
 
 
 # Values met while resolving; only `_Str` is a message type.
@@ -101,30 +173,216 @@ class _EnumMember:
 
 
 @dataclass(frozen=True)
+class _FunctionValue:
+    module: Module
+    function: FunctionFacts
+    shift: int  # leading arguments a caller passes that the params leave out (`Class.method(obj, ...)`)
+
+
+@dataclass(frozen=True)
 class _Unresolved:
     reason: str
 
 
-_Value = _Str | _ModuleValue | _ClassValue | _EnumMember | _Unresolved
+_Value = _Str | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unresolved
 
 
 class Linker:
-    """Resolves names across the modules of one project."""
+    """Resolves names across the modules of one project and finds every site."""
 
-    def __init__(self, modules: list[Module]):
+    def __init__(self, modules: list[Module], pack: RulePack):
         self.modules = modules
+        self.pack = pack
         self.by_name: dict[str, Module] = {}
         for module in modules:
             for name in module.file.module_names:
                 self.by_name.setdefault(name, module)
+        self.pack_apis = {
+            spec.name: _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler,
+                            spec.coroutine, (spec.name,))
+            for spec in pack.calls
+        }
+        # every function or method of the project by bare name, to resolve `obj.method(...)`
+        self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
+        for module in modules:
+            for function in module.facts.functions.values():
+                self.definitions.setdefault(function.name, []).append((module, function))
 
-    def link(self) -> list[LinkedSite]:
-        linked = []
+    def link(self) -> LinkResult:
+        """Find every site, inferring wrappers until no new one appears (a fixpoint)."""
+        wrappers: dict[tuple[str, str], frozenset[_Api]] = {}
+        while True:
+            raw = self._raw_sites(wrappers)
+            found = self._wrappers_from(raw)
+            if found == wrappers:
+                break
+            wrappers = found
+        sites, forwarding = [], []
+        for site in raw:
+            linked = self._linked(site)
+            (forwarding if self._forwarded(site, wrappers) else sites).append(linked)
+        described = [
+            Wrapper(qualname, module.location(module.facts.functions[qualname].position), api.role,
+                    api.mechanism, api.chain)
+            for (module_name, qualname), apis in sorted(wrappers.items())
+            for module in [self.by_name[module_name]]
+            for api in sorted(apis, key=lambda a: (a.role, a.mechanism, a.chain))
+        ]
+        return LinkResult(tuple(sites), tuple(forwarding), tuple(described))
+
+    # sites
+
+    def _raw_sites(self, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[_RawSite]:
+        wrapper_names = {qualname.rsplit(".", 1)[-1] for _, qualname in wrappers}
+        raw: list[_RawSite] = []
         for module in self.modules:
-            for site in module.facts.sites:
-                location = module.location(site.position)
-                linked.append(LinkedSite(site, location, self.resolve(site.message_type, module)))
-        return linked
+            facts = module.facts
+            for call in facts.calls:
+                if call.name in self.pack_apis:
+                    raw.append(self._call_site(module, call, self.pack_apis[call.name], shift=0))
+                elif call.name in wrapper_names:
+                    for api, shift in self._wrapper_apis(module, call, wrappers):
+                        raw.append(self._call_site(module, call, api, shift))
+                dispatcher = self.pack.dispatcher(call.name)
+                if dispatcher is not None:
+                    raw.extend(self._dispatch_sites(module, call, dispatcher))
+            for payload in facts.payloads:
+                spec = next(p for p in self.pack.payloads if p.key == payload.key)
+                api = _Api(f'payload "{payload.key}"', Role.SEND, spec.mechanism, ArgSlot(None, None), None,
+                           False, (f'payload "{payload.key}"',))
+                raw.append(_RawSite(module, api, payload.value, "", payload.position, payload.function))
+        return raw
+
+    def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
+        slot = api.message_type
+        position = None if slot.position is None else slot.position + shift
+        expr = call.argument(position, slot.keyword)
+        reason = ""
+        if expr is None:
+            if call.star_args:
+                reason = "the message type is passed through `*args`"
+            elif call.star_kwargs:
+                reason = "the message type is passed through `**kwargs`"
+            else:
+                reason = "the call has no message type argument"
+        handler = None
+        if api.handler is not None:
+            handler_position = None if api.handler.position is None else api.handler.position + shift
+            handler = call.argument(handler_position, api.handler.keyword)
+        return _RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare)
+
+    def _dispatch_sites(self, module: Module, call: Call, spec: DispatcherSpec) -> list[_RawSite]:
+        """Each comparison in a registered dispatcher is a handler of that message type."""
+        target = self._function(call.argument(spec.handler.position, spec.handler.keyword), module)
+        if target is None:
+            return []
+        owner, function, _shift = target
+        if spec.payload_argument >= len(function.params):
+            return []
+        param = function.params[spec.payload_argument].name
+        chain = (f"{function.qualname} (dispatcher)", spec.registration)
+        api = _Api(function.qualname, Role.HANDLE, spec.mechanism, ArgSlot(None, None), None, False, chain)
+        return [
+            _RawSite(owner, api, case.value, "", case.position, case.function)
+            for case in owner.facts.dispatch_cases
+            if case.function == function.qualname and case.param == param and case.key == spec.key
+        ]
+
+    def _wrapper_apis(self, module: Module, call: Call,
+                      wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[tuple[_Api, int]]:
+        """The wrapper APIs a call reaches, with how many leading arguments are bound (`self`).
+
+        A callee that resolves (a function in scope, `self.method`, `module.func`,
+        `Class.method`) is used as is. Through an unknown receiver (`obj.method`),
+        the call counts only if every definition of that name in the project is a
+        wrapper of the same kind: a name shared with any other function is ambiguous
+        and skipped, never guessed.
+        """
+        target = self._function(call.callee, module)
+        if target is not None:
+            owner, function, shift = target
+            return [(api, shift) for api in sorted(wrappers.get((owner.name, function.qualname), ()), key=_api_key)]
+        if not isinstance(call.callee, AttrRef):
+            return []
+        definitions = self.definitions.get(call.name, [])
+        kinds = {wrappers.get((owner.name, function.qualname), frozenset()) for owner, function in definitions}
+        if len(kinds) != 1:
+            return []
+        [apis] = kinds
+        return [(api, 0) for api in sorted(apis, key=_api_key)]
+
+    def _wrappers_from(self, raw: list[_RawSite]) -> dict[tuple[str, str], frozenset[_Api]]:
+        """Functions whose parameter flows unchanged into a site's message type."""
+        found: dict[tuple[str, str], set[_Api]] = {}
+        for site in raw:
+            param = _forwarded_param(site.expr)
+            if param is None:
+                continue
+            function = site.module.facts.functions.get(param.function)
+            if function is None:
+                continue
+            slot = _slot_of(function, param.param)
+            if slot is None:
+                continue
+            handler_param = _forwarded_param(site.handler)
+            handler_slot = None
+            if handler_param is not None and handler_param.function == function.qualname:
+                handler_slot = _slot_of(function, handler_param.param)
+            api = _Api(function.name, site.api.role, site.api.mechanism, slot, handler_slot,
+                       function.is_async, (function.qualname, *site.api.chain))
+            found.setdefault((site.module.name, function.qualname), set()).add(api)
+        return {key: frozenset(apis) for key, apis in found.items()}
+
+    def _forwarded(self, site: _RawSite, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> bool:
+        param = _forwarded_param(site.expr)
+        return param is not None and (site.module.name, param.function) in wrappers
+
+    def _linked(self, site: _RawSite) -> LinkedSite:
+        if site.expr is None:
+            resolution = Resolution(None, (), site.missing_reason)
+        else:
+            resolution = self.resolve(site.expr, site.module)
+        chain = site.api.chain
+        return LinkedSite(
+            api=site.api.name,
+            role=site.api.role,
+            mechanism=site.api.mechanism,
+            location=site.module.location(site.position),
+            resolution=resolution,
+            function=site.function,
+            via=chain if len(chain) > 1 else (),
+            handler=self._handler(site.handler, site.module) if site.handler is not None else None,
+            unawaited=site.bare and site.api.coroutine,
+        )
+
+    # functions and handlers
+
+    def _function(self, expr: Expr | None, module: Module) -> tuple[Module, FunctionFacts, int] | None:
+        """The definition a callee or handler expression names, and its bound-argument shift."""
+        if expr is None:
+            return None
+        value = self._value(expr, module, [], frozenset())
+        if isinstance(value, _FunctionValue):
+            return value.module, value.function, value.shift
+        return None
+
+    def _handler(self, expr: Expr, module: Module) -> HandlerRef:
+        description = describe(expr)
+        if isinstance(expr, LambdaRef):
+            return HandlerRef(description, expr.params, None)
+        if isinstance(expr, PartialRef):
+            target = self._function(expr.func, module)
+            if target is None:
+                return HandlerRef(description, None, None)
+            owner, function, _shift = target
+            params = _bind(function.params, expr.positional, expr.keywords)
+            return HandlerRef(description, params, owner.location(function.position))
+        target = self._function(expr, module)
+        if target is None:
+            return HandlerRef(description, None, None)
+        owner, function, shift = target
+        params = function.params[shift:] if shift else function.params
+        return HandlerRef(description, params, owner.location(function.position))
 
     def resolve(self, expr: Expr, module: Module) -> Resolution:
         steps: list[Step] = []
@@ -149,6 +407,9 @@ class Linker:
             cls = module.facts.classes.get(expr.class_name)
             if cls is None:
                 return _Unresolved(f"class `{expr.class_name}` is not a top-level class")
+            method = self._method(module, cls, expr.attr, seen)
+            if method is not None:
+                return _FunctionValue(method[0], method[1], 0)  # bound through self
             return self._class_attribute(module, cls, expr.attr, steps, seen)
         if isinstance(expr, AttrRef):
             return self._attribute(self._value(expr.base, module, steps, seen), expr.attr, steps, seen)
@@ -166,6 +427,8 @@ class Linker:
             return _Unresolved(expr.reason)
         if isinstance(expr, EnumAuto):
             return _Unresolved("`auto()` outside an Enum")
+        if isinstance(expr, (LambdaRef, PartialRef)):
+            return _Unresolved(f"`{describe(expr)}` is a function, not a message type")
         raise TypeError(f"unknown expression {expr!r}")
 
     def _final(self, value: _Value, steps: list[Step]) -> _Str | _Unresolved:
@@ -176,6 +439,8 @@ class Linker:
             return _Str(value.value)
         if isinstance(value, _ClassValue):
             return _Unresolved(f"`{value.cls.name}` is a class, not a message type")
+        if isinstance(value, _FunctionValue):
+            return _Unresolved(f"`{value.function.qualname}` is a function, not a message type")
         return _Unresolved(f"`{value.module.name}` is a module, not a message type")
 
     # names
@@ -186,6 +451,9 @@ class Linker:
             return _Unresolved(f"`{name}` in `{module.name}` is defined in terms of itself")
         seen = seen | {key}
         facts = module.facts
+        function = facts.functions.get(name)
+        if function is not None:
+            return _FunctionValue(module, function, 0)
         if name in facts.constants:
             assignment = facts.constants[name]
             steps.append(Step(f"constant `{name}` in `{module.name}`", module.location(assignment.position)))
@@ -235,6 +503,8 @@ class Linker:
             return self._member(base.module.name, attr, steps, seen)
         if isinstance(base, _ClassValue):
             return self._class_attribute(base.module, base.cls, attr, steps, seen)
+        if isinstance(base, _FunctionValue):
+            return _Unresolved(f"`{base.function.qualname}.{attr}` is an attribute of a function")
         if isinstance(base, _EnumMember):
             if attr == "value":
                 return _Str(base.value)
@@ -250,6 +520,10 @@ class Linker:
         seen = seen | {key}
         assignment = cls.attributes.get(attr)
         if assignment is None:
+            method = self._method(module, cls, attr, seen)
+            if method is not None:
+                owner, function = method
+                return _FunctionValue(owner, function, 1 if function.kind == "method" else 0)
             for base in cls.bases:
                 base_value = self._value(base, module, [], seen)
                 if isinstance(base_value, _ClassValue) and self._has_attribute(base_value, attr):
@@ -269,6 +543,23 @@ class Linker:
         if isinstance(value, _Unresolved):
             return value
         return _EnumMember(cls, attr, value.value)
+
+    def _method(self, module: Module, cls: ClassFacts, name: str,
+                seen: frozenset) -> tuple[Module, FunctionFacts] | None:
+        """The method `name` of `cls`, or of its bases within the project."""
+        function = module.facts.functions.get(f"{cls.name}.{name}")
+        if function is not None:
+            return module, function
+        key = (module.name, f"{cls.name}.<bases>")
+        if key in seen:
+            return None
+        for base in cls.bases:
+            value = self._value(base, module, [], seen | {key})
+            if isinstance(value, _ClassValue):
+                found = self._method(value.module, value.cls, name, seen | {key})
+                if found is not None:
+                    return found
+        return None
 
     def _has_attribute(self, value: _ClassValue, attr: str) -> bool:
         return attr in value.cls.attributes or any(
@@ -306,7 +597,7 @@ class Linker:
     @staticmethod
     def _defines(module: Module, name: str) -> bool:
         facts = module.facts
-        return name in facts.constants or name in facts.classes or name in facts.imports
+        return name in facts.constants or name in facts.classes or name in facts.imports or name in facts.functions
 
 
 def _final_identifier(expr: Expr) -> str | None:
@@ -315,3 +606,69 @@ def _final_identifier(expr: Expr) -> str | None:
     if isinstance(expr, AttrRef):
         return expr.attr
     return None
+
+
+def describe(expr: Expr) -> str:
+    """Source-like text of an expression, for messages (`self._on_stop`, `partial(f, ...)`)."""
+    if isinstance(expr, Literal):
+        return repr(expr.value)
+    if isinstance(expr, NameRef):
+        return expr.name
+    if isinstance(expr, (ParamRef, LocalRef)):
+        return expr.param if isinstance(expr, ParamRef) else expr.name
+    if isinstance(expr, SelfAttrRef):
+        return f"self.{expr.attr}"
+    if isinstance(expr, AttrRef):
+        return f"{describe(expr.base)}.{expr.attr}"
+    if isinstance(expr, LambdaRef):
+        return "lambda " + ", ".join(p.name for p in expr.params)
+    if isinstance(expr, PartialRef):
+        return f"partial({describe(expr.func)}, ...)"
+    if isinstance(expr, Join):
+        return " + ".join(describe(part) for part in expr.parts)
+    return "..."
+
+
+def _forwarded_param(expr: Expr | None) -> ParamRef | None:
+    """The parameter an expression passes on unchanged (through local variables)."""
+    while isinstance(expr, LocalRef):
+        expr = expr.value
+    return expr if isinstance(expr, ParamRef) else None
+
+
+def _slot_of(function: FunctionFacts, param: str) -> ArgSlot | None:
+    """How a caller passes `param`: its position among the positional parameters, its keyword."""
+    position = 0
+    for candidate in function.params:
+        if candidate.name == param:
+            if candidate.kind == "positional_only":
+                return ArgSlot(position, None)
+            if candidate.kind == "positional":
+                return ArgSlot(position, param)
+            if candidate.kind == "keyword_only":
+                return ArgSlot(None, param)
+            return None  # *args / **kwargs: no fixed place
+        if candidate.kind in ("positional_only", "positional"):
+            position += 1
+    return None
+
+
+def _bind(params: tuple[Param, ...], positional: int, keywords: tuple[str, ...]) -> tuple[Param, ...]:
+    """The parameters left after `functools.partial` bound some of them."""
+    left = []
+    keyword_only = False  # after a positional parameter bound by keyword, none can be passed by position
+    for param in params:
+        if param.kind in ("positional_only", "positional") and positional > 0:
+            positional -= 1
+            continue
+        if param.name in keywords and param.kind != "positional_only":
+            keyword_only = True
+            continue
+        if keyword_only and param.kind == "positional":
+            param = Param(param.name, "keyword_only", param.has_default)
+        left.append(param)
+    return tuple(left)
+
+
+def _api_key(api: _Api) -> tuple:
+    return (api.role, api.mechanism, api.chain)

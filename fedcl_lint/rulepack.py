@@ -44,12 +44,41 @@ class CallSpec:
     mechanism: Mechanism
     message_type: ArgSlot
     handler: ArgSlot | None
+    coroutine: bool = False  # must be awaited (or scheduled) to do anything
 
 
 @dataclass(frozen=True)
 class MechanismDoc:
+    """What a mechanism means, and how its handlers are called."""
+
     title: str
     description: str
+    handler_args: tuple[str, ...] = ()  # e.g. ("source", "data"): handlers get this many arguments
+
+
+@dataclass(frozen=True)
+class PayloadSpec:
+    """A dict literal with `key` is an envelope of `mechanism` (narrowed by `requires`)."""
+
+    key: str
+    mechanism: Mechanism
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DispatcherSpec:
+    """A function registered by `registration` dispatches on `payload[key]`.
+
+    The registered function gets the payload as its argument number
+    `payload_argument` (0-based); each comparison of the dispatched key
+    against a constant is a handler on `mechanism`.
+    """
+
+    registration: str
+    handler: ArgSlot
+    payload_argument: int
+    key: str
+    mechanism: Mechanism
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,8 @@ class RulePack:
     names: tuple[str, ...]
     calls: tuple[CallSpec, ...]
     mechanisms: dict[Mechanism, MechanismDoc]
+    payloads: tuple[PayloadSpec, ...] = ()
+    dispatchers: tuple[DispatcherSpec, ...] = ()
 
     def call(self, name: str) -> CallSpec | None:
         return self._by_name.get(name)
@@ -71,10 +102,21 @@ class RulePack:
         """API names that do `role` on `mechanism`, in pack order (for fix hints)."""
         return [c.name for c in self.calls if c.mechanism is mechanism and c.role is role]
 
+    def dispatcher(self, registration: str) -> DispatcherSpec | None:
+        return next((d for d in self.dispatchers if d.registration == registration), None)
+
+    @cached_property
+    def payload_keys(self) -> frozenset[str]:
+        return frozenset(p.key for p in self.payloads)
+
+    @cached_property
+    def dispatch_keys(self) -> frozenset[str]:
+        return frozenset(d.key for d in self.dispatchers)
+
     @property
     def fingerprint(self) -> str:
         """A stable text that changes whenever the pack's meaning changes (cache key)."""
-        return repr((self.names, self.calls))
+        return repr((self.names, self.calls, self.payloads, self.dispatchers, sorted(self.mechanisms.items())))
 
 
 def builtin_pack_path(name: str) -> Path:
@@ -91,18 +133,27 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     """Load and merge packs given by built-in name or by path to a TOML file."""
     calls: dict[str, CallSpec] = {}
     mechanisms: dict[Mechanism, MechanismDoc] = {}
+    payloads: dict[str, PayloadSpec] = {}
+    dispatchers: dict[str, DispatcherSpec] = {}
     names = []
     for spec in specs:
         path = builtin_pack_path(spec) if spec in BUILTIN_PACKS else Path(spec)
-        name, pack_calls, pack_mechanisms = _load_one(path)
-        names.append(name)
-        for call in pack_calls:
-            calls[call.name] = call
-        mechanisms.update(pack_mechanisms)
-    return RulePack(names=tuple(names), calls=tuple(calls.values()), mechanisms=mechanisms)
+        pack = _load_one(path)
+        names.extend(pack.names)
+        calls.update((c.name, c) for c in pack.calls)
+        payloads.update((p.key, p) for p in pack.payloads)
+        dispatchers.update((d.registration, d) for d in pack.dispatchers)
+        mechanisms.update(pack.mechanisms)
+    return RulePack(
+        names=tuple(names),
+        calls=tuple(calls.values()),
+        mechanisms=mechanisms,
+        payloads=tuple(payloads.values()),
+        dispatchers=tuple(dispatchers.values()),
+    )
 
 
-def _load_one(path: Path) -> tuple[str, list[CallSpec], dict[Mechanism, MechanismDoc]]:
+def _load_one(path: Path) -> RulePack:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -112,7 +163,7 @@ def _load_one(path: Path) -> tuple[str, list[CallSpec], dict[Mechanism, Mechanis
     except tomllib.TOMLDecodeError as exc:
         raise RulePackError(f"{path}: invalid TOML: {exc}") from None
     reader = _Reader(path)
-    reader.keys(data, "", {"pack", "mechanisms", "calls"})
+    reader.keys(data, "", {"pack", "mechanisms", "calls", "payloads", "dispatchers"})
     pack = reader.table(data, "pack", required=True)
     reader.keys(pack, "pack", {"name", "description"})
     name = reader.string(pack, "pack", "name", required=True)
@@ -125,10 +176,11 @@ def _load_one(path: Path) -> tuple[str, list[CallSpec], dict[Mechanism, Mechanis
         mechanism = reader.enum(Mechanism, key, where)
         if not isinstance(doc, dict):
             raise reader.error(where, "a table with `title` and `description`", doc)
-        reader.keys(doc, where, {"title", "description"})
+        reader.keys(doc, where, {"title", "description", "handler_args"})
         mechanisms[mechanism] = MechanismDoc(
             title=reader.string(doc, where, "title", required=True),
             description=reader.string(doc, where, "description", required=True).strip(),
+            handler_args=reader.names(doc, where, "handler_args"),
         )
 
     calls = []
@@ -139,7 +191,7 @@ def _load_one(path: Path) -> tuple[str, list[CallSpec], dict[Mechanism, Mechanis
         where = f"calls[{index}]"
         if not isinstance(raw, dict):
             raise reader.error(where, "a table", raw)
-        reader.keys(raw, where, {"name", "role", "mechanism", "message_type", "handler"})
+        reader.keys(raw, where, {"name", "role", "mechanism", "message_type", "handler", "coroutine"})
         role = reader.enum(Role, reader.string(raw, where, "role", required=True), f"{where}.role")
         handler = reader.slot(raw, where, "handler", required=False)
         if role is Role.HANDLE and handler is None:
@@ -153,11 +205,48 @@ def _load_one(path: Path) -> tuple[str, list[CallSpec], dict[Mechanism, Mechanis
                 ),
                 message_type=reader.slot(raw, where, "message_type", required=True),
                 handler=handler,
+                coroutine=reader.boolean(raw, where, "coroutine"),
             )
         )
     if not calls:
         raise reader.error("calls", "at least one [[calls]] entry", None)
-    return name, calls, mechanisms
+
+    payloads = []
+    for index, raw in enumerate(reader.tables(data, "payloads")):
+        where = f"payloads[{index}]"
+        reader.keys(raw, where, {"key", "mechanism", "requires"})
+        payloads.append(
+            PayloadSpec(
+                key=reader.string(raw, where, "key", required=True),
+                mechanism=reader.enum(
+                    Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
+                ),
+                requires=reader.names(raw, where, "requires"),
+            )
+        )
+
+    dispatchers = []
+    for index, raw in enumerate(reader.tables(data, "dispatchers")):
+        where = f"dispatchers[{index}]"
+        reader.keys(raw, where, {"registration", "handler", "payload_argument", "key", "mechanism"})
+        dispatchers.append(
+            DispatcherSpec(
+                registration=reader.string(raw, where, "registration", required=True),
+                handler=reader.slot(raw, where, "handler", required=True),
+                payload_argument=reader.index(raw, where, "payload_argument"),
+                key=reader.string(raw, where, "key", required=True),
+                mechanism=reader.enum(
+                    Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
+                ),
+            )
+        )
+    return RulePack(
+        names=(name,),
+        calls=tuple(calls),
+        mechanisms=mechanisms,
+        payloads=tuple(payloads),
+        dispatchers=tuple(dispatchers),
+    )
 
 
 class _Reader:
@@ -192,6 +281,30 @@ class _Reader:
             return ""
         if not isinstance(value, str) or not value:
             raise self.error(f"{where}.{key}", "a non-empty string", value)
+        return value
+
+    def tables(self, data: dict, key: str) -> list[dict]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.error(key, f"an array of tables ([[{key}]])", value)
+        return value
+
+    def boolean(self, data: dict, where: str, key: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.error(f"{where}.{key}", "true or false", value)
+        return value
+
+    def names(self, data: dict, where: str, key: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise self.error(f"{where}.{key}", "an array of non-empty strings", value)
+        return tuple(value)
+
+    def index(self, data: dict, where: str, key: str) -> int:
+        value = data.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.error(f"{where}.{key}", "a non-negative integer (0 = first argument)", value)
         return value
 
     def enum(self, kind: type, value: str, where: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from fedcl_lint.link import LinkedSite
+from fedcl_lint.link import LinkedSite, LinkResult, Wrapper
 from fedcl_lint.types import Mechanism, Role
 
 
@@ -31,11 +31,11 @@ class MessageEntry:
 
     @property
     def send_mechanisms(self) -> frozenset[Mechanism]:
-        return frozenset(s.site.mechanism for s in self.sends)
+        return frozenset(s.mechanism for s in self.sends)
 
     @property
     def handle_mechanisms(self) -> frozenset[Mechanism]:
-        return frozenset(s.site.mechanism for s in self.handles)
+        return frozenset(s.mechanism for s in self.handles)
 
     @property
     def mechanisms(self) -> tuple[Mechanism, ...]:
@@ -53,7 +53,7 @@ class MessageEntry:
 
     @property
     def sites(self) -> tuple[LinkedSite, ...]:
-        return tuple(sorted(self.sends + self.handles, key=lambda s: s.location))
+        return tuple(sorted(self.sends + self.handles, key=_order))
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ class ProtocolTable:
     entries: tuple[MessageEntry, ...]
     unresolved: tuple[LinkedSite, ...]
     site_count: int
+    forwarding: tuple[LinkedSite, ...] = ()  # inside wrappers: not protocol sites of their own
+    wrappers: tuple[Wrapper, ...] = ()
 
     @property
     def resolved_count(self) -> int:
@@ -72,11 +74,12 @@ class ProtocolTable:
         return next((e for e in self.entries if e.message_type == message_type), None)
 
 
-def build_table(sites: list[LinkedSite]) -> ProtocolTable:
+def build_table(linked: LinkResult) -> ProtocolTable:
     """Group resolved sites by message type; keep the unresolved ones apart."""
     by_type: dict[str, list[LinkedSite]] = {}
     unresolved = []
-    for site in sorted(sites, key=lambda s: s.location):
+    sites = linked.sites
+    for site in sorted(sites, key=_order):
         if site.message_type is None:
             unresolved.append(site)
         else:
@@ -84,9 +87,19 @@ def build_table(sites: list[LinkedSite]) -> ProtocolTable:
     entries = tuple(
         MessageEntry(
             message_type=message_type,
-            sends=tuple(s for s in group if s.site.role is Role.SEND),
-            handles=tuple(s for s in group if s.site.role is Role.HANDLE),
+            sends=tuple(s for s in group if s.role is Role.SEND),
+            handles=tuple(s for s in group if s.role is Role.HANDLE),
         )
         for message_type, group in sorted(by_type.items())
     )
-    return ProtocolTable(entries=entries, unresolved=tuple(unresolved), site_count=len(sites))
+    return ProtocolTable(
+        entries=entries,
+        unresolved=tuple(unresolved),
+        site_count=len(sites),
+        forwarding=tuple(sorted(linked.forwarding, key=_order)),
+        wrappers=linked.wrappers,
+    )
+
+
+def _order(site: LinkedSite) -> tuple:
+    return (site.location, site.role, site.mechanism, site.api)

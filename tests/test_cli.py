@@ -42,7 +42,7 @@ def test_clean_tree_exits_zero(run_cli, tmp_path):
 
 
 def test_info_findings_do_not_fail_the_run(run_cli, tmp_path):
-    write_project(tmp_path, {"a.py": "async def f(cm, kind):\n    await cm.send_business_message('t', kind, {})\n"})
+    write_project(tmp_path, {"a.py": "async def f(cm, kind):\n    await cm.send_business_message('t', kind.upper(), {})\n"})
     result = run_cli(["check"], cwd=tmp_path)
 
     assert result.exit_code == 0

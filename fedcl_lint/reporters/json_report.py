@@ -41,6 +41,16 @@ def table_document(analysis: Analysis) -> dict:
             for entry in table.entries
         ],
         "unresolved": [{**_site(site), "reason": site.resolution.reason} for site in table.unresolved],
+        "wrappers": [
+            {
+                "function": wrapper.qualname,
+                **_location(wrapper.location),
+                "role": wrapper.role.value,
+                "mechanism": wrapper.mechanism.value,
+                "via": " -> ".join(wrapper.via),
+            }
+            for wrapper in table.wrappers
+        ],
         "summary": {"call_sites": table.site_count, "resolved_call_sites": table.resolved_count},
     }
 
@@ -75,12 +85,13 @@ def _finding(finding: Finding) -> dict:
 
 def _site(site: LinkedSite) -> dict:
     return {
-        "role": site.site.role.value,
-        "mechanism": site.site.mechanism.value,
+        "role": site.role.value,
+        "mechanism": site.mechanism.value,
         **_location(site.location),
-        "api": site.site.api,
-        "function": site.site.function,
-        "handler": site.site.handler,
+        "api": site.api,
+        "via": " -> ".join(site.via) if site.via else None,
+        "function": site.function,
+        "handler": site.handler.description if site.handler else None,
         "resolution": [
             {"step": step.description, **(_location(step.location) if step.location else {})}
             for step in site.resolution.steps

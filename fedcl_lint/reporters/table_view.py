@@ -49,4 +49,5 @@ def _sites(sites: tuple[LinkedSite, ...]) -> str:
 
 
 def _call(site: LinkedSite) -> str:
-    return f"{site.site.api} ({site.site.mechanism.value})"
+    via = f" via {' -> '.join(site.via)}" if site.via else ""
+    return f"{site.api} ({site.mechanism.value}){via}"
