@@ -57,7 +57,7 @@ def analyze(
         for m in modules
         if m.facts.failure is not None
     )
-    table = build_table(Linker(modules).link())
+    table = build_table(Linker(modules, pack).link())
     context = CheckContext(table=table, pack=pack, failures=failures, policy=dict(policy or {}), external=external)
     findings = run_checks(context)
     return Analysis(files=tuple(files), table=table, findings=tuple(findings))
