@@ -127,11 +127,18 @@ class MechanismMismatch(Check):
                     continue
                 other = next(iter(handled))
                 handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
+                change_send = f"send it with {_alternatives(ctx.pack, other, Role.SEND)}"
+                change_handler = f"register it with {_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
+                declared = ctx.policy.get(entry.message_type)
+                if declared is None:
+                    fix = f"{change_send}, or {change_handler}"
+                else:
+                    fix = (change_send if declared is other else change_handler) + (
+                        f" (the protocol policy declares `{entry.message_type}` as {declared})"
+                    )
                 message = (
                     f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but only "
-                    f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; send it with "
-                    f"{_alternatives(ctx.pack, other, Role.SEND)}, or register it with "
-                    f"{_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
+                    f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; {fix}"
                 )
                 yield self.finding(
                     send, message, related=_related(entry.handles, "handled {how} here (`{api}`)")
@@ -304,6 +311,155 @@ class UnresolvedMessageType(Check):
             yield self.finding(site, message)
 
 
+class HandlerSignature(Check):
+    code = "FCL006"
+    name = "handler-signature"
+    severity = Severity.ERROR
+    summary = "A handler cannot accept the arguments its mechanism calls it with."
+    why = (
+        "RPC handlers are called as `handler(source, data)`, event listeners as `handler(data)` "
+        "(as the rule pack declares). A handler written for the other mechanism raises a "
+        "TypeError when the message arrives; for an event, the sender never hears of it."
+    )
+    example = {
+        "client.py": (
+            "class Client:\n"
+            "    def setup(self, comm, transport):\n"
+            "        transport.register_event_listener(\"me\", \"PING\", self.on_ping)\n\n"
+            "    async def on_ping(self, source, data):\n"
+            "        pass\n"
+        ),
+        "server.py": "async def ping(comm):\n    await comm.send_control_message(\"me\", \"PING\", {})\n",
+    }
+    fix = {
+        "client.py": (
+            "class Client:\n"
+            "    def setup(self, comm, transport):\n"
+            "        transport.register_event_listener(\"me\", \"PING\", self.on_ping)\n\n"
+            "    async def on_ping(self, data):\n"
+            "        pass\n"
+        ),
+        "server.py": example["server.py"],
+    }
+    fix_text = "Give the handler the parameters of its mechanism, or register it on the mechanism it was written for."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for site in ctx.table.all_sites:
+            handler = site.handler
+            if site.role is not Role.HANDLE or handler is None or handler.params is None:
+                continue
+            doc = ctx.pack.mechanisms.get(site.mechanism)
+            if doc is None or not doc.handler_args:
+                continue
+            problem = _signature_problem(handler.params, len(doc.handler_args))
+            if problem is None:
+                continue
+            call = f"handler({', '.join(doc.handler_args)})"
+            subject = f"`{site.message_type}`" if site.message_type is not None else "this message"
+            message = (
+                f"handler `{handler.description}` of {subject} is registered {describe(site.mechanism)}, "
+                f"which calls it as `{call}`, but {problem}"
+            )
+            related = ()
+            if handler.definition is not None:
+                related = (Related(handler.definition, None, None, f"`{handler.description}` is defined here"),)
+            yield self.finding(site, message, related=related)
+
+
+def _signature_problem(params, count: int) -> str | None:
+    """Why a function with `params` cannot be called with `count` positional arguments."""
+    positional = [p for p in params if p.kind in ("positional_only", "positional")]
+    required = [p for p in positional if not p.has_default]
+    required_keywords = [p.name for p in params if p.kind == "keyword_only" and not p.has_default]
+    takes_more = any(p.kind == "var_positional" for p in params)
+    names = ", ".join(p.name for p in positional) or "none"
+    if required_keywords:
+        return f"it requires the keyword argument(s) {', '.join(f'`{n}`' for n in required_keywords)}"
+    if count < len(required):
+        return f"it requires {len(required)} positional arguments ({names})"
+    if count > len(positional) and not takes_more:
+        return f"it accepts {len(positional)} positional argument{'s' if len(positional) != 1 else ''} ({names})"
+    return None
+
+
+class UnawaitedSend(Check):
+    code = "FCL007"
+    name = "unawaited-send"
+    severity = Severity.ERROR
+    summary = "A coroutine send is called as a bare statement: it is never awaited, so nothing is sent."
+    why = (
+        "Calling an `async def` only creates a coroutine; it runs when awaited or scheduled. "
+        "`comm.send_business_message(...)` on a line of its own sends nothing, and Python "
+        "only warns about it when the coroutine is garbage-collected, if at all."
+    )
+    example = {
+        "server.py": "async def stop(comm, cid):\n    comm.send_business_message(cid, \"SHUTDOWN\", {})\n",
+        "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"SHUTDOWN\", handler)\n",
+    }
+    fix = {
+        "server.py": "async def stop(comm, cid):\n    await comm.send_business_message(cid, \"SHUTDOWN\", {})\n",
+        "client.py": example["client.py"],
+    }
+    fix_text = (
+        "Await the send, return it, or hand it to `asyncio.gather`, `asyncio.create_task` or "
+        "`asyncio.ensure_future`."
+    )
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for site in ctx.table.all_sites + ctx.table.forwarding:
+            if not site.unawaited:
+                continue
+            what = f"`{site.message_type}`" if site.message_type is not None else "the message"
+            message = (
+                f"`{site.api}(...)` is not awaited: it only creates a coroutine, so {what} is never sent; "
+                f"await it or schedule it (asyncio.create_task)"
+            )
+            yield self.finding(site, message)
+
+
+class ProtocolPolicy(Check):
+    code = "FCL008"
+    name = "protocol-policy"
+    severity = Severity.ERROR
+    summary = "A send or handler contradicts the mechanism the protocol policy declares for its message type."
+    why = (
+        "The policy (`[tool.fedcl-lint.protocol]` in pyproject.toml) is the team's decision of "
+        "which mechanism each message uses, e.g. SHUTDOWN over RPC because it must be "
+        "acknowledged. Code that drifts from it re-opens the bug class the policy closed."
+    )
+    example = {
+        "pyproject.toml": "[tool.fedcl-lint.protocol]\nSHUTDOWN = \"rpc\"\n",
+        "server.py": "async def stop(comm, cid):\n    await comm.send_control_message(cid, \"SHUTDOWN\", {})\n",
+        "client.py": (
+            "def setup(transport, handler):\n"
+            "    transport.register_event_listener(\"me\", \"SHUTDOWN\", handler)\n"
+        ),
+    }
+    fix = {
+        "pyproject.toml": example["pyproject.toml"],
+        "server.py": "async def stop(comm, cid):\n    await comm.send_business_message(cid, \"SHUTDOWN\", {})\n",
+        "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"SHUTDOWN\", handler)\n",
+    }
+    fix_text = "Use the declared mechanism at both ends, or change the policy if the decision changed."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        for entry in ctx.table.entries:
+            declared = ctx.policy.get(entry.message_type)
+            if declared is None:
+                continue
+            for site in entry.sites:
+                if site.mechanism is declared:
+                    continue
+                if site.role is Role.SEND and site.mechanism not in entry.handle_mechanisms and entry.handles:
+                    continue  # already FCL001 at this site, whose fix follows the policy
+                verb = "sends" if site.role is Role.SEND else "handles"
+                message = (
+                    f"the protocol policy declares `{entry.message_type}` as {declared}, but this site "
+                    f"{verb} it {describe(site.mechanism)} (`{site.api}`)"
+                )
+                yield self.finding(site, message)
+
+
 class ParseError(Check):
     code = "FCL900"
     name = "parse-error"
@@ -328,6 +484,9 @@ ALL_CHECKS: tuple[Check, ...] = (
     UnusedHandler(),
     DuplicateHandler(),
     UnresolvedMessageType(),
+    HandlerSignature(),
+    UnawaitedSend(),
+    ProtocolPolicy(),
     ParseError(),
 )
 

@@ -309,18 +309,21 @@ class _Collector(cst.CSTVisitor):
         if self.scope.kind != "function" or not self.pack.dispatch_keys or len(node.comparisons) != 1:
             return
         [target] = node.comparisons
+        self.position_targets.extend((node.left, target.comparator))
         if isinstance(target.operator, cst.Equal):
             # either side may be the dispatched name: `kind == "x"` or `"x" == kind`
             self.dispatches.append(_PendingDispatch(node.left, [target.comparator], self.scope))
             self.dispatches.append(_PendingDispatch(target.comparator, [node.left], self.scope))
         elif isinstance(target.operator, cst.In) and isinstance(target.comparator, (cst.Tuple, cst.List, cst.Set)):
             values = [e.value for e in target.comparator.elements if isinstance(e, cst.Element)]
+            self.position_targets.extend(values)
             self.dispatches.append(_PendingDispatch(node.left, values, self.scope))
 
     def visit_Match(self, node: cst.Match) -> None:
         if self.scope.kind != "function" or not self.pack.dispatch_keys:
             return
         values = [value for case in node.cases for value in _match_values(case.pattern)]
+        self.position_targets.extend(values)
         self.dispatches.append(_PendingDispatch(node.subject, values, self.scope))
 
     # helpers

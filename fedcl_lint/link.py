@@ -238,11 +238,12 @@ class Linker:
         for module in self.modules:
             facts = module.facts
             for call in facts.calls:
-                if call.name in self.pack_apis:
-                    raw.append(self._call_site(module, call, self.pack_apis[call.name], shift=0))
-                elif call.name in wrapper_names:
-                    for api, shift in self._wrapper_apis(module, call, wrappers):
-                        raw.append(self._call_site(module, call, api, shift))
+                # The project's own definition, when it forwards to a known API, says
+                # more than the pack: it is what runs. Otherwise the pack decides.
+                reached = self._wrapper_apis(module, call, wrappers) if call.name in wrapper_names else []
+                if not reached and call.name in self.pack_apis:
+                    reached = [(self.pack_apis[call.name], 0)]
+                raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
                 dispatcher = self.pack.dispatcher(call.name)
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher))

@@ -70,6 +70,11 @@ class ProtocolTable:
     def resolved_count(self) -> int:
         return self.site_count - len(self.unresolved)
 
+    @property
+    def all_sites(self) -> tuple[LinkedSite, ...]:
+        """Every protocol site, resolved or not, in location order."""
+        return tuple(sorted([s for e in self.entries for s in e.sites] + list(self.unresolved), key=_order))
+
     def entry(self, message_type: str) -> MessageEntry | None:
         return next((e for e in self.entries if e.message_type == message_type), None)
 

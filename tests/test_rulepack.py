@@ -12,48 +12,29 @@ from conftest import FIXTURES, findings_of, write_project
 
 REPO = FIXTURES.parent.parent
 
-NODE_PACK = """
-[pack]
-name = "node"
-
-[[calls]]
-name = "call"
-role = "send"
-mechanism = "rpc"
-message_type = { position = 1, keyword = "method" }
-
-[[calls]]
-name = "notify"
-role = "send"
-mechanism = "event"
-message_type = { position = 1, keyword = "method" }
-
-[[calls]]
-name = "register"
-role = "handle"
-mechanism = "rpc"
-message_type = { position = 0, keyword = "method" }
-handler = { position = 1 }
-"""
+NODE_API = FIXTURES / "node_api"
 
 
-def test_a_pack_can_describe_a_different_api(run_cli, tmp_path):
-    write_project(tmp_path, {
-        "node.toml": NODE_PACK,
-        "app.py": """
-            def serve(node, handler):
-                node.register("stop", handler)
-
-            async def stop(node, peer):
-                await node.notify(peer, "stop", {})
-                await node.call(peer, method="stop", payload={})
-        """,
-    })
-    result = run_cli(["check", "--rules", "node.toml", "--format", "json"], cwd=tmp_path)
+def test_a_pack_can_describe_a_different_api(run_cli):
+    result = run_cli(["check", "--rules", "node.toml", "--format", "json"], cwd=NODE_API)
 
     assert result.exit_code == 1
-    assert findings_of(result.json) == [("FCL001", "stop", "app.py", 6)]
-    assert "send it with `call`" in result.json["findings"][0]["message"]
+    assert findings_of(result.json) == [
+        ("FCL001", "stop", "mesh/coordinator.py", 6),
+        ("FCL006", "gossip", "mesh/peer.py", 9),
+    ]
+    assert "send it with `call`, or register it with `on`" in result.json["findings"][0]["message"]
+    assert "calls it as `handler(sender, payload)`" in result.json["findings"][1]["message"]
+
+
+def test_wrappers_are_inferred_for_any_pack(run_cli):
+    table = run_cli(["table", "--rules", "node.toml", "--format", "json"], cwd=NODE_API).json
+
+    sync = next(m for m in table["messages"] if m["message_type"] == "sync")
+    assert [(s["role"], s["mechanism"], s["path"], s["line"], s["via"]) for s in sync["sites"]] == [
+        ("send", "rpc", "mesh/coordinator.py", 5, "Peer.ask -> call"),
+        ("handle", "rpc", "mesh/peer.py", 8, None),
+    ]
 
 
 @pytest.mark.parametrize(

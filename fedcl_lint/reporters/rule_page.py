@@ -5,20 +5,22 @@ from __future__ import annotations
 from fedcl_lint.checks import Check
 
 
-def render_rule_page(check: Check) -> str:
+def render_rule_page(check: Check, level: int = 1) -> str:
+    """The page, its title at heading `level` (the README nests them under "Checks")."""
+    title, section = "#" * level, "#" * (level + 1)
     return "\n".join(
         [
-            f"# {check.code} {check.name} ({check.severity.value})",
+            f"{title} {check.code} {check.name} ({check.severity.value})",
             "",
-            "## What it does",
+            f"{section} What it does",
             check.summary,
             "",
-            "## Why is this bad?",
+            f"{section} Why is this bad?",
             check.why,
             "",
-            "## Example",
+            f"{section} Example",
             _project(check.example),
-            "## Use instead",
+            f"{section} Use instead",
             check.fix_text,
             "",
             _project(check.fix),
@@ -26,8 +28,13 @@ def render_rule_page(check: Check) -> str:
     )
 
 
+def render_all_pages(checks, level: int) -> str:
+    return "\n".join(render_rule_page(check, level) for check in checks)
+
+
 def _project(files: dict[str, str]) -> str:
     blocks = []
     for path, source in sorted(files.items()):
-        blocks.append(f"```python\n# {path}\n{source.rstrip()}\n```\n")
+        language = "toml" if path.endswith(".toml") else "python"
+        blocks.append(f"```{language}\n# {path}\n{source.rstrip()}\n```\n")
     return "\n".join(blocks)

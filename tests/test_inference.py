@@ -1,0 +1,282 @@
+"""Wrappers, payloads, dispatchers, handler signatures and unawaited sends, one behaviour per test."""
+
+from __future__ import annotations
+
+from conftest import findings_of, write_project
+
+
+def _table(run_cli, tmp_path, files, *args):
+    write_project(tmp_path, files)
+    return run_cli(["table", "--format", "json", *args], cwd=tmp_path).json
+
+
+def _sites(document):
+    return sorted(
+        (m["message_type"], s["role"], s["mechanism"], s["path"], s["line"])
+        for m in document["messages"]
+        for s in m["sites"]
+    )
+
+
+def test_wrapper_of_a_wrapper_by_keyword_and_through_a_local_variable(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "wrappers.py": """
+            async def send_to(cm, target, message_type, data):
+                kind = message_type
+                return await cm.send_control_message(target, kind, data)
+
+            async def notify_all(cm, targets, *, message_type):
+                for target in targets:
+                    await send_to(cm, target, message_type=message_type, data={})
+        """,
+        "app.py": """
+            from wrappers import notify_all
+
+            async def go(cm):
+                await notify_all(cm, ["a"], message_type="READY")
+        """,
+    })
+    assert _sites(document) == [("READY", "send", "event", "app.py", 5)]
+    [site] = document["messages"][0]["sites"]
+    assert site["via"] == "notify_all -> send_to -> send_control_message"
+    assert document["unresolved"] == []
+
+
+def test_methods_resolve_through_self_and_by_a_unique_name(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "conn.py": """
+            class Connection:
+                async def route(self, target, message_type, data):
+                    return await self.cm.send_business_message(target, message_type, data)
+
+                async def hello(self):
+                    await self.route("server", "HELLO", {})
+        """,
+        "app.py": """
+            async def go(connection):
+                await connection.route("server", "BYE", {})
+        """,
+    })
+    assert _sites(document) == [("BYE", "send", "rpc", "app.py", 3), ("HELLO", "send", "rpc", "conn.py", 7)]
+
+
+def test_a_method_name_shared_with_a_non_wrapper_is_ambiguous_and_skipped(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "conn.py": """
+            class Connection:
+                async def route(self, target, message_type, data):
+                    return await self.cm.send_business_message(target, message_type, data)
+
+            class Router:
+                def route(self, target, path, data):
+                    return path
+
+                def local(self):
+                    return self.route("x", "NOT_A_MESSAGE", {})
+        """,
+        "app.py": """
+            async def go(connection):
+                await connection.route("server", "MAYBE", {})
+        """,
+    })
+    assert _sites(document) == []
+
+
+def test_class_method_called_through_the_class_shifts_the_arguments(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "app.py": """
+            class Conn:
+                async def route(self, target, message_type, data):
+                    await self.cm.send_business_message(target, message_type, data)
+
+            async def go(conn):
+                await Conn.route(conn, "server", "VIA_CLASS", {})
+        """,
+    })
+    assert _sites(document) == [("VIA_CLASS", "send", "rpc", "app.py", 7)]
+
+
+def test_payload_dicts_are_rpc_sends_wherever_they_are_built(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "app.py": """
+            async def register(transport, me):
+                return await transport.send(me, "server", {"message_type": "registration", "data": {}})
+
+            def build_heartbeat():
+                return {"message_type": "heartbeat"}
+
+            async def system(handler):
+                wrapped_data = {"message_type": "SYSTEM", "data": None}
+                return await handler("system", wrapped_data)
+
+            def wrap(message_type, data):
+                return {"message_type": message_type, "data": data}
+
+            def use():
+                return wrap("WRAPPED", 1)
+        """,
+    })
+    assert _sites(document) == [
+        ("SYSTEM", "send", "rpc", "app.py", 9),
+        ("WRAPPED", "send", "rpc", "app.py", 16),
+        ("heartbeat", "send", "rpc", "app.py", 6),
+        ("registration", "send", "rpc", "app.py", 3),
+    ]
+    assert [w["function"] for w in document["wrappers"]] == ["wrap"]
+
+
+def test_a_pack_can_narrow_payloads_to_dicts_with_more_keys(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "narrow.toml": """
+            [pack]
+            name = "narrow"
+            [[calls]]
+            name = "send_business_message"
+            role = "send"
+            mechanism = "rpc"
+            message_type = { position = 1 }
+            [[payloads]]
+            key = "message_type"
+            mechanism = "rpc"
+            requires = ["data"]
+        """,
+        "app.py": """
+            ENVELOPE = {"message_type": "SENT", "data": 1}
+            RESPONSE = {"message_type": "ack"}
+        """,
+    }, "--rules", "narrow.toml")
+    assert _sites(document) == [("SENT", "send", "rpc", "app.py", 2)]
+
+
+def test_dispatcher_comparisons_are_rpc_handlers(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "node.py": """
+            class Node:
+                def __init__(self, transport):
+                    transport.register_request_handler("me", self.handle)
+
+                async def handle(self, source, data):
+                    kind = data.get("message_type")
+                    if kind == "a":
+                        return 1
+                    if "b" == kind:
+                        return 2
+                    if kind in ("c", "d"):
+                        return 3
+                    if data["message_type"] == "e":
+                        return 4
+                    match kind:
+                        case "f" | "g":
+                            return 5
+                    if kind in self.message_handlers:
+                        return 6
+                    if source == "h":
+                        return 7
+
+                async def not_registered(self, source, data):
+                    return data.get("message_type") == "z"
+        """,
+    })
+    assert [(m, role, mech, line) for m, role, mech, _, line in _sites(document)] == [
+        ("a", "handle", "rpc", 8), ("b", "handle", "rpc", 10), ("c", "handle", "rpc", 12),
+        ("d", "handle", "rpc", 12), ("e", "handle", "rpc", 14), ("f", "handle", "rpc", 17),
+        ("g", "handle", "rpc", 17),
+    ]
+
+
+def test_handler_signatures_of_every_form(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "handlers.py": """
+            from functools import partial
+
+            def on_event(data):
+                pass
+
+            def on_rpc(source, data):
+                pass
+
+            class Client:
+                def setup(self, cm, transport):
+                    cm.register_message_handler("R1", on_event)
+                    cm.register_message_handler("R2", on_rpc)
+                    cm.register_message_handler("R3", self.on_rpc)
+                    cm.register_message_handler("R4", lambda data: None)
+                    cm.register_message_handler("R5", partial(on_rpc, "fixed"))
+                    cm.register_message_handler("R6", Client.helper)
+                    transport.register_event_listener("me", "E1", self.on_event)
+                    transport.register_event_listener("me", "E2", self.on_rpc)
+                    transport.register_event_listener("me", "E3", self.needs_flag)
+                    transport.register_event_listener("me", "E4", self.flexible)
+
+                async def on_rpc(self, source, data):
+                    pass
+
+                async def on_event(self, data):
+                    pass
+
+                async def needs_flag(self, data, *, flag):
+                    pass
+
+                async def flexible(self, *args):
+                    pass
+
+                @staticmethod
+                def helper(source, data):
+                    pass
+        """,
+        "senders.py": """
+            async def go(cm):
+                await cm.send_business_message("c", "R1", {})
+                await cm.send_business_message("c", "R2", {})
+                await cm.send_business_message("c", "R3", {})
+                await cm.send_business_message("c", "R4", {})
+                await cm.send_business_message("c", "R5", {})
+                await cm.send_business_message("c", "R6", {})
+                await cm.send_control_message("c", "E1", {})
+                await cm.send_control_message("c", "E2", {})
+                await cm.send_control_message("c", "E3", {})
+                await cm.send_control_message("c", "E4", {})
+        """,
+    })
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert findings_of(result.json) == [
+        ("FCL006", "R1", "handlers.py", 12),
+        ("FCL006", "R4", "handlers.py", 15),
+        ("FCL006", "R5", "handlers.py", 16),
+        ("FCL006", "E2", "handlers.py", 19),
+        ("FCL006", "E3", "handlers.py", 20),
+    ]
+    messages = [f["message"] for f in result.json["findings"]]
+    assert messages[0].endswith("but it accepts 1 positional argument (data)")
+    assert messages[2].endswith("but it accepts 1 positional argument (data)")
+    assert messages[4].endswith("but it requires the keyword argument(s) `flag`")
+    assert result.json["findings"][0]["related"][0]["line"] == 4
+
+
+def test_only_a_bare_coroutine_send_is_unawaited(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "app.py": """
+            import asyncio
+
+            async def notify(cm, message_type):
+                await cm.send_control_message("c", message_type, {})
+
+            async def go(cm, tasks):
+                cm.send_business_message("c", "BARE", {})
+                await cm.send_business_message("c", "AWAITED", {})
+                asyncio.create_task(cm.send_business_message("c", "TASK", {}))
+                await asyncio.gather(cm.send_business_message("c", "GATHERED", {}))
+                tasks.append(cm.send_business_message("c", "LISTED", {}))
+                notify(cm, "BARE_WRAPPER")
+                cm.register_message_handler("X", go)
+                return cm.send_business_message("c", "RETURNED", {})
+
+            def forward(cm, message_type):
+                cm.send_business_message("c", message_type, {})
+        """,
+    })
+    result = run_cli(["check", "--format", "json", "--rules", "fedcl"], cwd=tmp_path)
+
+    unawaited = [(f["message_type"], f["line"]) for f in result.json["findings"] if f["code"] == "FCL007"]
+    assert unawaited == [("BARE", 8), ("BARE_WRAPPER", 13), (None, 18)]
