@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -54,7 +55,7 @@ def extract(source: bytes, pack: RulePack) -> ModuleFacts:
     except cst.ParserSyntaxError as exc:
         return ModuleFacts(failure=_syntax_failure(text, exc))
     collector = _Collector(pack)
-    module.visit(collector)
+    collector.walk(module)
     return collector.facts(module)
 
 
@@ -157,9 +158,24 @@ _ENUM_AUTO_NAMES = {"auto"}
 _PARTIAL_NAMES = {"partial"}
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector:
     """Walks one module once, remembering raw nodes; `facts()` converts them at the end,
-    when every scope's bindings are known."""
+    when every scope's bindings are known.
+
+    libcst's own visitor rebuilds every node it passes (its visitors share the
+    machinery of transformers), which costs more than parsing; this walk only reads.
+    """
+
+    def walk(self, node: cst.CSTNode) -> None:
+        kind = type(node)
+        visit = _VISIT.get(kind)
+        if visit is not None:
+            visit(self, node)
+        for child in _children(node):
+            self.walk(child)
+        leave = _LEAVE.get(kind)
+        if leave is not None:
+            leave(self, node)
 
     def __init__(self, pack: RulePack):
         self.pack = pack
@@ -399,6 +415,34 @@ class _Collector(cst.CSTVisitor):
             ),
             dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack)),
         )
+
+
+_VISIT = {getattr(cst, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("visit_")}
+_LEAVE = {getattr(cst, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("leave_")}
+
+# Fields that only hold whitespace, punctuation or operators: nothing to collect below them.
+_SYNTAX_FIELDS = ("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after",
+                  "header", "footer", "trailing_whitespace", "newline", "lbrace", "rbrace", "lbracket",
+                  "rbracket", "colon", "equal", "dot", "operator", "asynchronous", "star", "indent")
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: cst.CSTNode):
+    """The child nodes that can hold anything extraction collects."""
+    fields = _CHILD_FIELDS.get(type(node))
+    if fields is None:
+        fields = tuple(
+            f.name for f in dataclasses.fields(node) if not f.name.startswith(_SYNTAX_FIELDS)
+        )
+        _CHILD_FIELDS[type(node)] = fields
+    for name in fields:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif type(value) in (list, tuple):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
 
 
 class _Converter:

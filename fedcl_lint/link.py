@@ -8,7 +8,7 @@ followed becomes an explicit unresolved reason: never a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fedcl_lint.discover import SourceFile
 from fedcl_lint.facts import (
@@ -132,6 +132,11 @@ class _Api:
     handler: ArgSlot | None
     coroutine: bool
     chain: tuple[str, ...]  # from this API down to the rule-pack call
+
+    @property
+    def kind(self) -> tuple:
+        """What a caller needs to know, whichever definition it reaches."""
+        return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine)
 
 
 @dataclass(frozen=True)
@@ -306,11 +311,21 @@ class Linker:
         if not isinstance(call.callee, AttrRef):
             return []
         definitions = self.definitions.get(call.name, [])
-        kinds = {wrappers.get((owner.name, function.qualname), frozenset()) for owner, function in definitions}
-        if len(kinds) != 1:
+        kinds = {
+            frozenset(api.kind for api in wrappers.get((owner.name, function.qualname), ()))
+            for owner, function in definitions
+        }
+        if len(kinds) != 1 or not next(iter(kinds)):
             return []
-        [apis] = kinds
-        return [(api, 0) for api in sorted(apis, key=_api_key)]
+        if len(definitions) == 1:
+            owner, function = definitions[0]
+            return [(api, 0) for api in sorted(wrappers[(owner.name, function.qualname)], key=_api_key)]
+        # Several definitions, all wrappers of the same kind: which one runs does not matter.
+        owner, function = definitions[0]
+        return [
+            (replace(api, chain=(f"{call.name} (one of {len(definitions)} definitions)", api.chain[-1])), 0)
+            for api in sorted(wrappers[(owner.name, function.qualname)], key=_api_key)
+        ]
 
     def _wrappers_from(self, raw: list[_RawSite]) -> dict[tuple[str, str], frozenset[_Api]]:
         """Functions whose parameter flows unchanged into a site's message type."""
