@@ -1,21 +1,22 @@
-"""Extraction: one file's bytes in, its facts out (libcst, nothing executed).
+"""Extraction: one file's bytes in, its facts out (parsed, never executed).
 
 This is a pure function of the source bytes and the rule pack, so it can run in
 worker processes and be cached by content hash. It settles every name that can
 be settled inside the file (parameters, local variables, `self.X`) and leaves
 module-level names to the link stage.
+
+Analysis parses with Python's own parser (`ast`): it accepts exactly the files
+Python accepts, gives every node its position for free, and is an order of
+magnitude faster than libcst, whose concrete tree (and the code generation it
+needs for positions) is kept for what needs it: rewriting files (`--fix`).
 """
 
 from __future__ import annotations
 
 import ast
 import codecs
-import dataclasses
 import re
 from dataclasses import dataclass, field
-
-import libcst as cst
-from libcst._nodes.internal import CodegenState
 
 from fedcl_lint.facts import (
     Assignment,
@@ -44,19 +45,65 @@ from fedcl_lint.facts import (
 )
 from fedcl_lint.rulepack import RulePack
 
+_MAX_EXPRESSION_DEPTH = 200
+
 
 def extract(source: bytes, pack: RulePack) -> ModuleFacts:
     """Return the facts of one Python file, or a `ParseFailure` saying where it broke."""
     text, failure = decode(source)
     if failure is not None:
         return ModuleFacts(failure=failure)
+    tree, failure = parse(text)
+    if failure is not None:
+        return ModuleFacts(failure=failure)
+    collector = _Collector(pack, _Source(text))
+    collector.walk(tree)
+    return collector.facts()
+
+
+def parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
+    """Parse (only parse: nothing is compiled or run), locating any failure."""
     try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        return ModuleFacts(failure=_syntax_failure(text, exc))
-    collector = _Collector(pack)
-    collector.walk(module)
-    return collector.facts(module)
+        return ast.parse(text), None
+    except SyntaxError as exc:
+        return None, ParseFailure(f"syntax error: {exc.msg}", (exc.lineno or 1, exc.offset or 1))
+    except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
+        offset = text.find("\0")
+        line = text.count("\n", 0, offset) + 1 if offset >= 0 else 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1 if offset >= 0 else 1
+        return None, ParseFailure(f"cannot parse: {exc}", (line, column))
+    except (RecursionError, MemoryError):
+        return None, ParseFailure("cannot parse: the file is nested too deeply for Python's parser", (1, 1))
+
+
+class _Source:
+    """The file's text, for 1-based character columns (ast counts UTF-8 bytes) and snippets."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ascii = text.isascii()
+        self._lines: list[bytes] | None = None
+
+    def position(self, node: ast.AST) -> Position:
+        line, offset = node.lineno, node.col_offset
+        if self.ascii:
+            return line, offset + 1
+        return line, len(self._line(line)[:offset].decode("utf-8", "replace")) + 1
+
+    def segment(self, node: ast.AST) -> str:
+        """The node's source text, as written."""
+        first, last = node.lineno, node.end_lineno or node.lineno
+        if first == last:
+            return self._line(first)[node.col_offset:node.end_col_offset].decode("utf-8", "replace")
+        parts = [self._line(first)[node.col_offset:]]
+        parts += [self._line(n) for n in range(first + 1, last)]
+        parts.append(self._line(last)[: node.end_col_offset])
+        return b"\n".join(parts).decode("utf-8", "replace")
+
+    def _line(self, number: int) -> bytes:
+        if self._lines is None:
+            self._lines = self.text.encode("utf-8").splitlines()
+        return self._lines[number - 1] if 0 < number <= len(self._lines) else b""
 
 
 def decode(source: bytes) -> tuple[str, ParseFailure | None]:
@@ -92,19 +139,6 @@ def _declared_encoding(source: bytes) -> tuple[str, int]:
     return "utf-8", 1
 
 
-def _syntax_failure(text: str, exc: cst.ParserSyntaxError) -> ParseFailure:
-    # Python's own parser locates syntax errors more precisely than libcst; it only
-    # parses here, never compiles or runs anything.
-    try:
-        ast.parse(text)
-    except SyntaxError as syntax:
-        return ParseFailure(f"syntax error: {syntax.msg}", (syntax.lineno or 1, syntax.offset or 1))
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    first_line = exc.message.strip().splitlines()[0] if exc.message.strip() else "syntax error"
-    return ParseFailure(f"cannot parse: {first_line}", (exc.raw_line, exc.raw_column + 1))
-
-
 # --- scopes ---------------------------------------------------------------------------------
 
 
@@ -112,8 +146,8 @@ def _syntax_failure(text: str, exc: cst.ParserSyntaxError) -> ParseFailure:
 class _Binding:
     """One binding of a name in a scope: `value` is None when it is not `name = value`."""
 
-    value: cst.BaseExpression | None
-    target: cst.CSTNode
+    value: ast.expr | None
+    position: Position
     how: str
 
 
@@ -134,7 +168,7 @@ class _Scope:
 
 @dataclass
 class _PendingCall:
-    call: cst.Call
+    call: ast.Call
     scope: _Scope
     bare: bool
 
@@ -142,204 +176,191 @@ class _PendingCall:
 @dataclass
 class _PendingPayload:
     key: str
-    value: cst.BaseExpression
-    node: cst.Dict
+    value: ast.expr
+    node: ast.Dict
     scope: _Scope
 
 
 @dataclass
 class _PendingDispatch:
-    subject: cst.BaseExpression
-    values: list[cst.BaseExpression]
+    subject: ast.expr
+    values: list[tuple[ast.expr, ast.AST]]  # (value, node whose position the case takes)
     scope: _Scope
 
 
 _ENUM_AUTO_NAMES = {"auto"}
 _PARTIAL_NAMES = {"partial"}
+_SCOPE_NODES = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 class _Collector:
     """Walks one module once, remembering raw nodes; `facts()` converts them at the end,
-    when every scope's bindings are known.
+    when every scope's bindings are known."""
 
-    libcst's own visitor rebuilds every node it passes (its visitors share the
-    machinery of transformers), which costs more than parsing; this walk only reads.
-    """
-
-    def walk(self, node: cst.CSTNode) -> None:
-        kind = type(node)
-        visit = _VISIT.get(kind)
-        if visit is not None:
-            visit(self, node)
-        for child in _children(node):
-            self.walk(child)
-        leave = _LEAVE.get(kind)
-        if leave is not None:
-            leave(self, node)
-
-    def __init__(self, pack: RulePack):
+    def __init__(self, pack: RulePack, source: _Source):
         self.pack = pack
+        self.source = source
         self.module_scope = _Scope("module", None, None)
         self.scope = self.module_scope
-        self.classes: list[tuple[cst.ClassDef, _Scope]] = []
-        self.functions: list[tuple[cst.FunctionDef, _Scope]] = []
-        self.imports: dict[str, tuple[ImportBinding, cst.CSTNode]] = {}
+        self.classes: list[tuple[ast.ClassDef, _Scope]] = []
+        self.functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, _Scope]] = []
+        self.imports: dict[str, ImportBinding] = {}
         self.star_imports: list[tuple[str, int]] = []
         self.calls: list[_PendingCall] = []
         self.payloads: list[_PendingPayload] = []
         self.dispatches: list[_PendingDispatch] = []
-        self.position_targets: list[cst.CSTNode] = []
-        self._bare_call: cst.Call | None = None
+        self._bare_calls: set[int] = set()
+
+    def walk(self, tree: ast.Module) -> None:
+        """Visit every node, iteratively (deeply nested code must not exhaust the stack)."""
+        stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+        while stack:
+            node, leaving = stack.pop()
+            if leaving:
+                self.scope = self.scope.parent
+                continue
+            visit = _VISIT.get(type(node))
+            if visit is not None:
+                visit(self, node)
+            if isinstance(node, _SCOPE_NODES):
+                stack.append((node, True))
+            stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(node))))
+
+    def position(self, node: ast.AST) -> Position:
+        return self.source.position(node)
 
     # scopes
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
         top_level = self.scope is self.module_scope
-        self._bind_here(node.name.value, _Binding(None, node.name, "a class"))
+        self._bind_here(node.name, _Binding(None, self.position(node), "a class"))
         self.scope = _Scope(
-            "class",
-            self._qualify(node.name.value),
-            self.scope,
-            class_name=node.name.value if top_level else None,
+            "class", self._qualify(node.name), self.scope, class_name=node.name if top_level else None
         )
         if top_level:
             self.classes.append((node, self.scope))
 
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.scope = self.scope.parent
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._bind_here(node.name.value, _Binding(None, node.name, "a function"))
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._bind_here(node.name, _Binding(None, self.position(node), "a function"))
         owner = self.scope
         self_param = None
         if owner.kind == "class" and owner.class_name and _method_kind(node) != "staticmethod":
-            positional = [*node.params.posonly_params, *node.params.params]
-            self_param = positional[0].name.value if positional else None
+            positional = [*node.args.posonlyargs, *node.args.args]
+            self_param = positional[0].arg if positional else None
         self.scope = _Scope(
             "function",
-            self._qualify(node.name.value),
+            self._qualify(node.name),
             self.scope,
-            params=frozenset(p.name for p in _parameters(node.params)),
+            params=frozenset(p.name for p in _parameters(node.args)),
             self_param=self_param,
             class_name=owner.class_name if self_param else None,
         )
         self.functions.append((node, self.scope))
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.scope = self.scope.parent
+    visit_AsyncFunctionDef = visit_FunctionDef
 
-    def visit_Lambda(self, node: cst.Lambda) -> None:
+    def visit_Lambda(self, node: ast.Lambda) -> None:
         self.scope = _Scope(
             "function",
             self._qualify("<lambda>"),
             self.scope,
-            params=frozenset(p.name for p in _parameters(node.params)),
+            params=frozenset(p.name for p in _parameters(node.args)),
         )
 
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        self.scope = self.scope.parent
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.scope.globals.update(item.name.value for item in node.names)
+    def visit_Global(self, node: ast.Global) -> None:
+        self.scope.globals.update(node.names)
 
     # bindings
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                self._bind_here(target.target.value, _Binding(node.value, target.target, "assignment"))
+            if isinstance(target, ast.Name):
+                self._bind_here(target.id, _Binding(node.value, self.position(target), "assignment"))
             else:
-                self._bind_targets(target.target, "unpacking")
+                self._bind_targets(target, "unpacking")
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None and isinstance(node.target, cst.Name):
-            self._bind_here(node.target.value, _Binding(node.value, node.target, "assignment"))
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None and isinstance(node.target, ast.Name):
+            self._bind_here(node.target.id, _Binding(node.value, self.position(node.target), "assignment"))
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._bind_targets(node.target, "augmented assignment")
 
-    def visit_For(self, node: cst.For) -> None:
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self._bind_targets(node.target, "a for loop")
 
-    def visit_CompFor(self, node: cst.CompFor) -> None:
+    visit_AsyncFor = visit_For
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
         self._bind_targets(node.target, "a comprehension")
 
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._bind_targets(node.asname.name, "a with statement")
+    def visit_withitem(self, node: ast.withitem) -> None:
+        if node.optional_vars is not None:
+            self._bind_targets(node.optional_vars, "a with statement")
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self._bind_targets(node.target, "an assignment expression")
 
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name is not None:
-            self._bind_targets(node.name.name, "an except clause")
+            self._bind_here(node.name, _Binding(None, self.position(node), "an except clause"))
 
-    def visit_Import(self, node: cst.Import) -> None:
+    def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            dotted = _dotted_name(alias.name)
             if alias.asname is not None:
-                local = alias.asname.name.value
-                binding = ImportBinding(module=dotted, level=0, name=None, position=(0, 0))
+                local, module = alias.asname, alias.name
             else:
-                local = dotted.split(".")[0]
-                binding = ImportBinding(module=local, level=0, name=None, position=(0, 0))
-            self._bind_import(local, binding, alias)
+                local = module = alias.name.split(".")[0]
+            self._bind_import(local, ImportBinding(module, 0, None, self.position(alias)))
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        module = _dotted_name(node.module) if node.module is not None else ""
-        level = len(node.relative)
-        if isinstance(node.names, cst.ImportStar):
-            if self.scope is self.module_scope:
-                self.star_imports.append((module, level))
-            return
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
         for alias in node.names:
-            name = _dotted_name(alias.name)
-            local = alias.asname.name.value if alias.asname is not None else name
-            self._bind_import(local, ImportBinding(module=module, level=level, name=name, position=(0, 0)), alias)
+            if alias.name == "*":
+                if self.scope is self.module_scope:
+                    self.star_imports.append((module, node.level))
+                continue
+            local = alias.asname or alias.name
+            self._bind_import(local, ImportBinding(module, node.level, alias.name, self.position(alias)))
 
     # calls, payloads, dispatch comparisons
 
-    def visit_Expr(self, node: cst.Expr) -> None:
-        self._bare_call = node.value if isinstance(node.value, cst.Call) else None
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, ast.Call):
+            self._bare_calls.add(id(node.value))
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if not isinstance(node.func, (cst.Name, cst.Attribute)):
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, (ast.Name, ast.Attribute)):
+            self.calls.append(_PendingCall(node, self.scope, bare=id(node) in self._bare_calls))
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        if not self.pack.payload_keys:
             return
-        self.calls.append(_PendingCall(node, self.scope, bare=node is self._bare_call))
-        self.position_targets.append(node)
-
-    def visit_Dict(self, node: cst.Dict) -> None:
-        keys = {}
-        for element in node.elements:
-            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
-                key = element.key.evaluated_value
-                if isinstance(key, str):
-                    keys[key] = element.value
+        keys = {
+            key.value: value
+            for key, value in zip(node.keys, node.values)
+            if isinstance(key, ast.Constant) and isinstance(key.value, str)
+        }
         for spec in self.pack.payloads:
             if spec.key in keys and all(required in keys for required in spec.requires):
                 self.payloads.append(_PendingPayload(spec.key, keys[spec.key], node, self.scope))
-                self.position_targets.append(node)
 
-    def visit_Comparison(self, node: cst.Comparison) -> None:
-        if self.scope.kind != "function" or not self.pack.dispatch_keys or len(node.comparisons) != 1:
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if self.scope.kind != "function" or not self.pack.dispatch_keys or len(node.ops) != 1:
             return
-        [target] = node.comparisons
-        self.position_targets.extend((node.left, target.comparator))
-        if isinstance(target.operator, cst.Equal):
+        [operator], [comparator] = node.ops, node.comparators
+        if isinstance(operator, ast.Eq):
             # either side may be the dispatched name: `kind == "x"` or `"x" == kind`
-            self.dispatches.append(_PendingDispatch(node.left, [target.comparator], self.scope))
-            self.dispatches.append(_PendingDispatch(target.comparator, [node.left], self.scope))
-        elif isinstance(target.operator, cst.In) and isinstance(target.comparator, (cst.Tuple, cst.List, cst.Set)):
-            values = [e.value for e in target.comparator.elements if isinstance(e, cst.Element)]
-            self.position_targets.extend(values)
+            self.dispatches.append(_PendingDispatch(node.left, [(comparator, comparator)], self.scope))
+            self.dispatches.append(_PendingDispatch(comparator, [(node.left, node.left)], self.scope))
+        elif isinstance(operator, ast.In) and isinstance(comparator, (ast.Tuple, ast.List, ast.Set)):
+            values = [(element, element) for element in comparator.elts]
             self.dispatches.append(_PendingDispatch(node.left, values, self.scope))
 
-    def visit_Match(self, node: cst.Match) -> None:
+    def visit_Match(self, node: ast.Match) -> None:
         if self.scope.kind != "function" or not self.pack.dispatch_keys:
             return
         values = [value for case in node.cases for value in _match_values(case.pattern)]
-        self.position_targets.extend(values)
         self.dispatches.append(_PendingDispatch(node.subject, values, self.scope))
 
     # helpers
@@ -349,24 +370,21 @@ class _Collector:
 
     def _bind_here(self, name: str, binding: _Binding) -> None:
         self.scope.bind(name, binding)
-        self.position_targets.append(binding.target)
 
-    def _bind_targets(self, target: cst.BaseExpression, how: str) -> None:
+    def _bind_targets(self, target: ast.expr, how: str) -> None:
         for name in _target_names(target):
-            self._bind_here(name.value, _Binding(None, name, how))
+            self._bind_here(name.id, _Binding(None, self.position(name), how))
 
-    def _bind_import(self, local: str, binding: ImportBinding, alias: cst.ImportAlias) -> None:
+    def _bind_import(self, local: str, binding: ImportBinding) -> None:
         if self.scope is self.module_scope:
-            self.imports[local] = (binding, alias)
-            self.position_targets.append(alias)
+            self.imports[local] = binding
         else:
-            self.scope.bind(local, _Binding(None, alias, "an import inside a function"))
+            self.scope.bind(local, _Binding(None, binding.position, "an import inside a function"))
 
     # conversion, once the walk is over
 
-    def facts(self, module: cst.Module) -> ModuleFacts:
-        positions = _positions(module, self.position_targets)
-        converter = _Converter(module, positions)
+    def facts(self) -> ModuleFacts:
+        converter = _Converter(self.source)
         constants = {
             name: converter.module_binding(name, bindings)
             for name, bindings in self.module_scope.bindings.items()
@@ -374,125 +392,89 @@ class _Collector:
         }
         classes = {}
         for node, scope in self.classes:
-            bases = tuple(converter.expr(arg.value, self.module_scope) for arg in node.bases if arg.keyword is None)
+            bases = tuple(converter.expr(base, self.module_scope) for base in node.bases)
             attributes = {
                 name: converter.class_attribute(name, bindings, scope)
                 for name, bindings in scope.bindings.items()
                 if all(b.how == "assignment" for b in bindings)
             }
-            classes[node.name.value] = ClassFacts(
-                name=node.name.value, position=positions[node.name], bases=bases, attributes=attributes
+            classes[node.name] = ClassFacts(
+                name=node.name, position=self.position(node), bases=bases, attributes=attributes
             )
-        imports = {
-            local: ImportBinding(binding.module, binding.level, binding.name, positions[alias])
-            for local, (binding, alias) in self.imports.items()
-        }
         functions = {}
         for node, scope in self.functions:
-            params = _parameters(node.params)
+            params = _parameters(node.args)
             kind = _method_kind(node) if scope.parent.kind == "class" else "function"
             if kind in ("method", "classmethod") and params and params[0].kind in ("positional_only", "positional"):
                 params = params[1:]  # the bound self / cls
             functions[scope.qualname] = FunctionFacts(
                 qualname=scope.qualname,
-                name=node.name.value,
+                name=node.name,
                 class_name=scope.parent.class_name if scope.parent.kind == "class" else None,
                 kind=kind,
                 params=params,
-                is_async=node.asynchronous is not None,
-                position=positions[node.name],
+                is_async=isinstance(node, ast.AsyncFunctionDef),
+                position=self.position(node),
             )
         return ModuleFacts(
             constants=constants,
             classes=classes,
-            imports=imports,
+            imports=dict(self.imports),
             star_imports=tuple(self.star_imports),
             functions=functions,
-            calls=tuple(converter.call(pending, positions[pending.call]) for pending in self.calls),
+            calls=tuple(converter.call(pending) for pending in self.calls),
             payloads=tuple(
-                Payload(p.key, converter.expr(p.value, p.scope), positions[p.node], p.scope.qualname)
+                Payload(p.key, converter.expr(p.value, p.scope), self.position(p.node), p.scope.qualname)
                 for p in self.payloads
             ),
             dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack)),
         )
 
 
-_VISIT = {getattr(cst, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("visit_")}
-_LEAVE = {getattr(cst, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("leave_")}
-
-# Fields that only hold whitespace, punctuation or operators: nothing to collect below them.
-_SYNTAX_FIELDS = ("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after",
-                  "header", "footer", "trailing_whitespace", "newline", "lbrace", "rbrace", "lbracket",
-                  "rbracket", "colon", "equal", "dot", "operator", "asynchronous", "star", "indent")
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _children(node: cst.CSTNode):
-    """The child nodes that can hold anything extraction collects."""
-    fields = _CHILD_FIELDS.get(type(node))
-    if fields is None:
-        fields = tuple(
-            f.name for f in dataclasses.fields(node) if not f.name.startswith(_SYNTAX_FIELDS)
-        )
-        _CHILD_FIELDS[type(node)] = fields
-    for name in fields:
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif type(value) in (list, tuple):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
+_VISIT = {getattr(ast, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("visit_")}
 
 
 class _Converter:
-    """Turns a libcst expression into an `Expr`, settling names the file itself defines."""
+    """Turns an ast expression into an `Expr`, settling names the file itself defines."""
 
-    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, Position]):
-        self.module = module
-        self.positions = positions
+    def __init__(self, source: _Source):
+        self.source = source
 
     def module_binding(self, name: str, bindings: list[_Binding]) -> Assignment:
         first = bindings[0]
-        position = self.positions[first.target]
         if len(bindings) > 1:
-            return Assignment(Opaque(f"`{name}` is bound {len(bindings)} times at module level"), position)
+            return Assignment(Opaque(f"`{name}` is bound {len(bindings)} times at module level"), first.position)
         if first.value is None:
-            return Assignment(Opaque(f"`{name}` is bound by {first.how}"), position)
-        return Assignment(self.expr(first.value, None, seen=frozenset({("<module>", name)})), position)
+            return Assignment(Opaque(f"`{name}` is bound by {first.how}"), first.position)
+        return Assignment(self.expr(first.value, None, seen=frozenset({("<module>", name)})), first.position)
 
     def class_attribute(self, name: str, bindings: list[_Binding], scope: _Scope) -> Assignment:
         first = bindings[0]
-        position = self.positions[first.target]
         if len(bindings) > 1:
-            return Assignment(Opaque(f"`{scope.qualname}.{name}` is assigned {len(bindings)} times"), position)
+            return Assignment(Opaque(f"`{scope.qualname}.{name}` is assigned {len(bindings)} times"), first.position)
         value = first.value
-        if isinstance(value, cst.Call) and _callee_name(value.func) in _ENUM_AUTO_NAMES and not value.args:
-            return Assignment(EnumAuto(), position)
-        return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), position)
+        if isinstance(value, ast.Call) and _callee_name(value.func) in _ENUM_AUTO_NAMES and not value.args:
+            return Assignment(EnumAuto(), first.position)
+        return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), first.position)
 
-    def call(self, pending: _PendingCall, position: Position) -> Call:
+    def call(self, pending: _PendingCall) -> Call:
         node, scope = pending.call, pending.scope
         args: list[Expr] = []
-        keywords: list[tuple[str, Expr]] = []
-        star_args = star_kwargs = False
+        star_args = False
         for arg in node.args:
-            if arg.star == "*":
+            if isinstance(arg, ast.Starred):
                 star_args = True
-            elif arg.star == "**":
-                star_kwargs = True
-            elif arg.keyword is not None:
-                keywords.append((arg.keyword.value, self.expr(arg.value, scope)))
             elif not star_args:
-                args.append(self.expr(arg.value, scope))
+                args.append(self.expr(arg, scope))
+        keywords = tuple((k.arg, self.expr(k.value, scope)) for k in node.keywords if k.arg is not None)
         return Call(
             name=_callee_name(node.func),
             callee=self.expr(node.func, scope),
             args=tuple(args),
-            keywords=tuple(keywords),
+            keywords=keywords,
             star_args=star_args,
-            star_kwargs=star_kwargs,
-            position=position,
+            star_kwargs=any(k.arg is None for k in node.keywords),
+            position=self.source.position(node),
             function=scope.qualname,
             bare=pending.bare,
         )
@@ -502,84 +484,92 @@ class _Converter:
         if read is None:
             return []
         function, param, key = read
-        cases = []
-        for value in pending.values:
-            position = _first_position(self.positions, value) or (0, 0)
-            cases.append(DispatchCase(function, param, key, self.expr(value, pending.scope), position))
-        return cases
+        return [
+            DispatchCase(function, param, key, self.expr(value, pending.scope), self.source.position(anchor))
+            for value, anchor in pending.values
+        ]
 
-    def _dispatched_read(self, node: cst.BaseExpression, scope: _Scope, pack: RulePack,
+    def _dispatched_read(self, node: ast.expr, scope: _Scope, pack: RulePack,
                          depth: int) -> tuple[str, str, str] | None:
         """(function, parameter, key) when `node` reads `param[key]` or `param.get(key)`."""
-        if isinstance(node, cst.Name) and depth < 4:
-            owner = _owning_scope(node.value, scope)
-            if owner is None or node.value in owner.params:
+        if isinstance(node, ast.Name) and depth < 4:
+            owner = _owning_scope(node.id, scope)
+            if owner is None or node.id in owner.params:
                 return None
-            bindings = owner.bindings.get(node.value, [])
+            bindings = owner.bindings.get(node.id, [])
             if len(bindings) == 1 and bindings[0].value is not None:
                 return self._dispatched_read(bindings[0].value, owner, pack, depth + 1)
             return None
         container = key = None
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get" \
-                and node.args and isinstance(node.args[0].value, cst.SimpleString):
-            container, key = node.func.value, node.args[0].value.evaluated_value
-        elif isinstance(node, cst.Subscript) and len(node.slice) == 1 \
-                and isinstance(node.slice[0].slice, cst.Index) \
-                and isinstance(node.slice[0].slice.value, cst.SimpleString):
-            container, key = node.value, node.slice[0].slice.value.evaluated_value
-        if not isinstance(container, cst.Name) or key not in pack.dispatch_keys:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and node.args and isinstance(node.args[0], ast.Constant):
+            container, key = node.func.value, node.args[0].value
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            container, key = node.value, node.slice.value
+        if not isinstance(container, ast.Name) or key not in pack.dispatch_keys:
             return None
-        owner = _owning_scope(container.value, scope)
-        if owner is None or container.value not in owner.params:
+        owner = _owning_scope(container.id, scope)
+        if owner is None or container.id not in owner.params:
             return None
-        return owner.qualname, container.value, key
+        return owner.qualname, container.id, key
 
-    def expr(self, node: cst.BaseExpression, scope: _Scope | None, seen: frozenset = frozenset()) -> Expr:
-        if isinstance(node, cst.SimpleString):
-            value = node.evaluated_value
-            return Literal(value) if isinstance(value, str) else Opaque("a bytes literal is not a message type")
-        if isinstance(node, cst.ConcatenatedString):
-            return Join((self.expr(node.left, scope, seen), self.expr(node.right, scope, seen)))
-        if isinstance(node, cst.FormattedString):
-            return self._fstring(node, scope, seen)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            return Join((self.expr(node.left, scope, seen), self.expr(node.right, scope, seen)))
-        if isinstance(node, cst.Name):
-            return self._name(node.value, scope, seen)
-        if isinstance(node, cst.Attribute):
+    def expr(self, node: ast.expr, scope: _Scope | None, seen: frozenset = frozenset(), depth: int = 0) -> Expr:
+        if depth > _MAX_EXPRESSION_DEPTH:
+            return Opaque("an expression nested too deeply")
+        depth += 1
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str):
+                return Literal(node.value)
+            if isinstance(node.value, bytes):
+                return Opaque("a bytes literal is not a message type")
+            return Opaque(f"`{node.value!r}` is not a string")
+        if isinstance(node, ast.JoinedStr):
+            return self._fstring(node, scope, seen, depth)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return Join((self.expr(node.left, scope, seen, depth), self.expr(node.right, scope, seen, depth)))
+        if isinstance(node, ast.Name):
+            return self._name(node.id, scope, seen, depth)
+        if isinstance(node, ast.Attribute):
             base = node.value
-            if isinstance(base, cst.Name) and scope is not None:
-                method = _method_scope_of(base.value, scope)
+            if isinstance(base, ast.Name) and scope is not None:
+                method = _method_scope_of(base.id, scope)
                 if method is not None:
-                    return SelfAttrRef(method.class_name, node.attr.value)
-            return AttrRef(self.expr(base, scope, seen), node.attr.value)
-        if isinstance(node, cst.Lambda):
-            return LambdaRef(_parameters(node.params))
-        if isinstance(node, cst.Call):
-            if _callee_name(node.func) in _PARTIAL_NAMES and node.args and not node.args[0].keyword \
-                    and not any(arg.star for arg in node.args):
+                    return SelfAttrRef(method.class_name, node.attr)
+            return AttrRef(self.expr(base, scope, seen, depth), node.attr)
+        if isinstance(node, ast.Lambda):
+            return LambdaRef(_parameters(node.args))
+        if isinstance(node, ast.Call):
+            if _callee_name(node.func) in _PARTIAL_NAMES and node.args \
+                    and not any(isinstance(a, ast.Starred) for a in node.args) \
+                    and all(k.arg is not None for k in node.keywords):
                 return PartialRef(
-                    func=self.expr(node.args[0].value, scope, seen),
-                    positional=sum(1 for arg in node.args[1:] if arg.keyword is None),
-                    keywords=tuple(arg.keyword.value for arg in node.args if arg.keyword is not None),
+                    func=self.expr(node.args[0], scope, seen, depth),
+                    positional=len(node.args) - 1,
+                    keywords=tuple(k.arg for k in node.keywords),
                 )
-            return Opaque(f"the result of calling {_describe(self.module, node.func)}")
-        return Opaque(f"{_describe(self.module, node)} is not a constant")
+            return Opaque(f"the result of calling {self.describe(node.func)}")
+        return Opaque(f"{self.describe(node)} is not a constant")
 
-    def _fstring(self, node: cst.FormattedString, scope: _Scope | None, seen: frozenset) -> Expr:
+    def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: frozenset, depth: int) -> Expr:
         parts: list[Expr] = []
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
-                if "\\" in part.value:
-                    return Opaque("an f-string with escape sequences")
-                parts.append(Literal(part.value.replace("{{", "{").replace("}}", "}")))
-            elif part.format_spec or part.conversion not in (None, "s") or part.equal is not None:
-                return Opaque(f"an f-string field with formatting: `{_short_code(self.module, node)}`")
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                parts.append(Literal(str(part.value)))
+            elif part.format_spec is not None or part.conversion not in (-1, ord("s")):
+                return Opaque(f"an f-string field with formatting: {self.describe(node)}")
             else:
-                parts.append(self.expr(part.expression, scope, seen))
+                parts.append(self.expr(part.value, scope, seen, depth))
         return Join(tuple(parts))
 
-    def _name(self, name: str, scope: _Scope | None, seen: frozenset) -> Expr:
+    def describe(self, node: ast.AST, limit: int = 60) -> str:
+        """`source text` for a reason; containers are named, not printed (they can be huge)."""
+        if type(node) in _CONTAINER_WORDS:
+            return _CONTAINER_WORDS[type(node)]
+        dotted = _dotted_name(node)
+        code = dotted if dotted else " ".join(self.source.segment(node).split())
+        return f"`{code}`" if len(code) <= limit else f"`{code[: limit - 3]}...`"
+
+    def _name(self, name: str, scope: _Scope | None, seen: frozenset, depth: int) -> Expr:
         if scope is not None and scope.kind == "class" and name in scope.bindings and scope.class_name:
             return SelfAttrRef(scope.class_name, name)
         owner = _owning_scope(name, scope)
@@ -587,9 +577,9 @@ class _Converter:
             return NameRef(name)
         if name in owner.params:
             return ParamRef(name, owner.qualname or "<module>")
-        return self._local(name, owner, seen)
+        return self._local(name, owner, seen, depth)
 
-    def _local(self, name: str, scope: _Scope, seen: frozenset) -> Expr:
+    def _local(self, name: str, scope: _Scope, seen: frozenset, depth: int) -> Expr:
         key = (scope.qualname, name)
         if key in seen:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` refers to itself")
@@ -599,9 +589,8 @@ class _Converter:
         binding = bindings[0]
         if binding.value is None:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` is bound by {binding.how}")
-        value = self.expr(binding.value, scope, seen | {key})
-        position = self.positions.get(binding.target) or (0, 0)
-        return LocalRef(name, scope.qualname, position, value)
+        value = self.expr(binding.value, scope, seen | {key}, depth)
+        return LocalRef(name, scope.qualname, binding.position, value)
 
 
 def _owning_scope(name: str, scope: _Scope | None) -> _Scope | None:
@@ -630,35 +619,33 @@ def _method_scope_of(name: str, scope: _Scope) -> _Scope | None:
 # --- syntax helpers -------------------------------------------------------------------------
 
 
-def _callee_name(func: cst.BaseExpression) -> str:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
+def _callee_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
     return ""
 
 
-def _dotted_name(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted_name(node.value)}.{node.attr.value}"
-    return ""
-
-
-def _parameters(params: cst.Parameters) -> tuple[Param, ...]:
-    found = [Param(p.name.value, "positional_only", p.default is not None) for p in params.posonly_params]
-    found += [Param(p.name.value, "positional", p.default is not None) for p in params.params]
-    if isinstance(params.star_arg, cst.Param):
-        found.append(Param(params.star_arg.name.value, "var_positional", True))
-    found += [Param(p.name.value, "keyword_only", p.default is not None) for p in params.kwonly_params]
-    if isinstance(params.star_kwarg, cst.Param):
-        found.append(Param(params.star_kwarg.name.value, "var_keyword", True))
+def _parameters(args: ast.arguments) -> tuple[Param, ...]:
+    positional = [*args.posonlyargs, *args.args]
+    first_default = len(positional) - len(args.defaults)
+    found = [
+        Param(arg.arg, "positional_only" if index < len(args.posonlyargs) else "positional", index >= first_default)
+        for index, arg in enumerate(positional)
+    ]
+    if args.vararg is not None:
+        found.append(Param(args.vararg.arg, "var_positional", True))
+    found += [
+        Param(arg.arg, "keyword_only", default is not None) for arg, default in zip(args.kwonlyargs, args.kw_defaults)
+    ]
+    if args.kwarg is not None:
+        found.append(Param(args.kwarg.arg, "var_keyword", True))
     return tuple(found)
 
 
-def _method_kind(node: cst.FunctionDef) -> str:
-    decorators = {_callee_name(d.decorator) for d in node.decorators}
+def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    decorators = {_callee_name(d) for d in node.decorator_list}
     if "staticmethod" in decorators:
         return "staticmethod"
     if "classmethod" in decorators:
@@ -666,100 +653,40 @@ def _method_kind(node: cst.FunctionDef) -> str:
     return "method"
 
 
-def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
-    if isinstance(target, cst.Name):
+def _target_names(target: ast.expr) -> list[ast.Name]:
+    if isinstance(target, ast.Name):
         return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [name for element in target.elements for name in _target_names(element.value)]
-    if isinstance(target, cst.StarredElement):
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names(element)]
+    if isinstance(target, ast.Starred):
         return _target_names(target.value)
     return []
 
 
-def _match_values(pattern: cst.MatchPattern) -> list[cst.BaseExpression]:
-    if isinstance(pattern, cst.MatchValue):
-        return [pattern.value]
-    if isinstance(pattern, cst.MatchOr):
-        return [value for element in pattern.patterns for value in _match_values(element.pattern)]
-    if isinstance(pattern, cst.MatchAs) and pattern.pattern is not None:
+def _match_values(pattern: ast.pattern) -> list[tuple[ast.expr, ast.AST]]:
+    if isinstance(pattern, ast.MatchValue):
+        return [(pattern.value, pattern)]
+    if isinstance(pattern, ast.MatchOr):
+        return [value for element in pattern.patterns for value in _match_values(element)]
+    if isinstance(pattern, ast.MatchAs) and pattern.pattern is not None:
         return _match_values(pattern.pattern)
     return []
 
 
-def _first_position(positions: dict[cst.CSTNode, Position], node: cst.CSTNode) -> Position | None:
-    """A value's position: its own, or that of the first recorded node inside it."""
-    if node in positions:
-        return positions[node]
-    for child in node.children:
-        found = _first_position(positions, child)
-        if found is not None:
-            return found
-    return None
-
-
 _CONTAINER_WORDS = {
-    cst.Dict: "a dict", cst.List: "a list", cst.Tuple: "a tuple", cst.Set: "a set",
-    cst.DictComp: "a dict comprehension", cst.ListComp: "a list comprehension",
-    cst.SetComp: "a set comprehension", cst.GeneratorExp: "a generator expression",
+    ast.Dict: "a dict", ast.List: "a list", ast.Tuple: "a tuple", ast.Set: "a set",
+    ast.DictComp: "a dict comprehension", ast.ListComp: "a list comprehension",
+    ast.SetComp: "a set comprehension", ast.GeneratorExp: "a generator expression",
 }
 
 
-def _describe(module: cst.Module, node: cst.CSTNode) -> str:
-    """`source text` for a reason; containers are named, not printed (they can be huge)."""
-    if type(node) in _CONTAINER_WORDS:
-        return _CONTAINER_WORDS[type(node)]
-    if isinstance(node, (cst.Name, cst.Attribute)):
-        dotted = _dotted_name(node)
-        if dotted:
-            return f"`{dotted}`"
-    return f"`{_short_code(module, node)}`"
-
-
-def _short_code(module: cst.Module, node: cst.CSTNode, limit: int = 60) -> str:
-    code = " ".join(module.code_for_node(node).split())
-    return code if len(code) <= limit else code[: limit - 3] + "..."
-
-
-# --- positions ------------------------------------------------------------------------------
-
-
-@dataclass
-class _PositionState(CodegenState):
-    """Code generation that records where chosen nodes start, and nothing else.
-
-    libcst's PositionProvider records every node of every file; we only need the
-    few nodes we report, so we count lines lazily, only when one of them starts.
-    """
-
-    targets: dict[int, cst.CSTNode] = field(default_factory=dict)
-    found: dict[int, Position] = field(default_factory=dict)
-    _scanned: int = 0
-    _line: int = 1
-    _column: int = 0
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        if id(node) in self.targets:
-            self._advance()
-            self.found[id(node)] = (self._line, self._column + 1)
-
-    def _advance(self) -> None:
-        for token in self.tokens[self._scanned :]:
-            newlines = token.count("\n")
-            if newlines:
-                self._line += newlines
-                self._column = len(token) - token.rfind("\n") - 1
-            else:
-                self._column += len(token)
-        self._scanned = len(self.tokens)
-
-
-def _positions(module: cst.Module, nodes: list[cst.CSTNode]) -> dict[cst.CSTNode, Position]:
-    if not nodes:
-        return {}
-    state = _PositionState(
-        default_indent=module.default_indent,
-        default_newline=module.default_newline,
-        targets={id(node): node for node in nodes},
-    )
-    module._codegen(state)
-    return {node: state.found[id(node)] for node in nodes if id(node) in state.found}
+def _dotted_name(node: ast.AST) -> str:
+    """`a.b.c` for a chain of names, else ""."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    parts.append(node.id)
+    return ".".join(reversed(parts))
