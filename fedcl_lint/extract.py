@@ -157,6 +157,7 @@ class _Scope:
     qualname: str | None
     parent: "_Scope | None"
     params: frozenset[str] = frozenset()
+    signature: tuple[Param, ...] = ()
     self_param: str | None = None
     class_name: str | None = None
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)
@@ -247,11 +248,13 @@ class _Collector:
         if owner.kind == "class" and owner.class_name and _method_kind(node) != "staticmethod":
             positional = [*node.args.posonlyargs, *node.args.args]
             self_param = positional[0].arg if positional else None
+        signature = _parameters(node.args)
         self.scope = _Scope(
             "function",
             self._qualify(node.name),
             self.scope,
-            params=frozenset(p.name for p in _parameters(node.args)),
+            params=frozenset(p.name for p in signature),
+            signature=signature,
             self_param=self_param,
             class_name=owner.class_name if self_param else None,
         )
@@ -403,7 +406,7 @@ class _Collector:
             )
         functions = {}
         for node, scope in self.functions:
-            params = _parameters(node.args)
+            params = scope.signature
             kind = _method_kind(node) if scope.parent.kind == "class" else "function"
             if kind in ("method", "classmethod") and params and params[0].kind in ("positional_only", "positional"):
                 params = params[1:]  # the bound self / cls

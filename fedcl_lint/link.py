@@ -239,6 +239,7 @@ class Linker:
 
     def _raw_sites(self, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[_RawSite]:
         wrapper_names = {qualname.rsplit(".", 1)[-1] for _, qualname in wrappers}
+        self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}
         raw: list[_RawSite] = []
         for module in self.modules:
             facts = module.facts
@@ -310,7 +311,13 @@ class Linker:
             return [(api, shift) for api in sorted(wrappers.get((owner.name, function.qualname), ()), key=_api_key)]
         if not isinstance(call.callee, AttrRef):
             return []
-        definitions = self.definitions.get(call.name, [])
+        if call.name not in self._by_name_cache:
+            self._by_name_cache[call.name] = self._by_name(call.name, wrappers)
+        return self._by_name_cache[call.name]
+
+    def _by_name(self, name: str, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[tuple[_Api, int]]:
+        """What `obj.name(...)` reaches when `obj` is unknown: see `_wrapper_apis`."""
+        definitions = self.definitions.get(name, [])
         kinds = {
             frozenset(api.kind for api in wrappers.get((owner.name, function.qualname), ()))
             for owner, function in definitions
@@ -323,7 +330,7 @@ class Linker:
         # Several definitions, all wrappers of the same kind: which one runs does not matter.
         owner, function = definitions[0]
         return [
-            (replace(api, chain=(f"{call.name} (one of {len(definitions)} definitions)", api.chain[-1])), 0)
+            (replace(api, chain=(f"{name} (one of {len(definitions)} definitions)", api.chain[-1])), 0)
             for api in sorted(wrappers[(owner.name, function.qualname)], key=_api_key)
         ]
 
