@@ -6,16 +6,17 @@ what users see.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from fedcl_lint.checks import CheckContext, FileFailure, run_checks
 from fedcl_lint.discover import SourceFile, discover
-from fedcl_lint.extract import extract
-from fedcl_lint.facts import ModuleFacts, ParseFailure
-from fedcl_lint.link import Linker, Module
-from fedcl_lint.rulepack import RulePack, load_packs
+from fedcl_lint.engine import EngineOptions, FactStore, ProgressAfter
+from fedcl_lint.link import Linker
+from fedcl_lint.rulepack import load_packs
 from fedcl_lint.table import ProtocolTable, build_table
 from fedcl_lint.types import Finding, Location, Mechanism, Severity
 
@@ -43,30 +44,52 @@ def analyze(
     cwd: Path | None = None,
     policy: Mapping[str, Mechanism] | None = None,
     external: frozenset[str] = frozenset(),
+    options: EngineOptions = EngineOptions(),
+    show_progress: bool = False,
 ) -> Analysis:
     """Analyse the Python files under `paths` (relative to `cwd`) with the given rule packs.
 
     `policy` declares the mechanism of some message types; `external` names message
-    types that are sent or handled outside the analysed tree.
+    types that are sent or handled outside the analysed tree. `options` tune
+    speed (jobs, cache, prefilter), never the findings.
     """
-    pack = load_packs(packs)
+    with paused_gc():
+        return _analyze(paths, load_packs(packs), cwd, policy, external, options, show_progress)
+
+
+@contextmanager
+def paused_gc():
+    """Pause the cyclic garbage collector for one run.
+
+    A run builds some 100,000 small long-lived objects (facts) and frees them at
+    the end; the collector would rescan them over and over (measured: unpickling
+    cached facts 6x slower, parsing 40% slower). Nothing in a run makes cycles
+    worth collecting early.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _analyze(paths, pack, cwd, policy, external, options, show_progress) -> Analysis:
     files = discover(paths, cwd)
-    modules = [Module(file, _facts_of(file, pack)) for file in files]
+    progress = ProgressAfter() if show_progress else None
+    store = FactStore(files, pack, options, on_progress=progress)
+    try:
+        table = build_table(Linker(store, pack).link())
+    finally:
+        if progress is not None:
+            progress.close()
+    store.save()
     failures = tuple(
-        FileFailure(Location(m.file.display, *m.facts.failure.position), m.facts.failure.message)
-        for m in modules
+        FileFailure(m.location(m.facts.failure.position), m.facts.failure.message)
+        for m in sorted(store.modules.values(), key=lambda m: m.file.display)
         if m.facts.failure is not None
     )
-    table = build_table(Linker(modules, pack).link())
     context = CheckContext(table=table, pack=pack, failures=failures, policy=dict(policy or {}), external=external)
     findings = run_checks(context)
     return Analysis(files=tuple(files), table=table, findings=tuple(findings))
-
-
-def _facts_of(file: SourceFile, pack: RulePack) -> ModuleFacts:
-    try:
-        source = file.path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        return ModuleFacts(failure=ParseFailure(f"cannot read: {reason}", (1, 1)))
-    return extract(source, pack)

@@ -464,14 +464,20 @@ class ParseError(Check):
     code = "FCL900"
     name = "parse-error"
     severity = Severity.ERROR
-    summary = "A file cannot be read, decoded or parsed; the other files are still analysed."
+    summary = "A file that mentions the messaging API cannot be read, decoded or parsed; the other files are still analysed."
     why = (
         "A file fedcl-lint cannot read may hold sends or handlers that the rest of the "
         "protocol depends on, so the report would be incomplete without saying so."
     )
-    example = {"broken.py": "def f(:\n    pass\n"}
-    fix = {"broken.py": "def f():\n    pass\n"}
-    fix_text = "Fix the syntax or the encoding of the file, or exclude it from the analysis."
+    example = {"broken.py": "async def stop(comm, cid:\n    await comm.send_business_message(cid, \"STOP\", {})\n"}
+    fix = {
+        "broken.py": "async def stop(comm, cid):\n    await comm.send_business_message(cid, \"STOP\", {})\n",
+        "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"STOP\", handler)\n",
+    }
+    fix_text = (
+        "Fix the syntax or the encoding of the file, or exclude it from the analysis. (Files that "
+        "mention no messaging API are not parsed at all, so their syntax is your Python linter's job.)"
+    )
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         for failure in ctx.failures:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -16,6 +17,7 @@ from fedcl_lint import __version__
 from fedcl_lint.api import DEFAULT_PACKS, Analysis, analyze
 from fedcl_lint.checks import ALL_CHECKS, check_by_code
 from fedcl_lint.discover import DiscoveryError
+from fedcl_lint.engine import EngineOptions, default_cache_dir
 from fedcl_lint.reporters import json_report, text
 from fedcl_lint.reporters.rule_page import render_rule_page
 from fedcl_lint.reporters.table_view import print_table
@@ -31,6 +33,16 @@ class FatalError(click.ClickException):
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+def engine_options(function):
+    """--jobs, --no-cache, --cache-dir: how fast, never what is found."""
+    function = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                            help="Worker processes for parsing. Default: one per CPU.")(function)
+    function = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(function)
+    function = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                            help="Cache folder. Default: .fedcl-lint-cache at the project root.")(function)
+    return function
+
+
 rules_option = click.option(
     "--rules",
     "packs",
@@ -49,11 +61,13 @@ def cli() -> None:
 @cli.command()
 @paths_argument
 @rules_option
+@engine_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
-def check(paths: tuple[str, ...], packs: tuple[str, ...], output_format: str) -> None:
+def check(paths: tuple[str, ...], packs: tuple[str, ...], output_format: str, jobs: int | None,
+          no_cache: bool, cache_dir: Path | None) -> None:
     """Check PATHS (default: the current directory) and report findings."""
-    analysis = _analyze(paths, packs)
+    analysis = _analyze(paths, packs, _engine(paths, jobs, no_cache, cache_dir))
     if output_format == "json":
         click.echo(json_report.dumps(json_report.findings_document(analysis)), nl=False)
     else:
@@ -64,11 +78,13 @@ def check(paths: tuple[str, ...], packs: tuple[str, ...], output_format: str) ->
 @cli.command()
 @paths_argument
 @rules_option
+@engine_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format: a rich table or the JSON manifest.")
-def table(paths: tuple[str, ...], packs: tuple[str, ...], output_format: str) -> None:
+def table(paths: tuple[str, ...], packs: tuple[str, ...], output_format: str, jobs: int | None,
+          no_cache: bool, cache_dir: Path | None) -> None:
     """Print the message type -> mechanism table of PATHS."""
-    analysis = _analyze(paths, packs)
+    analysis = _analyze(paths, packs, _engine(paths, jobs, no_cache, cache_dir))
     if output_format == "json":
         click.echo(json_report.dumps(json_report.table_document(analysis)), nl=False)
     else:
@@ -101,9 +117,18 @@ def demo(clients: int, rounds: int, bug: bool) -> None:
     sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console()))
 
 
-def _analyze(paths: tuple[str, ...], packs: tuple[str, ...]) -> Analysis:
+def _engine(paths: tuple[str, ...], jobs: int | None, no_cache: bool, cache_dir: Path | None) -> EngineOptions:
+    if no_cache:
+        cache_dir = None
+    elif cache_dir is None:
+        cache_dir = default_cache_dir(paths or (".",), Path.cwd())
+    return EngineOptions(jobs=jobs, cache_dir=cache_dir)
+
+
+def _analyze(paths: tuple[str, ...], packs: tuple[str, ...], options: EngineOptions) -> Analysis:
     try:
-        return analyze(paths or (".",), packs=packs or DEFAULT_PACKS)
+        return analyze(paths or (".",), packs=packs or DEFAULT_PACKS, options=options,
+                       show_progress=sys.stderr.isatty())
     except (DiscoveryError, RulePackError) as exc:
         raise FatalError(str(exc)) from None
 

@@ -15,6 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+__all__ = [
+    "Assignment", "AttrRef", "Call", "ClassFacts", "DispatchCase", "EnumAuto", "FunctionFacts",
+    "ImportBinding", "Join", "LambdaRef", "Literal", "LocalRef", "ModuleFacts", "NameRef", "Opaque",
+    "Param", "ParamRef", "ParseFailure", "PartialRef", "Payload", "SelfAttrRef",
+]
+
 Position = tuple[int, int]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from fedcl_lint.discover import SourceFile
+from fedcl_lint.engine import FactStore, Module
 from fedcl_lint.facts import (
     AttrRef,
     Call,
@@ -109,19 +110,6 @@ class LinkResult:
 
 
 @dataclass(frozen=True)
-class Module:
-    file: SourceFile
-    facts: ModuleFacts
-
-    @property
-    def name(self) -> str:
-        return self.file.module_names[0] if self.file.module_names else self.file.display
-
-    def location(self, position: Position) -> Location:
-        return Location(self.file.display, position[0], position[1])
-
-
-@dataclass(frozen=True)
 class _Api:
     """Something that sends or handles: a rule-pack call or an inferred wrapper."""
 
@@ -195,32 +183,45 @@ _Value = _Str | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unr
 class Linker:
     """Resolves names across the modules of one project and finds every site."""
 
-    def __init__(self, modules: list[Module], pack: RulePack):
-        self.modules = modules
+    def __init__(self, store: FactStore, pack: RulePack):
+        self.store = store
         self.pack = pack
-        self.by_name: dict[str, Module] = {}
-        for module in modules:
-            for name in module.file.module_names:
-                self.by_name.setdefault(name, module)
+        self.files_by_name: dict[str, SourceFile] = {}
+        for file in store.files:
+            for name in file.module_names:
+                self.files_by_name.setdefault(name, file)
         self.pack_apis = {
             spec.name: _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler,
                             spec.coroutine, (spec.name,))
             for spec in pack.calls
         }
-        # every function or method of the project by bare name, to resolve `obj.method(...)`
+        self.modules: list[Module] = []
         self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
+
+    def _select(self, modules: list[Module]) -> None:
+        """Take modules whose calls are sites; index their functions by bare name."""
+        known = {id(m) for m in self.modules}
         for module in modules:
+            if id(module) in known:
+                continue
+            known.add(id(module))
+            self.modules.append(module)
             for function in module.facts.functions.values():
                 self.definitions.setdefault(function.name, []).append((module, function))
+        self.modules.sort(key=lambda m: m.file.display)
 
     def link(self) -> LinkResult:
         """Find every site, inferring wrappers until no new one appears (a fixpoint)."""
         wrappers: dict[tuple[str, str], frozenset[_Api]] = {}
+        self._select(self.store.initial())
         while True:
             raw = self._raw_sites(wrappers)
             found = self._wrappers_from(raw)
-            if found == wrappers:
+            # a wrapper's name makes every file that mentions it matter (calls, same-named definitions)
+            more = self.store.load(self.store.mentioning(qualname.rsplit(".", 1)[-1] for _, qualname in found))
+            if found == wrappers and not more:
                 break
+            self._select(more)
             wrappers = found
         sites, forwarding = [], []
         for site in raw:
@@ -230,7 +231,7 @@ class Linker:
             Wrapper(qualname, module.location(module.facts.functions[qualname].position), api.role,
                     api.mechanism, api.chain)
             for (module_name, qualname), apis in sorted(wrappers.items())
-            for module in [self.by_name[module_name]]
+            for module in [self._module(module_name)]
             for api in sorted(apis, key=lambda a: (a.role, a.mechanism, a.chain))
         ]
         return LinkResult(tuple(sites), tuple(forwarding), tuple(described))
@@ -606,7 +607,9 @@ class Linker:
     # modules
 
     def _module(self, name: str | None) -> Module | None:
-        return self.by_name.get(name) if name is not None else None
+        """The module an import names, parsed on demand."""
+        file = self.files_by_name.get(name) if name is not None else None
+        return self.store.module(file) if file is not None else None
 
     def _absolute(self, module: Module, name: str, level: int) -> str | None:
         if level == 0:

@@ -24,8 +24,16 @@ def test_broken_files_yield_one_located_finding_each_and_the_rest_is_still_check
     assert by_path["syntax_error.py"]["column"] == 12
 
 
+def test_a_broken_file_that_mentions_no_api_is_not_parsed(run_cli, tmp_path):
+    write_project(tmp_path, {"notes.py": "def f(:\n", "a.py": "X = 1\n"})
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert result.exit_code == 0
+    assert result.json["findings"] == []
+
+
 def test_unknown_coding_cookie_is_a_located_parse_error(run_cli, tmp_path):
-    write_project(tmp_path, {"a.py": b"# -*- coding: klingon -*-\nX = 1\n"})
+    write_project(tmp_path, {"a.py": b"# -*- coding: klingon -*-\ncomm.push_event('a', 'b', 'C', {})\n"})
     result = run_cli(["check", "--format", "json"], cwd=tmp_path)
 
     [finding] = result.json["findings"]

@@ -1,0 +1,183 @@
+"""Loading facts fast: read every file, parse only those that can matter, in parallel, from a cache.
+
+A file is parsed only when its bytes mention a name that can matter: a rule-pack
+call, payload key or dispatcher registration, or (found by the link stage's
+fixpoint) the name of an inferred wrapper. Modules that only define things
+(constants, Enums, handlers) are parsed on demand when an import needs them.
+Whatever is skipped cannot hold a send or handle site, so the findings are the
+same as if every file had been parsed; only syntax errors in files that mention
+none of these names go unreported.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from fedcl_lint.cache import CACHE_DIR_NAME, FactCache
+from fedcl_lint.discover import SourceFile
+from fedcl_lint.extract import extract
+from fedcl_lint.facts import ModuleFacts, ParseFailure, Position
+from fedcl_lint.rulepack import RulePack
+from fedcl_lint.types import Location
+
+_CHUNK = 64  # files per worker task: big enough to amortise the round trip
+
+
+@dataclass(frozen=True)
+class Module:
+    """A file and its facts."""
+
+    file: SourceFile
+    facts: ModuleFacts
+
+    @property
+    def name(self) -> str:
+        return self.file.module_names[0] if self.file.module_names else self.file.display
+
+    def location(self, position: Position) -> Location:
+        return Location(self.file.display, position[0], position[1])
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to load facts; none of these change the findings."""
+
+    jobs: int | None = None  # worker processes; None: one per CPU
+    cache_dir: Path | None = None  # None: no cache
+    prefilter: bool = True
+
+
+class FactStore:
+    """The project's files and the facts of those parsed so far (each parsed at most once)."""
+
+    def __init__(self, files: list[SourceFile], pack: RulePack, options: EngineOptions,
+                 on_progress: Callable[[int, int], None] | None = None):
+        self.files = files
+        self.pack = pack
+        self.options = options
+        self.cache = FactCache(options.cache_dir, pack) if options.cache_dir is not None else None
+        self.on_progress = on_progress
+        self.contents: dict[SourceFile, bytes] = {}
+        self.modules: dict[SourceFile, Module] = {}
+        for file in files:
+            try:
+                self.contents[file] = file.path.read_bytes()
+            except OSError as exc:
+                failure = ParseFailure(f"cannot read: {exc.strerror or exc.__class__.__name__}", (1, 1))
+                self.modules[file] = Module(file, ModuleFacts(failure=failure))
+
+    def initial(self) -> list[Module]:
+        """Parse every file that mentions a name of the rule pack (all files without the prefilter)."""
+        if not self.options.prefilter:
+            return self.load(self.files)
+        return self.load(self.mentioning(self.pack_names()))
+
+    def pack_names(self) -> set[str]:
+        pack = self.pack
+        return {c.name for c in pack.calls} | set(pack.payload_keys) | {d.registration for d in pack.dispatchers}
+
+    def mentioning(self, names: Iterable[str]) -> list[SourceFile]:
+        """Files not parsed yet whose bytes contain any of `names`."""
+        names = sorted(set(names))
+        if not names:
+            return []
+        pattern = re.compile(b"|".join(re.escape(n.encode()) for n in names))
+        return [f for f, content in self.contents.items() if f not in self.modules and pattern.search(content)]
+
+    def module(self, file: SourceFile) -> Module:
+        """One module, parsed on demand (an import needs its definitions)."""
+        if file not in self.modules:
+            self.load([file])
+        return self.modules[file]
+
+    def load(self, files: list[SourceFile]) -> list[Module]:
+        """Parse `files` (from the cache where possible), in worker processes when it pays."""
+        wanted = [f for f in files if f not in self.modules]
+        missing: list[tuple[SourceFile, str | None]] = []
+        for file in wanted:
+            content = self.contents[file]
+            key = FactCache.key(content) if self.cache else None
+            facts = self.cache.get(key) if key is not None else None
+            if facts is None:
+                missing.append((file, key))
+            else:
+                self.modules[file] = Module(file, facts)
+        for (file, key), facts in zip(missing, self._extract([self.contents[f] for f, _ in missing])):
+            self.modules[file] = Module(file, facts)
+            if key is not None:
+                self.cache.put(key, facts)
+        return [self.modules[f] for f in files if f in self.modules]
+
+    def _extract(self, sources: list[bytes]) -> list[ModuleFacts]:
+        jobs = self.options.jobs or os.cpu_count() or 1
+        if jobs <= 1 or len(sources) < 2 * _CHUNK:
+            results = []
+            for index, source in enumerate(sources):
+                results.append(extract(source, self.pack))
+                self._progress(index + 1, len(sources))
+            return results
+        chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
+        results = []
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+            # map() keeps the input order, so the output never depends on worker timing
+            for chunk_facts in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks)):
+                results.extend(chunk_facts)
+                self._progress(len(results), len(sources))
+        return results
+
+    def save(self) -> None:
+        """Keep what this run parsed for the next one."""
+        if self.cache is not None:
+            self.cache.save()
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, total)
+
+
+def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:
+    """`.fedcl-lint-cache` at the project root: the nearest folder above the first path
+    (or the working directory) holding a pyproject.toml or a .git, else the working directory."""
+    start = Path(os.path.abspath(cwd / next(iter(paths), ".")))
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
+            return candidate / CACHE_DIR_NAME
+    return cwd / CACHE_DIR_NAME
+
+
+def _extract_chunk(sources: list[bytes], pack: RulePack) -> list[ModuleFacts]:
+    gc.disable()  # a worker only accumulates results; see api.paused_gc
+    return [extract(source, pack) for source in sources]
+
+
+class ProgressAfter:
+    """A rich progress bar on a terminal, shown only once a run has taken `delay` seconds."""
+
+    def __init__(self, delay: float = 2.0):
+        self.start = time.monotonic()
+        self.delay = delay
+        self._bar = None
+        self._task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("Parsing", total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
