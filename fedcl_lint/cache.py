@@ -15,7 +15,6 @@ import hashlib
 import io
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from fedcl_lint import __version__, facts
@@ -56,6 +55,8 @@ class FactCache:
         entries = self._load()
         if len(entries) > _MAX_ENTRIES:
             entries = dict(list(entries.items())[-_MAX_ENTRIES:])
+        import tempfile  # only a run that adds entries writes
+
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             ignore = self.directory / ".gitignore"

@@ -1,27 +1,49 @@
-"""Command line: `fedcl-lint check`, `table`, `rule`, `demo`.
+"""Command line: `fedcl-lint check`, `table`, `docs`, `diff`, `rule`, `demo`.
 
-Exit codes follow Ruff: 0 clean, 1 findings of severity warning or error,
-2 usage errors and failures of the tool itself.
+Exit codes follow Ruff: 0 clean; 1 when findings reach the failing threshold
+(`--fail-on`, default warning), when `docs --check` finds the page stale, or
+when `diff` finds a breaking change; 2 for usage and configuration errors and
+for failures of the tool itself.
+
+Settings come from the configuration file (read once per run, here) with the
+command line's options on top; every analysis goes through `api.analyze`.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import shlex
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from fedcl_lint import __version__
-from fedcl_lint.api import DEFAULT_PACKS, Analysis, analyze
+from fedcl_lint.api import Analysis, analyze
+from fedcl_lint.baseline import BaselineError, SourceLines, record_baseline
 from fedcl_lint.checks import ALL_CHECKS, check_by_code
+from fedcl_lint.config import SELECTOR_EXPECTED, Config, ConfigError, load_config, parse_selector, with_overrides
 from fedcl_lint.discover import DiscoveryError
 from fedcl_lint.engine import EngineOptions, default_cache_dir
-from fedcl_lint.reporters import json_report, text
+from fedcl_lint.protocol_diff import (
+    GitError,
+    ManifestError,
+    Message,
+    diff_protocols,
+    load_manifest,
+    parse_manifest,
+    render_json,
+    render_text,
+    tree_at,
+)
+from fedcl_lint.reporters import github, json_report, sarif, text
+from fedcl_lint.reporters.protocol_doc import render_protocol_doc
 from fedcl_lint.reporters.rule_page import render_rule_page
-from fedcl_lint.reporters.table_view import print_table
 from fedcl_lint.rulepack import RulePackError
+from fedcl_lint.types import Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -33,6 +55,25 @@ class FatalError(click.ClickException):
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+rules_option = click.option(
+    "--rules",
+    "packs",
+    multiple=True,
+    metavar="PACK",
+    help="Rule pack: a built-in name (fedcl) or a path to a TOML file. Repeatable. "
+    "Replaces `rules`. Default: fedcl.",
+)
+config_option = click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help="Read the settings from FILE (a pyproject.toml, or a TOML file with the settings at top level) "
+    "instead of the nearest pyproject.toml with a [tool.fedcl-lint] table.",
+)
+
+
+
+
 def engine_options(function):
     """--jobs, --no-cache, --cache-dir: how fast, never what is found."""
     function = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
@@ -43,15 +84,6 @@ def engine_options(function):
     return function
 
 
-rules_option = click.option(
-    "--rules",
-    "packs",
-    multiple=True,
-    metavar="PACK",
-    help="Rule pack: a built-in name (fedcl) or a path to a TOML file. Repeatable. Default: fedcl.",
-)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fedcl-lint")
 def cli() -> None:
@@ -60,35 +92,232 @@ def cli() -> None:
 
 @cli.command()
 @paths_argument
+@config_option
 @rules_option
-@engine_options
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+@click.option("--select", metavar="CODES", help="Comma-separated codes or prefixes to report. Replaces `select`.")
+@click.option("--ignore", metavar="CODES", help="Comma-separated codes or prefixes not to report. Added to `ignore`.")
+@click.option("--fail-on", type=click.Choice([s.value for s in Severity]), default=None,
+              help="Lowest severity that fails the run (exit 1). Replaces `fail-on`. Default: warning.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach the threshold.")
+@click.option("--warn-unused-ignores", is_flag=True,
+              help="Report suppression comments that match no finding (FCL100).")
+@click.option("--baseline", metavar="FILE", help="Report only the findings FILE does not record. Replaces `baseline`.")
+@click.option("--write-baseline", metavar="FILE", help="Record today's findings in FILE, report nothing, exit 0.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               show_default=True, help="Output format.")
-def check(paths: tuple[str, ...], packs: tuple[str, ...], output_format: str, jobs: int | None,
-          no_cache: bool, cache_dir: Path | None) -> None:
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@engine_options
+def check(
+    paths: tuple[str, ...],
+    config_file: str | None,
+    packs: tuple[str, ...],
+    select: str | None,
+    ignore: str | None,
+    fail_on: str | None,
+    exit_zero: bool,
+    warn_unused_ignores: bool,
+    baseline: str | None,
+    write_baseline: str | None,
+    output_format: str,
+    output: str | None,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+) -> None:
     """Check PATHS (default: the current directory) and report findings."""
-    analysis = _analyze(paths, packs, _engine(paths, jobs, no_cache, cache_dir))
+    if baseline is not None and write_baseline is not None:
+        raise FatalError("--baseline and --write-baseline cannot be used together")
+    config = _settings(paths, config_file, packs)
+    config = with_overrides(
+        config,
+        select=_selectors("--select", select) if select is not None else None,
+        ignore=config.ignore + _selectors("--ignore", ignore) if ignore is not None else None,
+        fail_on=Severity(fail_on) if fail_on is not None else None,
+        warn_unused_ignores=True if warn_unused_ignores else None,
+        baseline=Path(os.path.abspath(baseline)) if baseline is not None else None,
+    )
+    options = _engine(paths, jobs, no_cache, cache_dir)
+    if write_baseline is not None:
+        analysis = _analyze(paths, replace(config, baseline=None), options)  # record everything there is today
+        count = record_baseline(Path(write_baseline), analysis.findings, SourceLines(analysis.cwd or Path.cwd()))
+        click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to {write_baseline}.")
+        sys.exit(EXIT_CLEAN)
+    analysis = _analyze(paths, config, options)
+    _report(analysis, output_format, output)
+    sys.exit(EXIT_FINDINGS if analysis.failing() and not exit_zero else EXIT_CLEAN)
+
+
+def _report(analysis: Analysis, output_format: str, output: str | None) -> None:
     if output_format == "json":
-        click.echo(json_report.dumps(json_report.findings_document(analysis)), nl=False)
+        report = json_report.dumps(json_report.findings_document(analysis))
+    elif output_format == "sarif":
+        report = sarif.dumps(sarif.sarif_document(analysis))
+    elif output_format == "github":
+        report = github.render_commands(analysis)
+        _append_step_summary(github.render_step_summary(analysis))
     else:
-        click.echo(text.render_findings(analysis), nl=False)
-    sys.exit(EXIT_FINDINGS if analysis.failing() else EXIT_CLEAN)
+        console = _console()
+        if output is None and console.is_terminal:
+            text.print_findings(analysis, console)
+            return
+        report = text.render_findings(analysis)
+    _write(report, output)
+
+
+def _console():
+    """A console for people: colour unless NO_COLOR is set (https://no-color.org)."""
+    from rich.console import Console  # rich is loaded only for the views that draw with it
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return Console(highlight=False, soft_wrap=True, no_color=no_color, color_system=None if no_color else "auto")
+
+
+def _append_step_summary(markdown: str) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(markdown)
+    except OSError as exc:
+        raise FatalError(f"cannot write the job summary to {path}: {exc.strerror or exc}") from None
+
+
+def _write(report: str, output: str | None) -> None:
+    if output is None:
+        click.echo(report, nl=False)
+        return
+    try:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(report, encoding="utf-8")
+    except OSError as exc:
+        raise FatalError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 @cli.command()
 @paths_argument
+@config_option
 @rules_option
-@engine_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format: a rich table or the JSON manifest.")
-def table(paths: tuple[str, ...], packs: tuple[str, ...], output_format: str, jobs: int | None,
-          no_cache: bool, cache_dir: Path | None) -> None:
-    """Print the message type -> mechanism table of PATHS."""
-    analysis = _analyze(paths, packs, _engine(paths, jobs, no_cache, cache_dir))
+@engine_options
+def table(
+    paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...], output_format: str,
+    jobs: int | None, no_cache: bool, cache_dir: Path | None,
+) -> None:
+    """Print the message type -> mechanism table of PATHS (with --format json: the protocol manifest)."""
+    analysis = _analyze(paths, _settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     if output_format == "json":
         click.echo(json_report.dumps(json_report.table_document(analysis)), nl=False)
     else:
+        from rich.console import Console  # rich is loaded only for the views that draw with it
+
+        from fedcl_lint.reporters.table_view import print_table
+
         print_table(analysis, Console(soft_wrap=False))
+
+
+@cli.command()
+@paths_argument
+@config_option
+@rules_option
+@click.option("-o", "--output", metavar="FILE", help="Write the page to FILE (links are relative to it).")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing: exit 1 and show a diff if FILE is not what would be written.")
+@engine_options
+def docs(
+    paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...], output: str | None, check_only: bool,
+    jobs: int | None, no_cache: bool, cache_dir: Path | None,
+) -> None:
+    """Write the protocol of PATHS as a Markdown page: table, mechanisms, policy, flow diagram."""
+    if check_only and output is None:
+        raise click.UsageError("--check needs the page to compare: --output FILE")
+    analysis = _analyze(paths, _settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
+    link_base = Path(os.path.abspath(output)).parent if output is not None else Path.cwd()
+    page = render_protocol_doc(analysis, link_base)
+    if output is None:
+        click.echo(page, nl=False)
+        return
+    target = Path(output)
+    if not check_only:
+        _write(page, output)
+        click.echo(f"Wrote {output}.")
+        return
+    try:
+        current = target.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except FileNotFoundError:
+        current = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FatalError(f"cannot read {output}: {exc}") from None
+    if current == page:
+        click.echo(f"{output} is up to date.")
+        return
+    click.echo("".join(difflib.unified_diff(
+        current.splitlines(keepends=True), page.splitlines(keepends=True),
+        fromfile=f"{output} (on disk)", tofile=f"{output} (generated)",
+    )), nl=False)
+    command = shlex.join(["fedcl-lint", "docs", *paths, "-o", output])
+    click.echo(f"{output} is stale; regenerate it with `{command}`.", err=True)
+    sys.exit(EXIT_FINDINGS)
+
+
+@cli.command(name="diff")
+@click.argument("args", nargs=-1, metavar="[OLD.json NEW.json | PATHS]")
+@click.option("--base", "base_revision", metavar="REV",
+              help="Compare the protocol of PATHS at git revision REV with the working tree.")
+@config_option
+@rules_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@engine_options
+def diff(
+    args: tuple[str, ...], base_revision: str | None, config_file: str | None, packs: tuple[str, ...],
+    output_format: str, jobs: int | None, no_cache: bool, cache_dir: Path | None,
+) -> None:
+    """Report protocol changes between two manifests (`table --format json`): OLD.json NEW.json,
+    or --base REV [PATHS]. Exits 1 when a change is breaking."""
+    if base_revision is None:
+        if len(args) != 2:
+            raise click.UsageError("give two manifests, OLD.json NEW.json, or --base REV [PATHS]")
+        old, new = _manifest(args[0]), _manifest(args[1])
+    else:
+        old, new = _protocols_since(base_revision, args, config_file, packs, _engine(args, jobs, no_cache, cache_dir))
+    changes = diff_protocols(old, new)
+    click.echo(render_json(changes) if output_format == "json" else render_text(changes), nl=False)
+    sys.exit(EXIT_FINDINGS if any(c.breaking for c in changes) else EXIT_CLEAN)
+
+
+def _manifest(path: str) -> dict[str, Message]:
+    try:
+        return load_manifest(Path(path), path)
+    except ManifestError as exc:
+        raise FatalError(str(exc)) from None
+
+
+def _protocols_since(
+    revision: str, paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...], options: EngineOptions
+) -> tuple[dict[str, Message], dict[str, Message]]:
+    """The protocol of PATHS at `revision` (read with git) and in the working tree, with today's settings
+    (and today's cache, which is keyed by content)."""
+    config = _settings(paths, config_file, packs)
+    new = parse_manifest(json_report.table_document(_analyze(paths, config, options)), "the working tree")
+    cwd = Path.cwd().resolve()
+    try:
+        with tree_at(revision, cwd) as (top, copy):
+            base_cwd = copy / cwd.relative_to(top.resolve())
+            base_cwd.mkdir(parents=True, exist_ok=True)
+            root = config.root
+            if root is not None and root.resolve().is_relative_to(top.resolve()):
+                root = copy / root.resolve().relative_to(top.resolve())
+            base_config = replace(config, root=root, baseline=None)
+            try:
+                analysis = analyze(paths or (".",), base_config, cwd=base_cwd, options=options)
+            except (DiscoveryError, RulePackError) as exc:
+                raise FatalError(f"at {revision}: {exc}") from None
+            old = parse_manifest(json_report.table_document(analysis), revision)
+    except GitError as exc:
+        raise FatalError(f"--base {revision}: {exc}") from None
+    return old, new
 
 
 @cli.command()
@@ -112,9 +341,32 @@ def rule(code: str | None) -> None:
 @click.option("--bug", is_flag=True, help="Run the seed's broken variant: SHUTDOWN sent as an event.")
 def demo(clients: int, rounds: int, bug: bool) -> None:
     """Run a federation on the reference runtime and print its message trace."""
+    from rich.console import Console
+
     from fedcl_lint.demo import run_demo  # the runtime is only loaded when asked for
 
     sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console()))
+
+
+def _settings(paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...]) -> Config:
+    """The configuration file's settings (found from PATHS, or --config), with --rules on top."""
+    try:
+        config = load_config(paths or (".",), Path.cwd(), config_file)
+    except ConfigError as exc:
+        raise FatalError(str(exc)) from None
+    return with_overrides(config, rules=tuple(packs) if packs else None)
+
+
+def _selectors(option: str, value: str) -> tuple[str, ...]:
+    selectors = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        selector = parse_selector(item)
+        if selector is None:
+            raise FatalError(f"{option}: {item.strip()!r} is not {SELECTOR_EXPECTED}")
+        selectors.append(selector)
+    return tuple(selectors)
 
 
 def _engine(paths: tuple[str, ...], jobs: int | None, no_cache: bool, cache_dir: Path | None) -> EngineOptions:
@@ -125,11 +377,10 @@ def _engine(paths: tuple[str, ...], jobs: int | None, no_cache: bool, cache_dir:
     return EngineOptions(jobs=jobs, cache_dir=cache_dir)
 
 
-def _analyze(paths: tuple[str, ...], packs: tuple[str, ...], options: EngineOptions) -> Analysis:
+def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> Analysis:
     try:
-        return analyze(paths or (".",), packs=packs or DEFAULT_PACKS, options=options,
-                       show_progress=sys.stderr.isatty())
-    except (DiscoveryError, RulePackError) as exc:
+        return analyze(paths or (".",), config, options=options, show_progress=sys.stderr.isatty())
+    except (DiscoveryError, RulePackError, BaselineError) as exc:
         raise FatalError(str(exc)) from None
 
 

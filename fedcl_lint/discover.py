@@ -1,10 +1,21 @@
-"""Discovery: which files make up the project, and what module each one is."""
+"""Discovery: which files make up the project, and what module each one is.
+
+Which files: the `include` globs, minus the built-in excluded folders, the
+`exclude` globs and whatever `.gitignore` ignores. Globs use gitignore syntax
+(pathspec) and are matched against paths relative to `root`, the
+configuration file's folder. A file named on the command line is always
+analysed, as in Ruff.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Iterator
+
+import pathspec
 
 # Folders no one wants linted, as in Ruff's defaults.
 DEFAULT_EXCLUDED_DIRS = frozenset(
@@ -40,18 +51,39 @@ class SourceFile:
         return self.path.name == "__init__.py"
 
 
-def discover(paths: list[str] | tuple[str, ...], cwd: Path | None = None) -> list[SourceFile]:
+@dataclass(frozen=True)
+class FileSelection:
+    """Which files under an analysed folder belong to the project."""
+
+    root: Path | None = None  # globs are relative to it (None: the working directory)
+    include: tuple[str, ...] = ("*.py",)
+    exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+
+    @cached_property
+    def include_spec(self) -> pathspec.GitIgnoreSpec:
+        return pathspec.GitIgnoreSpec.from_lines(self.include)
+
+    @cached_property
+    def exclude_spec(self) -> pathspec.GitIgnoreSpec:
+        return pathspec.GitIgnoreSpec.from_lines(self.exclude)
+
+
+def discover(
+    paths: list[str] | tuple[str, ...], cwd: Path | None = None, selection: FileSelection = FileSelection()
+) -> list[SourceFile]:
     """All Python files under `paths`, sorted, each once."""
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
+    root = Path(os.path.abspath(selection.root or cwd))
     found: dict[Path, SourceFile] = {}
     for given in paths:
         absolute = Path(os.path.abspath(cwd / given))
         if not absolute.exists():
             raise DiscoveryError(f"path does not exist: {given}")
         if absolute.is_dir():
-            root = absolute
-            for file in _walk(absolute):
-                found.setdefault(file, _source_file(file, root, cwd))
+            walker = _Walker(selection, root, absolute)
+            for file in walker.files():
+                found.setdefault(file, _source_file(file, absolute, cwd))
         elif absolute.is_file():
             found.setdefault(absolute, _source_file(absolute, absolute.parent, cwd))
         else:
@@ -59,12 +91,98 @@ def discover(paths: list[str] | tuple[str, ...], cwd: Path | None = None) -> lis
     return sorted(found.values(), key=lambda f: f.display)
 
 
-def _walk(root: Path):
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDED_DIRS and not d.endswith(".egg-info"))
-        for name in sorted(files):
-            if name.endswith(".py"):
-                yield Path(folder) / name
+_Ignores = tuple[tuple[Path, pathspec.GitIgnoreSpec], ...]
+
+
+class _Walker:
+    """Walks one analysed folder, pruning excluded and git-ignored folders on the way down."""
+
+    def __init__(self, selection: FileSelection, root: Path, top: Path):
+        self.selection = selection
+        self.root = root
+        self.top = top
+
+    def files(self) -> Iterator[Path]:
+        ignores = self._inherited_ignores() if self.selection.respect_gitignore else ()
+        yield from self._walk(self.top, ignores)
+
+    def _walk(self, folder: Path, ignores: _Ignores) -> Iterator[Path]:
+        if self.selection.respect_gitignore:
+            ignores = ignores + _gitignore(folder)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return  # an unreadable folder holds nothing we can analyse
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
+                    continue
+                if not self._excluded(path, True, ignores):
+                    yield from self._walk(path, ignores)
+            elif entry.is_file() and self._included(path) and not self._excluded(path, False, ignores):
+                yield path
+
+    def _relative(self, path: Path, is_dir: bool) -> str:
+        base = self.root if path.is_relative_to(self.root) else self.top
+        return path.relative_to(base).as_posix() + ("/" if is_dir else "")
+
+    def _included(self, path: Path) -> bool:
+        return self.selection.include_spec.match_file(self._relative(path, False))
+
+    def _excluded(self, path: Path, is_dir: bool, ignores: _Ignores) -> bool:
+        if self.selection.exclude_spec.match_file(self._relative(path, is_dir)):
+            return True
+        return _git_ignored(path, is_dir, ignores)
+
+    def _inherited_ignores(self) -> _Ignores:
+        """Ignore files that apply to the analysed folder from above it: those of its git
+        repository (or, outside one, of the configuration's folder) down to its parent."""
+        repository = next((f for f in (self.top, *self.top.parents) if (f / ".git").exists()), None)
+        if repository is not None:
+            base, ignores = repository, _read_ignore_file(repository / ".git" / "info" / "exclude", repository)
+        elif self.top.is_relative_to(self.root):
+            base, ignores = self.root, ()
+        else:
+            return ()
+        folder = base
+        while folder != self.top:
+            ignores += _gitignore(folder)
+            folder = folder / self.top.relative_to(folder).parts[0]
+        return ignores
+
+
+def _gitignore(folder: Path) -> _Ignores:
+    return _read_ignore_file(folder / ".gitignore", folder)
+
+
+def _read_ignore_file(path: Path, base: Path) -> _Ignores:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ()  # no ignore file here (or not a readable one): nothing is ignored by it
+    return ((base, pathspec.GitIgnoreSpec.from_lines([line for line in lines if _valid_pattern(line)])),)
+
+
+def _valid_pattern(line: str) -> bool:
+    """Git skips a line it cannot read as a pattern (e.g. a lone `!`); so do we."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines([line])
+    except ValueError:
+        return False
+    return True
+
+
+def _git_ignored(path: Path, is_dir: bool, ignores: _Ignores) -> bool:
+    """Git's rule: the last matching pattern of the deepest ignore file decides."""
+    ignored = False
+    for base, spec in ignores:
+        if not path.is_relative_to(base):
+            continue
+        result = spec.check_file(path.relative_to(base).as_posix() + ("/" if is_dir else ""))
+        if result.include is not None:
+            ignored = result.include
+    return ignored
 
 
 def _source_file(path: Path, root: Path, cwd: Path) -> SourceFile:
@@ -76,13 +194,9 @@ def display_path(path: Path, cwd: Path) -> str:
 
 
 def _module_names(path: Path, root: Path) -> tuple[str, ...]:
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file():
-        parts.insert(0, folder.name)
-        if folder == folder.parent:
-            break
-        folder = folder.parent
+    parts = list(_package_parts(str(path.parent)))
+    if path.name != "__init__.py":
+        parts.append(path.stem)
     names = [".".join(parts)] if parts else []
     try:
         relative = path.relative_to(root).with_suffix("")
@@ -97,3 +211,17 @@ def _module_names(path: Path, root: Path) -> tuple[str, ...]:
             if rel_name not in names:
                 names.append(rel_name)
     return tuple(names)
+
+
+@lru_cache(maxsize=None)
+def _package_parts(folder: str) -> tuple[str, ...]:
+    """The dotted package path of a folder: its name after its parent's, while `__init__.py` files say so.
+
+    Memoised per folder: a tree's files share their folders, and each check is a system call.
+    """
+    if not os.path.isfile(os.path.join(folder, "__init__.py")):
+        return ()
+    parent = os.path.dirname(folder)
+    if parent == folder:
+        return (os.path.basename(folder),)
+    return (*_package_parts(parent), os.path.basename(folder))
