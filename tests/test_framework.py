@@ -79,7 +79,7 @@ def test_check_reports_exactly_the_planted_bugs(run_cli):
     messages = {(f["code"], f["line"]): f["message"] for f in result.json["findings"]}
     assert messages[("FCL006", 19)] == (
         "handler `self._on_registered` of `CLIENT_REGISTERED` is registered as an event, which calls it as "
-        "`handler(data)`, but it accepts 2 positional arguments (source, data)"
+        "`handler(data)`, but it requires 2 positional arguments (source, data)"
     )
     assert messages[("FCL007", 22)].startswith("`send_to_client(...)` is not awaited")
     assert messages[("FCL008", 12)] == (
