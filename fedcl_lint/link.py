@@ -242,9 +242,12 @@ class Linker:
         wrapper_names = {qualname.rsplit(".", 1)[-1] for _, qualname in wrappers}
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}
         raw: list[_RawSite] = []
+        relevant = wrapper_names | self.pack_apis.keys() | {d.registration for d in self.pack.dispatchers}
         for module in self.modules:
             facts = module.facts
             for call in facts.calls:
+                if call.name not in relevant:
+                    continue
                 # The project's own definition, when it forwards to a known API, says
                 # more than the pack: it is what runs. Otherwise the pack decides.
                 reached = self._wrapper_apis(module, call, wrappers) if call.name in wrapper_names else []
@@ -409,6 +412,7 @@ class Linker:
         return HandlerRef(description, params, owner.location(function.position))
 
     def resolve(self, expr: Expr, module: Module) -> Resolution:
+        """The message type `expr` denotes in `module`, with the steps that led there."""
         steps: list[Step] = []
         value = self._final(self._value(expr, module, steps, frozenset()), steps)
         if isinstance(value, _Str):

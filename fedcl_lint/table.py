@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 
 from fedcl_lint.link import LinkedSite, LinkResult, Wrapper
@@ -70,7 +71,7 @@ class ProtocolTable:
     def resolved_count(self) -> int:
         return self.site_count - len(self.unresolved)
 
-    @property
+    @cached_property
     def all_sites(self) -> tuple[LinkedSite, ...]:
         """Every protocol site, resolved or not, in location order."""
         return tuple(sorted([s for e in self.entries for s in e.sites] + list(self.unresolved), key=_order))
