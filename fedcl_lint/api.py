@@ -1,26 +1,34 @@
-"""The pipeline in one call: discover -> extract -> link -> table -> checks.
+"""The pipeline in one call: discover -> extract -> link -> table -> checks -> refine.
 
 The CLI and the tests both go through `analyze`, so what the tests assert is
-what users see.
+what users see. Everything the user's settings do to the findings (selection,
+per-file ignores, suppression comments, severities, the baseline) happens in
+one place, `refine`, after the checks; the checks themselves know nothing of it.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
-from fedcl_lint.checks import CheckContext, FileFailure, run_checks
-from fedcl_lint.discover import SourceFile, discover
+from fedcl_lint.baseline import SourceLines, load_baseline
+from fedcl_lint.checks import CheckContext, FileFailure, UnusedSuppression, run_checks
+from fedcl_lint.config import Config, protocol_pairs, with_overrides
+from fedcl_lint.discover import FileSelection, SourceFile, discover, display_path
 from fedcl_lint.engine import EngineOptions, FactStore, ProgressAfter
+from fedcl_lint.extract import decode
 from fedcl_lint.link import Linker
-from fedcl_lint.rulepack import load_packs
+from fedcl_lint.rulepack import RulePack, load_packs
+from fedcl_lint.suppressions import MARKER, Suppression, apply_suppressions, parse_suppressions
 from fedcl_lint.table import ProtocolTable, build_table
 from fedcl_lint.types import Finding, Location, Mechanism, Severity
 
 DEFAULT_PACKS = ("fedcl",)
+_UNUSED_SUPPRESSION = UnusedSuppression()
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,15 @@ class Analysis:
     files: tuple[SourceFile, ...]
     table: ProtocolTable
     findings: tuple[Finding, ...]
+    config: Config = Config()
+    pack: RulePack | None = None
+    cwd: Path | None = None  # display paths are relative to it
+    suppressed: int = 0  # findings hidden by `# fedcl-lint: ignore` comments
+    baselined: int = 0  # findings hidden because the baseline knows them
 
-    def failing(self, threshold: Severity = Severity.WARNING) -> tuple[Finding, ...]:
+    def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
+        """Findings at or above the threshold (default: the configured `fail-on`)."""
+        threshold = threshold or self.config.fail_on
         return tuple(f for f in self.findings if f.severity.rank >= threshold.rank)
 
     def count(self, severity: Severity) -> int:
@@ -40,21 +55,30 @@ class Analysis:
 
 def analyze(
     paths: list[str] | tuple[str, ...],
-    packs: tuple[str, ...] = DEFAULT_PACKS,
+    config: Config | None = None,
     cwd: Path | None = None,
+    *,
+    packs: tuple[str, ...] | None = None,
     policy: Mapping[str, Mechanism] | None = None,
-    external: frozenset[str] = frozenset(),
+    external: frozenset[str] | None = None,
     options: EngineOptions = EngineOptions(),
     show_progress: bool = False,
 ) -> Analysis:
-    """Analyse the Python files under `paths` (relative to `cwd`) with the given rule packs.
+    """Analyse the Python files under `paths` (relative to `cwd`) with `config` (defaults if None).
 
-    `policy` declares the mechanism of some message types; `external` names message
-    types that are sent or handled outside the analysed tree. `options` tune
-    speed (jobs, cache, prefilter), never the findings.
+    `packs`, `policy` and `external` override the configuration's `rules`,
+    `[protocol]` and `external` (a shorthand for library callers and tests).
+    `options` tune speed (jobs, cache, prefilter), never the findings.
     """
+    cwd = Path(os.path.abspath(cwd or Path.cwd()))
+    config = with_overrides(
+        config or Config(),
+        rules=tuple(packs) if packs is not None else None,
+        protocol=protocol_pairs(policy) if policy is not None else None,
+        external=external,
+    )
     with paused_gc():
-        return _analyze(paths, load_packs(packs), cwd, policy, external, options, show_progress)
+        return _analyze(paths, config, load_packs(config.rules), cwd, options, show_progress)
 
 
 @contextmanager
@@ -75,8 +99,14 @@ def paused_gc():
             gc.enable()
 
 
-def _analyze(paths, pack, cwd, policy, external, options, show_progress) -> Analysis:
-    files = discover(paths, cwd)
+def _analyze(
+    paths: list[str] | tuple[str, ...], config: Config, pack: RulePack, cwd: Path, options: EngineOptions,
+    show_progress: bool,
+) -> Analysis:
+    selection = FileSelection(
+        root=config.root, include=config.include, exclude=config.exclude, respect_gitignore=config.respect_gitignore
+    )
+    files = discover(paths, cwd, selection)
     progress = ProgressAfter() if show_progress else None
     store = FactStore(files, pack, options, on_progress=progress)
     try:
@@ -85,11 +115,87 @@ def _analyze(paths, pack, cwd, policy, external, options, show_progress) -> Anal
         if progress is not None:
             progress.close()
     store.save()
+    modules = sorted(store.modules.values(), key=lambda m: m.file.display)
     failures = tuple(
         FileFailure(m.location(m.facts.failure.position), m.facts.failure.message)
-        for m in sorted(store.modules.values(), key=lambda m: m.file.display)
+        for m in modules
         if m.facts.failure is not None
     )
-    context = CheckContext(table=table, pack=pack, failures=failures, policy=dict(policy or {}), external=external)
-    findings = run_checks(context)
-    return Analysis(files=tuple(files), table=table, findings=tuple(findings))
+    context = CheckContext(
+        table=table, pack=pack, failures=failures, policy=config.policy, external=config.external
+    )
+    suppressions = {m.file.display: m.facts.suppressions for m in modules if m.facts.suppressions}
+    if config.warn_unused_ignores:
+        suppressions.update(_unparsed_suppressions(store))
+    refined = refine(run_checks(context), config, cwd, suppressions)
+    return Analysis(
+        files=tuple(files),
+        table=table,
+        findings=refined.findings,
+        config=config,
+        pack=pack,
+        cwd=cwd,
+        suppressed=refined.suppressed,
+        baselined=refined.baselined,
+    )
+
+
+@dataclass(frozen=True)
+class Refined:
+    findings: tuple[Finding, ...]
+    suppressed: int
+    baselined: int
+
+
+def refine(
+    findings: Iterable[Finding],
+    config: Config,
+    cwd: Path,
+    suppressions: Mapping[str, tuple[Suppression, ...]],
+) -> Refined:
+    """Apply the user's settings to the checks' findings, in this order:
+
+    1. `select`/`ignore` and `per-file-ignores` drop findings of disabled codes;
+    2. suppression comments drop the findings on their line (a comment naming a
+       disabled code therefore matches nothing);
+    3. with `warn-unused-ignores`, comments that matched nothing become FCL100;
+    4. `severity` overrides apply;
+    5. the baseline drops the findings it knows.
+    The failing threshold (`fail-on`) is applied by `Analysis.failing`.
+    """
+    base = config.base(cwd)
+
+    def selected(finding: Finding) -> bool:
+        if not config.enabled(finding.code):
+            return False
+        relative = display_path(cwd / finding.location.path, base)
+        return relative.startswith("../") or not config.ignored_in(finding.code, relative)
+
+    outcome = apply_suppressions([f for f in findings if selected(f)], suppressions)
+    kept = list(outcome.kept)
+    if config.warn_unused_ignores:
+        unused = (
+            _UNUSED_SUPPRESSION.finding_for(Location(u.path, u.suppression.line, u.suppression.column), u.unused_codes)
+            for u in outcome.unused
+        )
+        kept.extend(f for f in unused if selected(f))
+    kept = [replace(f, severity=config.severity_of(f.code, f.severity)) for f in kept]
+    baselined = 0
+    if config.baseline is not None:
+        baseline = load_baseline(config.baseline, display_path(config.baseline, cwd))
+        new, known = baseline.split(kept, SourceLines(cwd))
+        kept, baselined = list(new), len(known)
+    return Refined(tuple(sorted(kept, key=lambda f: f.sort_key)), len(outcome.suppressed), baselined)
+
+
+def _unparsed_suppressions(store: FactStore) -> dict[str, tuple[Suppression, ...]]:
+    """Suppression comments of the files the engine did not parse (they mention no messaging
+    API, so nothing in them can match): needed only to report them as unused."""
+    found = {}
+    for file, content in store.contents.items():
+        if file in store.modules or MARKER.encode() not in content:
+            continue
+        text, failure = decode(content)
+        if failure is None and (suppressions := parse_suppressions(text)):
+            found[file.display] = suppressions
+    return found

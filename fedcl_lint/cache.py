@@ -22,7 +22,7 @@ from fedcl_lint.facts import ModuleFacts
 from fedcl_lint.rulepack import RulePack
 
 CACHE_DIR_NAME = ".fedcl-lint-cache"
-_FORMAT = "2"
+_FORMAT = "3"
 _MAX_ENTRIES = 200_000  # bounds the file when many trees share one cache
 
 

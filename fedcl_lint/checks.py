@@ -484,6 +484,43 @@ class ParseError(Check):
             yield Finding(code=self.code, severity=self.severity, message=failure.message, location=failure.location)
 
 
+class UnusedSuppression(Check):
+    code = "FCL100"
+    name = "unused-suppression"
+    severity = Severity.WARNING
+    summary = "A `# fedcl-lint: ignore` comment suppresses nothing (reported under `--warn-unused-ignores`)."
+    why = (
+        "A suppression outlives the finding it silenced: once the bug is fixed or the call moved, "
+        "the comment stays behind and would hide the next, different problem on that line."
+    )
+    example = {
+        "pyproject.toml": "[tool.fedcl-lint]\nwarn-unused-ignores = true\n",
+        "server.py": (
+            "async def shutdown(comm, client_id):\n"
+            "    await comm.send_business_message(client_id, \"SHUTDOWN\", {})  # fedcl-lint: ignore[FCL001]\n"
+        ),
+        "client.py": "def setup(comm, on_shutdown):\n    comm.register_message_handler(\"SHUTDOWN\", on_shutdown)\n",
+    }
+    fix = {
+        "pyproject.toml": example["pyproject.toml"],
+        "server.py": "async def shutdown(comm, client_id):\n    await comm.send_business_message(client_id, \"SHUTDOWN\", {})\n",
+        "client.py": example["client.py"],
+    }
+    fix_text = "Remove the comment, or the codes in it that no longer match a finding on its line."
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        return iter(())  # made after the other checks, by matching comments to findings (api.refine)
+
+    def finding_for(self, location: Location, unused_codes: tuple[str, ...]) -> Finding:
+        """The finding for a comment at `location`; `unused_codes` is empty for a bare `ignore`."""
+        if unused_codes:
+            codes = ", ".join(f"`{c}`" for c in unused_codes)
+            message = f"unused suppression: {codes} matched no finding on this line"
+        else:
+            message = "unused suppression: there is no finding on this line to ignore"
+        return Finding(code=self.code, severity=self.severity, message=message, location=location)
+
+
 ALL_CHECKS: tuple[Check, ...] = (
     MechanismMismatch(),
     UnhandledMessage(),
@@ -494,6 +531,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     UnawaitedSend(),
     ProtocolPolicy(),
     ParseError(),
+    UnusedSuppression(),
 )
 
 

@@ -16,6 +16,7 @@ import os
 import shlex
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -106,6 +107,11 @@ def cli() -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@click.option("--fix", is_flag=True,
+              help="Rewrite each FCL001 send to the mechanism its handlers use, where the rule pack says how; "
+              "then report what is left.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print the rewrites --fix would make as a unified diff, and write nothing.")
 @engine_options
 def check(
     paths: tuple[str, ...],
@@ -120,6 +126,8 @@ def check(
     write_baseline: str | None,
     output_format: str,
     output: str | None,
+    fix: bool,
+    show_diff: bool,
     jobs: int | None,
     no_cache: bool,
     cache_dir: Path | None,
@@ -127,6 +135,10 @@ def check(
     """Check PATHS (default: the current directory) and report findings."""
     if baseline is not None and write_baseline is not None:
         raise FatalError("--baseline and --write-baseline cannot be used together")
+    if (fix or show_diff) and write_baseline is not None:
+        raise click.UsageError("--fix and --diff cannot be used with --write-baseline")
+    if show_diff and output_format != "text":
+        raise click.UsageError("--diff prints a unified diff: it cannot be used with --format " + output_format)
     config = _settings(paths, config_file, packs)
     config = with_overrides(
         config,
@@ -143,8 +155,30 @@ def check(
         click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to {write_baseline}.")
         sys.exit(EXIT_CLEAN)
     analysis = _analyze(paths, config, options)
+    if fix or show_diff:
+        _fix(analysis, lambda: _analyze(paths, config, options), output_format, output, show_diff, exit_zero)
     _report(analysis, output_format, output)
     sys.exit(EXIT_FINDINGS if analysis.failing() and not exit_zero else EXIT_CLEAN)
+
+
+def _fix(analysis: Analysis, reanalyze: Callable[[], Analysis], output_format: str, output: str | None, show_diff: bool,
+         exit_zero: bool) -> None:
+    """--diff: print the fixes, write nothing. --fix: write them, then report what is left.
+    The summary goes to standard error, so the report keeps its format. Exits."""
+    from fedcl_lint import fix as fixing
+
+    plan = fixing.plan_fixes(analysis)
+    if show_diff:
+        _write(fixing.unified_diff(plan), output)
+        click.echo(fixing.summary(plan, dry_run=True), err=True, nl=False)
+        sys.exit(EXIT_FINDINGS if analysis.failing() and not exit_zero else EXIT_CLEAN)
+    failures = fixing.apply(plan)
+    after = reanalyze() if len(failures) < len(plan.files) else analysis
+    click.echo(fixing.summary(plan, failures), err=True, nl=False)
+    _report(after, output_format, output)
+    if failures:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if after.failing() and not exit_zero else EXIT_CLEAN)
 
 
 def _report(analysis: Analysis, output_format: str, output: str | None) -> None:

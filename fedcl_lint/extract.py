@@ -16,7 +16,8 @@ from __future__ import annotations
 import ast
 import codecs
 import re
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 from fedcl_lint.facts import (
     Assignment,
@@ -44,6 +45,7 @@ from fedcl_lint.facts import (
     SelfAttrRef,
 )
 from fedcl_lint.rulepack import RulePack
+from fedcl_lint.suppressions import parse_suppressions
 
 _MAX_EXPRESSION_DEPTH = 200
 
@@ -58,13 +60,16 @@ def extract(source: bytes, pack: RulePack) -> ModuleFacts:
         return ModuleFacts(failure=failure)
     collector = _Collector(pack, _Source(text))
     collector.walk(tree)
-    return collector.facts()
+    return replace(collector.facts(), suppressions=parse_suppressions(text))
 
 
 def parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
     """Parse (only parse: nothing is compiled or run), locating any failure."""
     try:
-        return ast.parse(text), None
+        with warnings.catch_warnings():
+            # the analysed code's own SyntaxWarnings (e.g. "invalid escape sequence") are not ours to print
+            warnings.simplefilter("ignore")
+            return ast.parse(text), None
     except SyntaxError as exc:
         return None, ParseFailure(f"syntax error: {exc.msg}", (exc.lineno or 1, exc.offset or 1))
     except ValueError as exc:  # e.g. "source code string cannot contain null bytes"

@@ -19,6 +19,7 @@ __all__ = [
     "Assignment", "AttrRef", "Call", "ClassFacts", "DispatchCase", "EnumAuto", "FunctionFacts",
     "ImportBinding", "Join", "LambdaRef", "Literal", "LocalRef", "ModuleFacts", "NameRef", "Opaque",
     "Param", "ParamRef", "ParseFailure", "PartialRef", "Payload", "SelfAttrRef",
+    "Suppression",
 ]
 
 Position = tuple[int, int]
@@ -229,6 +230,19 @@ class ParseFailure:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """A `# fedcl-lint: ignore[CODES] reason` comment (see suppressions.py); no codes: every code."""
+
+    line: int
+    column: int
+    codes: tuple[str, ...]
+    reason: str | None
+
+    def covers(self, code: str) -> bool:
+        return not self.codes or any(code.startswith(c) for c in self.codes)
+
+
+@dataclass(frozen=True)
 class ModuleFacts:
     """Everything the later stages need to know about one file."""
 
@@ -241,3 +255,4 @@ class ModuleFacts:
     payloads: tuple[Payload, ...] = ()
     dispatch_cases: tuple[DispatchCase, ...] = ()
     failure: ParseFailure | None = None
+    suppressions: tuple[Suppression, ...] = ()  # `# fedcl-lint: ignore[...]` comments, by line

@@ -435,7 +435,7 @@ class Linker:
             cls = module.facts.classes.get(expr.class_name)
             if cls is None:
                 return _Unresolved(f"class `{expr.class_name}` is not a top-level class")
-            method = self._method(module, cls, expr.attr, seen)
+            method = self._method(module, cls, expr.attr)
             if method is not None:
                 return _FunctionValue(method[0], method[1], 0)  # bound through self
             return self._class_attribute(module, cls, expr.attr, steps, seen)
@@ -546,19 +546,18 @@ class Linker:
         if key in seen:
             return _Unresolved(f"`{cls.name}.{attr}` is defined in terms of itself")
         seen = seen | {key}
-        assignment = cls.attributes.get(attr)
-        if assignment is None:
-            method = self._method(module, cls, attr, seen)
+        lineage = self._lineage(module, cls)
+        owner = next(((m, c) for m, c in lineage if attr in c.attributes), None)
+        if owner is None:
+            method = self._method(module, cls, attr)
             if method is not None:
-                owner, function = method
-                return _FunctionValue(owner, function, 1 if function.kind == "method" else 0)
-            for base in cls.bases:
-                base_value = self._value(base, module, [], seen)
-                if isinstance(base_value, _ClassValue) and self._has_attribute(base_value, attr):
-                    return self._class_attribute(base_value.module, base_value.cls, attr, steps, seen)
+                defined_in, function = method
+                return _FunctionValue(defined_in, function, 1 if function.kind == "method" else 0)
             return _Unresolved(f"`{cls.name}` has no class attribute `{attr}` in the analysed tree")
+        module, cls = owner
+        assignment = cls.attributes[attr]
         location = module.location(assignment.position)
-        enum_kind = self._enum_kind(module, cls, seen)
+        enum_kind = self._enum_kind(module, cls)
         if enum_kind is None:
             steps.append(Step(f"class attribute `{cls.name}.{attr}`", location))
             return self._value(assignment.value, module, steps, seen)
@@ -572,40 +571,37 @@ class Linker:
             return value
         return _EnumMember(cls, attr, value.value)
 
-    def _method(self, module: Module, cls: ClassFacts, name: str,
-                seen: frozenset) -> tuple[Module, FunctionFacts] | None:
+    def _lineage(self, module: Module, cls: ClassFacts) -> list[tuple[Module, ClassFacts]]:
+        """The class, then its base classes within the project, depth first, each once (a cycle ends)."""
+        order: list[tuple[Module, ClassFacts]] = []
+        seen: set[tuple[str, str]] = set()
+        stack = [(module, cls)]
+        while stack:
+            current_module, current = stack.pop()
+            key = (current_module.name, current.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            order.append((current_module, current))
+            bases = [self._value(base, current_module, [], frozenset()) for base in current.bases]
+            stack.extend(reversed([(b.module, b.cls) for b in bases if isinstance(b, _ClassValue)]))
+        return order
+
+    def _method(self, module: Module, cls: ClassFacts, name: str) -> tuple[Module, FunctionFacts] | None:
         """The method `name` of `cls`, or of its bases within the project."""
-        function = module.facts.functions.get(f"{cls.name}.{name}")
-        if function is not None:
-            return module, function
-        key = (module.name, f"{cls.name}.<bases>")
-        if key in seen:
-            return None
-        for base in cls.bases:
-            value = self._value(base, module, [], seen | {key})
-            if isinstance(value, _ClassValue):
-                found = self._method(value.module, value.cls, name, seen | {key})
-                if found is not None:
-                    return found
+        for owner, current in self._lineage(module, cls):
+            function = owner.facts.functions.get(f"{current.name}.{name}")
+            if function is not None:
+                return owner, function
         return None
 
-    def _has_attribute(self, value: _ClassValue, attr: str) -> bool:
-        return attr in value.cls.attributes or any(
-            isinstance(b := self._value(base, value.module, [], frozenset()), _ClassValue) and self._has_attribute(b, attr)
-            for base in value.cls.bases
-        )
-
-    def _enum_kind(self, module: Module, cls: ClassFacts, seen: frozenset) -> str | None:
+    def _enum_kind(self, module: Module, cls: ClassFacts) -> str | None:
         """'StrEnum' or 'Enum' when `cls` is an Enum (directly or through project classes)."""
-        for base in cls.bases:
-            final = _final_identifier(base)
-            if final in ENUM_BASES:
-                return "StrEnum" if final == "StrEnum" else "Enum"
-            value = self._value(base, module, [], seen)
-            if isinstance(value, _ClassValue) and value.cls is not cls:
-                kind = self._enum_kind(value.module, value.cls, seen | {(module.name, cls.name)})
-                if kind is not None:
-                    return kind
+        for owner, current in self._lineage(module, cls):
+            for base in current.bases:
+                final = _final_identifier(base)
+                if final in ENUM_BASES:
+                    return "StrEnum" if final == "StrEnum" else "Enum"
         return None
 
     # modules

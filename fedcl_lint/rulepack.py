@@ -82,6 +82,23 @@ class DispatcherSpec:
 
 
 @dataclass(frozen=True)
+class RewriteSpec:
+    """How `fedcl-lint check --fix` turns a send of `source` into a send of `target`.
+
+    `positions[i]` is where the i-th positional argument of `source` goes in
+    `target`; `keywords` renames keyword arguments (the message type's keyword
+    is renamed from the two calls' `message_type` slots). A spec with
+    `manual` instead of `target` says why the call must be changed by hand.
+    """
+
+    source: str
+    target: str | None
+    positions: tuple[int, ...] = ()
+    keywords: tuple[tuple[str, str], ...] = ()
+    manual: str = ""
+
+
+@dataclass(frozen=True)
 class RulePack:
     """One or more merged packs, ready for the engine."""
 
@@ -90,9 +107,14 @@ class RulePack:
     mechanisms: dict[Mechanism, MechanismDoc]
     payloads: tuple[PayloadSpec, ...] = ()
     dispatchers: tuple[DispatcherSpec, ...] = ()
+    rewrites: tuple[RewriteSpec, ...] = ()  # for --fix only: not in the fingerprint, facts do not depend on it
 
     def call(self, name: str) -> CallSpec | None:
         return self._by_name.get(name)
+
+    def rewrite(self, source: str) -> RewriteSpec | None:
+        """The declared rewrite of a send of `source` (validated on load), if any."""
+        return next((r for r in self.rewrites if r.source == source), None)
 
     @cached_property
     def _by_name(self) -> dict[str, CallSpec]:
@@ -135,6 +157,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     mechanisms: dict[Mechanism, MechanismDoc] = {}
     payloads: dict[str, PayloadSpec] = {}
     dispatchers: dict[str, DispatcherSpec] = {}
+    rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
     names = []
     for spec in specs:
         path = builtin_pack_path(spec) if spec in BUILTIN_PACKS else Path(spec)
@@ -143,14 +166,68 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         calls.update((c.name, c) for c in pack.calls)
         payloads.update((p.key, p) for p in pack.payloads)
         dispatchers.update((d.registration, d) for d in pack.dispatchers)
+        rewrites.update((r.source, (path, index, r)) for index, r in enumerate(pack.rewrites))
         mechanisms.update(pack.mechanisms)
+    for path, index, rewrite in rewrites.values():
+        _check_rewrite(_Reader(path), f"rewrites[{index}]", rewrite, calls)
     return RulePack(
         names=tuple(names),
         calls=tuple(calls.values()),
         mechanisms=mechanisms,
         payloads=tuple(payloads.values()),
         dispatchers=tuple(dispatchers.values()),
+        rewrites=tuple(r for _, _, r in rewrites.values()),
     )
+
+
+def _check_rewrite(reader: "_Reader", where: str, rewrite: RewriteSpec, calls: dict[str, CallSpec]) -> None:
+    """A rewrite must turn a send into a send of the other mechanism, message type into message type.
+
+    Checked against the merged calls, since a pack may declare a rewrite between
+    calls that an earlier pack declared.
+    """
+    source = _rewrite_send(reader, f"{where}.from", rewrite.source, calls)
+    if rewrite.target is None:
+        return
+    target = _rewrite_send(reader, f"{where}.to", rewrite.target, calls)
+    if source.mechanism is target.mechanism:
+        raise reader.error(f"{where}.to", f"a send on the other mechanism than `{source.name}` ({source.mechanism})",
+                           rewrite.target)
+    if source.coroutine != target.coroutine:
+        raise reader.error(
+            f"{where}.to", f"a send that is a coroutine exactly when `{source.name}` is (awaiting would change)",
+            rewrite.target)
+    mapped, wanted = source.message_type.position, target.message_type.position
+    if mapped is not None:
+        if mapped >= len(rewrite.positions):
+            raise reader.error(f"{where}.positions",
+                               f"an entry for argument {mapped}, the message type of `{source.name}`",
+                               list(rewrite.positions))
+        if rewrite.positions[mapped] != wanted:
+            expected = (f"argument {mapped} (the message type of `{source.name}`) to go to position {wanted}, "
+                        f"the message type of `{target.name}`")
+            if wanted is None:
+                expected = f"no positional message type, since `{target.name}` takes it by keyword only"
+            raise reader.error(f"{where}.positions", expected, list(rewrite.positions))
+    renamed = dict(rewrite.keywords)
+    derived = source.message_type.keyword
+    if derived is not None and derived in renamed:
+        raise reader.error(f"{where}.keywords.{derived}",
+                           "no entry: the message type's keyword is renamed from the two calls' `message_type`",
+                           renamed[derived])
+    taken = target.message_type.keyword
+    clash = next((old for old, new in rewrite.keywords if new == taken), None)
+    if clash is not None:
+        raise reader.error(f"{where}.keywords.{clash}",
+                           f"a keyword other than `{taken}`, the message type of `{target.name}`", taken)
+
+
+def _rewrite_send(reader: "_Reader", key: str, name: str, calls: dict[str, CallSpec]) -> CallSpec:
+    call = calls.get(name)
+    if call is None or call.role is not Role.SEND:
+        sends = ", ".join(sorted(c.name for c in calls.values() if c.role is Role.SEND)) or "none"
+        raise reader.error(key, f"the name of a send call of the rule packs ({sends})", name)
+    return call
 
 
 def _load_one(path: Path) -> RulePack:
@@ -163,7 +240,7 @@ def _load_one(path: Path) -> RulePack:
     except tomllib.TOMLDecodeError as exc:
         raise RulePackError(f"{path}: invalid TOML: {exc}") from None
     reader = _Reader(path)
-    reader.keys(data, "", {"pack", "mechanisms", "calls", "payloads", "dispatchers"})
+    reader.keys(data, "", {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites"})
     pack = reader.table(data, "pack", required=True)
     reader.keys(pack, "pack", {"name", "description"})
     name = reader.string(pack, "pack", "name", required=True)
@@ -246,6 +323,27 @@ def _load_one(path: Path) -> RulePack:
         mechanisms=mechanisms,
         payloads=tuple(payloads),
         dispatchers=tuple(dispatchers),
+        rewrites=tuple(_rewrite(reader, f"rewrites[{index}]", raw)
+                       for index, raw in enumerate(reader.tables(data, "rewrites"))),
+    )
+
+
+def _rewrite(reader: "_Reader", where: str, raw: dict) -> RewriteSpec:
+    """One [[rewrites]] entry, checked on its own (`_check_rewrite` checks it against the calls)."""
+    reader.keys(raw, where, {"from", "to", "positions", "keywords", "manual"})
+    source = reader.string(raw, where, "from", required=True)
+    if ("to" in raw) == ("manual" in raw):
+        raise reader.error(where, "either `to` (with `positions`) or `manual` (why it is fixed by hand)",
+                           sorted(raw))
+    if "manual" in raw:
+        if "positions" in raw or "keywords" in raw:
+            raise reader.error(where, "no `positions` or `keywords` with `manual`", sorted(raw))
+        return RewriteSpec(source, None, manual=reader.string(raw, where, "manual", required=True).strip())
+    return RewriteSpec(
+        source=source,
+        target=reader.string(raw, where, "to", required=True),
+        positions=reader.positions(raw, where, "positions"),
+        keywords=reader.renames(raw, where, "keywords"),
     )
 
 
@@ -334,3 +432,28 @@ class _Reader:
         if position is None and keyword is None:
             raise self.error(full, "`position`, `keyword` or both", value)
         return ArgSlot(position=position, keyword=keyword)
+
+    def positions(self, data: dict, where: str, key: str) -> tuple[int, ...]:
+        """A rewrite's positional mapping: a permutation of 0..n-1 (no argument dropped or invented)."""
+        value = data.get(key)
+        if not isinstance(value, list) or not value \
+                or not all(isinstance(i, int) and not isinstance(i, bool) for i in value) \
+                or sorted(value) != list(range(len(value))):
+            expected = "a permutation of 0..n-1 (entry i: where argument i goes), like [0, 1, 2]"
+            raise self.error(f"{where}.{key}", expected, value)
+        return tuple(value)
+
+    def renames(self, data: dict, where: str, key: str) -> tuple[tuple[str, str], ...]:
+        """A rewrite's keyword renames: parameter name -> distinct parameter name."""
+        value = data.get(key, {})
+        full = f"{where}.{key}"
+        if not isinstance(value, dict):
+            raise self.error(full, "a table of parameter names, like { target = \"target\" }", value)
+        for old, new in value.items():
+            if not old.isidentifier():
+                raise self.error(full, "parameter names as keys", old)
+            if not isinstance(new, str) or not new.isidentifier():
+                raise self.error(f"{full}.{old}", "a parameter name", new)
+        if len(set(value.values())) != len(value):
+            raise self.error(full, "distinct new names", value)
+        return tuple(sorted(value.items()))

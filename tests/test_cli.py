@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+
 import pytest
 
 from conftest import FIXTURES, findings_of, write_project
@@ -133,3 +139,91 @@ def test_paths_outside_the_working_directory_are_relative(run_cli):
     result = run_cli(["check", "../bug", "--format", "json"], cwd=FIXTURES / "seed" / "rpc_fix")
 
     assert findings_of(result.json) == [("FCL001", "SHUTDOWN", "../bug/fedapp/server.py", 38)]
+
+
+# --- text output: a code frame on a terminal, plain otherwise ---------------------------------
+
+SEED_FRAME = [
+    "fedapp/server.py:38:19: FCL001 `SHUTDOWN` is sent as an event (`send_control_message`) but only handled "
+    "over rpc (`register_message_handler`), so it is never delivered; send it with `send_business_message`, "
+    "or register it with `register_event_listener`",
+    "   |",
+    "37 |         for client_id in self.clients:",
+    "38 |             await self.comm_components.communication_manager.send_control_message(",
+    "   |                   " + "^" * len("self.comm_components.communication_manager.send_control_message") + " FCL001",
+    '39 |                 client_id, "SHUTDOWN", shutdown_message',
+    "   |",
+    "    fedapp/client.py:13:9: handled over rpc here (`register_message_handler`)",
+    "",
+    "Found 1 error, 0 warnings, 0 infos in 4 files.",
+    "10 of 10 call sites resolved.",
+]
+
+
+def test_text_is_plain_when_not_a_terminal(run_cli, monkeypatch):
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    result = run_cli(["check"], cwd=FIXTURES / "seed" / "bug")
+
+    assert "\x1b[" not in result.output
+    assert "   |" not in result.output
+    assert result.output.splitlines()[0] == SEED_FRAME[0]
+
+
+def test_terminal_text_has_a_code_frame_in_colour(run_cli, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    result = run_cli(["check"], cwd=FIXTURES / "seed" / "bug")
+
+    assert "\x1b[1;31mFCL001\x1b[0m" in result.output
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.output)
+    assert plain.splitlines() == SEED_FRAME
+    assert result.exit_code == 1
+
+
+def test_no_color_keeps_the_frame_without_escape_codes(run_cli, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = run_cli(["check"], cwd=FIXTURES / "seed" / "bug")
+
+    assert "\x1b" not in result.output
+    assert result.output.splitlines() == SEED_FRAME
+
+
+def test_text_written_to_a_file_is_plain(run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    shutil.copytree(FIXTURES / "seed" / "bug", tmp_path / "bug")
+    result = run_cli(["check", "-o", "report.txt"], cwd=tmp_path / "bug")
+
+    assert (result.exit_code, result.output) == (1, "")
+    report = (tmp_path / "bug" / "report.txt").read_text(encoding="utf-8")
+    assert report.splitlines()[0] == SEED_FRAME[0]
+    assert "\x1b" not in report and "   |" not in report
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")
+def test_a_real_terminal_gets_the_frame(tmp_path):
+    """Run the installed command in a pseudo-terminal: what a person at a terminal sees."""
+    primary, secondary = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR")}
+    env.update(NO_COLOR="1", COLUMNS="200", PYTHONPATH=os.pathsep.join([str(FIXTURES.parent.parent), env.get("PYTHONPATH", "")]))
+    with subprocess.Popen(
+        [sys.executable, "-m", "fedcl_lint", "check"], cwd=FIXTURES / "seed" / "bug", env=env,
+        stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary,
+    ) as process:
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=60)
+    os.close(primary)
+    output = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+    assert process.returncode == 1
+    assert output.splitlines() == SEED_FRAME

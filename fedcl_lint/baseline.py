@@ -1,0 +1,145 @@
+"""Baseline: today's findings recorded in a file, so that a run reports only new ones.
+
+A finding is recognised by a fingerprint of what it is (code, file, message
+type) and of the text of its line, never of its line number: inserting or
+removing lines above a finding keeps it in the baseline. Identical
+fingerprints are counted, so a second copy of a known finding is new.
+Paths inside the file are relative to the file's folder, so the baseline
+works whatever directory fedcl-lint runs from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from fedcl_lint.types import Finding
+
+BASELINE_VERSION = 1
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be read; the message names the file."""
+
+
+class SourceLines:
+    """The lines of analysed files (by display path), read once each, for fingerprints and code frames."""
+
+    def __init__(self, cwd: Path):
+        self.cwd = cwd
+        self._files: dict[str, list[str]] = {}
+
+    def lines(self, path: str) -> list[str]:
+        if path not in self._files:
+            try:
+                data = (self.cwd / path).read_bytes()
+            except OSError:
+                data = b""  # a file that vanished or cannot be read: fingerprint its findings by what they are
+            self._files[path] = data.decode("utf-8", errors="replace").splitlines()
+        return self._files[path]
+
+    def line(self, path: str, number: int) -> str:
+        lines = self.lines(path)
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def line_hash(text: str) -> str:
+    """A hash of a line's text that ignores indentation and spacing."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
+
+
+def fingerprint(finding: Finding, path: str, line_text: str) -> str:
+    """What identifies a finding across edits elsewhere in the file: never its line number."""
+    parts = (finding.code, path, finding.message_type or "", line_hash(line_text))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Entry:
+    fingerprint: str
+    code: str
+    path: str
+    message_type: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The findings recorded in a baseline file."""
+
+    path: Path
+    entries: tuple[Entry, ...]
+
+    def split(
+        self, findings: Iterable[Finding], sources: SourceLines
+    ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+        """(new findings, findings already in the baseline)."""
+        remaining = Counter(entry.fingerprint for entry in self.entries)
+        new, known = [], []
+        for finding in findings:
+            key = _entry(finding, self.path.parent, sources).fingerprint
+            if remaining[key] > 0:
+                remaining[key] -= 1
+                known.append(finding)
+            else:
+                new.append(finding)
+        return tuple(new), tuple(known)
+
+
+def _relative(path: str, cwd: Path, folder: Path) -> str:
+    return os.path.relpath(cwd / path, folder).replace(os.sep, "/")
+
+
+def _entry(finding: Finding, folder: Path, sources: SourceLines) -> Entry:
+    path = _relative(finding.location.path, sources.cwd, folder)
+    line_text = sources.line(finding.location.path, finding.location.line)
+    return Entry(fingerprint(finding, path, line_text), finding.code, path, finding.message_type, finding.message)
+
+
+def record_baseline(path: Path, findings: Iterable[Finding], sources: SourceLines) -> int:
+    """Record `findings` in `path` (sorted, no timestamps); return how many."""
+    entries = sorted(
+        (_entry(f, Path(os.path.abspath(path.parent)), sources) for f in findings),
+        key=lambda e: (e.path, e.code, e.message_type or "", e.fingerprint, e.message),
+    )
+    document = {
+        "version": BASELINE_VERSION,
+        "tool": "fedcl-lint",
+        "findings": [
+            {"fingerprint": e.fingerprint, "code": e.code, "path": e.path, "message_type": e.message_type,
+             "message": e.message}
+            for e in entries
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return len(entries)
+
+
+def load_baseline(path: Path, display: str) -> Baseline:
+    """Read a baseline file written by `--write-baseline`; `display` names it in errors."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"{display}: baseline not found (create it with --write-baseline {display})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{display}: cannot read the baseline: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise BaselineError(f"{display}: not a fedcl-lint baseline: invalid JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("version") != BASELINE_VERSION:
+        raise BaselineError(f"{display}: not a fedcl-lint baseline (expected an object with \"version\": 1)")
+    raw = document.get("findings")
+    if not isinstance(raw, list):
+        raise BaselineError(f"{display}: `findings`: expected an array")
+    entries = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("fingerprint", "code", "path")):
+            raise BaselineError(f"{display}: `findings[{index}]`: expected an object with fingerprint, code and path")
+        entries.append(Entry(item["fingerprint"], item["code"], item["path"], item.get("message_type"),
+                             str(item.get("message", ""))))
+    return Baseline(path=Path(os.path.abspath(path)), entries=tuple(entries))

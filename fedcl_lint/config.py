@@ -1,0 +1,351 @@
+"""Configuration: `[tool.fedcl-lint]` in pyproject.toml, read once per run.
+
+The file is found by walking up from the analysed paths (the first
+pyproject.toml with a `[tool.fedcl-lint]` table wins, as with Ruff), or named
+with `--config FILE`. Every key is validated when the file is read, so a typo
+is an error naming the file and the key instead of a setting silently ignored.
+Relative paths and globs in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+import pathspec
+
+from fedcl_lint.rulepack import BUILTIN_PACKS
+from fedcl_lint.types import Mechanism, Severity
+
+TABLE = "tool.fedcl-lint"
+DEFAULT_INCLUDE = ("*.py",)
+DEFAULT_SELECT = ("FCL",)
+ALL_SELECTOR = "ALL"
+_SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a run. Built once, from the file and then the command line.
+
+    Mappings are kept as sorted tuples of pairs so that the object is immutable
+    and hashable; the properties give them back as dicts.
+    """
+
+    path: Path | None = None  # the file the settings came from (None: defaults)
+    root: Path | None = None  # the folder globs are relative to (None: the working directory)
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    select: tuple[str, ...] = DEFAULT_SELECT
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    severity: tuple[tuple[str, Severity], ...] = ()
+    fail_on: Severity = Severity.WARNING
+    rules: tuple[str, ...] = ("fedcl",)
+    protocol: tuple[tuple[str, Mechanism], ...] = ()
+    external: frozenset[str] = frozenset()
+    warn_unused_ignores: bool = False
+    baseline: Path | None = None
+
+    @property
+    def policy(self) -> dict[str, Mechanism]:
+        """The declared mechanism of each message type (`[tool.fedcl-lint.protocol]`)."""
+        return dict(self.protocol)
+
+    def base(self, cwd: Path) -> Path:
+        return self.root if self.root is not None else cwd
+
+    def enabled(self, code: str) -> bool:
+        """Whether `select`/`ignore` let `code` through; the most specific selector wins, ignore on a tie."""
+        return _enabled(code, self.select, self.ignore)
+
+    def ignored_in(self, code: str, relative_path: str) -> bool:
+        """Whether a `per-file-ignores` entry turns `code` off for a file (path relative to `root`)."""
+        return any(
+            spec.match_file(relative_path) and _matches_any(code, codes)
+            for spec, codes in self._per_file_specs
+        )
+
+    def severity_of(self, code: str, default: Severity) -> Severity:
+        """The overridden severity of `code` (most specific selector wins), else `default`."""
+        best: tuple[int, Severity] | None = None
+        for selector, severity in self.severity:
+            if _selector_matches(selector, code):
+                specificity = _specificity(selector)
+                if best is None or specificity > best[0]:
+                    best = (specificity, severity)
+        return best[1] if best is not None else default
+
+    @cached_property
+    def _per_file_specs(self) -> tuple[tuple[pathspec.GitIgnoreSpec, tuple[str, ...]], ...]:
+        return tuple((pathspec.GitIgnoreSpec.from_lines([pattern]), codes) for pattern, codes in self.per_file_ignores)
+
+
+def _selector_matches(selector: str, code: str) -> bool:
+    return selector == ALL_SELECTOR or code.startswith(selector)
+
+
+def _specificity(selector: str) -> int:
+    return -1 if selector == ALL_SELECTOR else len(selector)
+
+
+def _matches_any(code: str, selectors: Iterable[str]) -> bool:
+    return any(_selector_matches(s, code) for s in selectors)
+
+
+def _enabled(code: str, select: Iterable[str], ignore: Iterable[str]) -> bool:
+    best_select = max((_specificity(s) for s in select if _selector_matches(s, code)), default=None)
+    best_ignore = max((_specificity(s) for s in ignore if _selector_matches(s, code)), default=None)
+    if best_select is None:
+        return False
+    return best_ignore is None or best_select > best_ignore
+
+
+# --- finding and reading the file -------------------------------------------------------------
+
+
+def load_config(paths: Iterable[str], cwd: Path, explicit: str | None = None) -> Config:
+    """The configuration for a run on `paths`: `explicit` if given, else the nearest pyproject.toml."""
+    if explicit is not None:
+        path = Path(os.path.abspath(cwd / explicit))
+        if not path.is_file():
+            raise ConfigError(f"{explicit}: configuration file not found")
+        return read_config(path, cwd)
+    found = find_config(_start_folder(paths, cwd), cwd)
+    return read_config(found, cwd) if found is not None else Config()
+
+
+def _start_folder(paths: Iterable[str], cwd: Path) -> Path:
+    """The folder that holds every analysed path: where the walk up begins."""
+    folders = []
+    for given in paths:
+        absolute = Path(os.path.abspath(cwd / given))
+        folders.append(absolute if absolute.is_dir() else absolute.parent)
+    if not folders:
+        return cwd
+    return Path(os.path.commonpath([str(f) for f in folders]))
+
+
+def find_config(start: Path, cwd: Path) -> Path | None:
+    """The first pyproject.toml with a `[tool.fedcl-lint]` table in `start` or above."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and _has_table(candidate, cwd):
+            return candidate
+    return None
+
+
+def _has_table(path: Path, cwd: Path) -> bool:
+    tool = _parse(path, _display(path, cwd)).get("tool")
+    return isinstance(tool, dict) and "fedcl-lint" in tool
+
+
+def _parse(path: Path, display: str) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{display}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{display}: invalid TOML: {exc}") from None
+
+
+def read_config(path: Path, cwd: Path) -> Config:
+    """Read the settings of `path`: its `[tool.fedcl-lint]` table for a pyproject.toml,
+    the whole file otherwise (e.g. a `fedcl-lint.toml` given with `--config`)."""
+    display = _display(path, cwd)
+    data = _parse(path, display)
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        table = tool.get("fedcl-lint", {}) if isinstance(tool, dict) else {}
+        prefix = TABLE
+    else:
+        table, prefix = data, ""
+    reader = _Reader(display, prefix)
+    if not isinstance(table, dict):
+        raise reader.error("", "a table", table)
+    return reader.config(table, path)
+
+
+def _display(path: Path, cwd: Path) -> str:
+    relative = os.path.relpath(path, cwd)
+    return path.as_posix() if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def known_codes() -> tuple[str, ...]:
+    from fedcl_lint.checks import ALL_CHECKS  # late: the checks import the engine, not the other way round
+
+    return tuple(check.code for check in ALL_CHECKS)
+
+
+def parse_selector(value: Any) -> str | None:
+    """`value` as a check selector (a code, a prefix of one, or ALL), or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    selector = value.strip().upper()
+    if selector == ALL_SELECTOR:
+        return selector
+    if _SELECTOR.match(selector) and any(code.startswith(selector) for code in known_codes()):
+        return selector
+    return None
+
+
+SELECTOR_EXPECTED = "a check code or prefix (e.g. FCL001, FCL00, FCL or ALL)"
+_SEVERITIES = " or ".join(repr(s.value) for s in Severity)
+_MECHANISMS = " or ".join(repr(m.value) for m in Mechanism)
+
+
+class _Reader:
+    """Typed access to the table that fails with the file, the full key and what was expected."""
+
+    def __init__(self, display: str, prefix: str):
+        self.display = display
+        self.prefix = prefix
+
+    def key(self, key: str) -> str:
+        return ".".join(part for part in (self.prefix, key) if part)
+
+    def error(self, key: str, expected: str, got: Any) -> ConfigError:
+        return ConfigError(f"{self.display}: `{self.key(key)}`: expected {expected}, found {got!r}")
+
+    def config(self, table: dict, path: Path) -> Config:
+        folder = path.parent
+        readers: dict[str, Callable[[Any, str], Any]] = {
+            "include": lambda v, k: self.patterns(v, k),
+            "exclude": lambda v, k: self.patterns(v, k),
+            "respect-gitignore": self.boolean,
+            "select": self.selectors,
+            "ignore": self.selectors,
+            "per-file-ignores": self.per_file_ignores,
+            "severity": self.severities,
+            "fail-on": lambda v, k: self.choice(Severity, v, k, _SEVERITIES),
+            "rules": lambda v, k: self.rules(v, k, folder),
+            "protocol": self.protocol,
+            "external": lambda v, k: frozenset(self.strings(v, k, "an array of message types")),
+            "warn-unused-ignores": self.boolean,
+            "baseline": lambda v, k: folder / self.string(v, k, "a path to a baseline file"),
+        }
+        unknown = sorted(set(table) - set(readers))
+        if unknown:
+            raise ConfigError(
+                f"{self.display}: unknown key `{self.key(unknown[0])}` (allowed: {', '.join(sorted(readers))})"
+            )
+        values = {key.replace("-", "_"): readers[key](value, key) for key, value in table.items()}
+        return Config(path=path, root=folder, **values)
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(key, "true or false", value)
+        return value
+
+    def string(self, value: Any, key: str, expected: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, expected, value)
+        return value
+
+    def strings(self, value: Any, key: str, expected: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(key, expected, value)
+        return tuple(self.string(item, f"{key}[{index}]", "a non-empty string") for index, item in enumerate(value))
+
+    def patterns(self, value: Any, key: str) -> tuple[str, ...]:
+        patterns = self.strings(value, key, "an array of glob patterns")
+        for index, pattern in enumerate(patterns):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([pattern])
+            except ValueError as exc:  # pathspec's error for a pattern it cannot compile
+                raise self.error(f"{key}[{index}]", f"a valid glob pattern ({exc})", pattern) from None
+        return patterns
+
+    def selectors(self, value: Any, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(key, "an array of check codes or prefixes (e.g. FCL001, FCL00, FCL or ALL)", value)
+        selectors = []
+        for index, item in enumerate(value):
+            selector = parse_selector(item)
+            if selector is None:
+                raise self.error(f"{key}[{index}]", SELECTOR_EXPECTED, item)
+            selectors.append(selector)
+        return tuple(selectors)
+
+    def table(self, value: Any, key: str, expected: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.error(key, expected, value)
+        return value
+
+    def per_file_ignores(self, value: Any, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        table = self.table(value, key, 'a table of glob = [codes], e.g. "tests/**" = ["FCL003"]')
+        entries = []
+        for pattern, codes in sorted(table.items()):
+            self.patterns([pattern], f'{key}."{pattern}"')
+            entries.append((pattern, self.selectors(codes, f'{key}."{pattern}"')))
+        return tuple(entries)
+
+    def severities(self, value: Any, key: str) -> tuple[tuple[str, Severity], ...]:
+        table = self.table(value, key, 'a table of code = severity, e.g. FCL003 = "error"')
+        entries = []
+        for raw, severity in sorted(table.items()):
+            selector = parse_selector(raw)
+            if selector is None:
+                raise ConfigError(
+                    f"{self.display}: `{self.key(f'{key}.{raw}')}`: {raw!r} is not {SELECTOR_EXPECTED}"
+                )
+            entries.append((selector, self.choice(Severity, severity, f"{key}.{raw}", _SEVERITIES)))
+        return tuple(entries)
+
+    def choice(self, kind: type, value: Any, key: str, choices: str):
+        try:
+            return kind(value)
+        except ValueError:
+            raise self.error(key, choices, value) from None
+
+    def rules(self, value: Any, key: str, folder: Path) -> tuple[str, ...]:
+        specs = []
+        for index, spec in enumerate(self.strings(value, key, "an array of rule packs (built-in names or paths)")):
+            if spec in BUILTIN_PACKS:
+                specs.append(spec)
+                continue
+            path = folder / spec
+            if not path.is_file():
+                raise ConfigError(
+                    f"{self.display}: `{self.key(f'{key}[{index}]')}`: rule pack not found: {spec} "
+                    f"(built-in packs: {', '.join(BUILTIN_PACKS)}; paths are relative to this file)"
+                )
+            specs.append(str(path))
+        if not specs:
+            raise self.error(key, "at least one rule pack", value)
+        return tuple(specs)
+
+    def protocol(self, value: Any, key: str) -> tuple[tuple[str, Mechanism], ...]:
+        table = self.table(value, key, 'a table of message type = mechanism, e.g. SHUTDOWN = "rpc"')
+        return tuple(
+            (message_type, self.choice(Mechanism, mechanism, f"{key}.{message_type}", _MECHANISMS))
+            for message_type, mechanism in sorted(table.items())
+        )
+
+
+def with_overrides(config: Config, **overrides: Any) -> Config:
+    """`config` with the command line's settings on top (None means "not given")."""
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def protocol_pairs(policy: Mapping[str, Mechanism]) -> tuple[tuple[str, Mechanism], ...]:
+    return tuple(sorted(policy.items()))
+

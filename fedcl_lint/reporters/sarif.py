@@ -1,0 +1,128 @@
+"""SARIF 2.1.0 for GitHub code scanning (and any other SARIF viewer).
+
+One rule per check with its documentation; one result per finding, whose
+`relatedLocations` are the other side of the mismatch, linked from the
+message as `[text](id)`. URIs are relative to `%SRCROOT%`, the working
+directory, declared in `originalUriBaseIds`; lines and columns are 1-based
+and columns count Unicode code points.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+from fedcl_lint import __version__
+from fedcl_lint.api import Analysis
+from fedcl_lint.baseline import SourceLines, fingerprint, line_hash
+from fedcl_lint.checks import ALL_CHECKS, Check
+from fedcl_lint.reporters.rule_page import render_rule_page
+from fedcl_lint.types import Finding, Location, Severity
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_BRACKET = re.compile(r"([\[\]])")
+
+
+def sarif_document(analysis: Analysis) -> dict:
+    cwd = analysis.cwd or Path.cwd()
+    rules = [_rule(check, analysis) for check in ALL_CHECKS]
+    index = {check.code: position for position, check in enumerate(ALL_CHECKS)}
+    sources = SourceLines(cwd)
+    occurrences: Counter[tuple[str, str]] = Counter()
+    results = []
+    for finding in analysis.findings:
+        text = sources.line(finding.location.path, finding.location.line)
+        hashed = line_hash(text)
+        occurrences[(finding.location.path, hashed)] += 1
+        results.append(
+            _result(finding, index.get(finding.code), f"{hashed}:{occurrences[(finding.location.path, hashed)]}",
+                    fingerprint(finding, finding.location.path, text))
+        )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "fedcl-lint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {SRCROOT: {"uri": cwd.as_uri().rstrip("/") + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "invocations": [{"executionSuccessful": True}],
+                "results": results,
+            }
+        ],
+    }
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _rule(check: Check, analysis: Analysis) -> dict:
+    severity = analysis.config.severity_of(check.code, check.severity)
+    return {
+        "id": check.code,
+        "name": check.name,
+        "shortDescription": {"text": check.summary},
+        "fullDescription": {"text": check.why},
+        "help": {
+            "text": f"{check.summary}\n\n{check.why}\n\nFix: {check.fix_text}",
+            "markdown": render_rule_page(check),
+        },
+        "defaultConfiguration": {"level": _LEVEL[severity]},
+        "properties": {"tags": ["fedcl-lint", "messaging"]},
+    }
+
+
+def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_fingerprint: str) -> dict:
+    text = escape_message(finding.message)
+    if finding.related:
+        links = ", ".join(f"[{escape_message(r.note)}]({n})" for n, r in enumerate(finding.related, start=1))
+        text = f"{text}{' ' if text.endswith(('.', '?', '!')) else '. '}See {links}."
+    result: dict = {
+        "ruleId": finding.code,
+        "level": _LEVEL[finding.severity],
+        "message": {"text": text},
+        "locations": [{"physicalLocation": _physical(finding.location)}],
+        "partialFingerprints": {
+            "primaryLocationLineHash": line_hash_value,
+            "fedclLintFingerprint/v1": own_fingerprint,
+        },
+    }
+    if rule_index is not None:
+        result["ruleIndex"] = rule_index
+    if finding.related:
+        result["relatedLocations"] = [
+            {"id": n, "physicalLocation": _physical(r.location), "message": {"text": r.note}}
+            for n, r in enumerate(finding.related, start=1)
+        ]
+    if finding.message_type is not None:
+        result["properties"] = {
+            "messageType": finding.message_type,
+            **({"mechanism": finding.mechanism.value} if finding.mechanism else {}),
+        }
+    return result
+
+
+def _physical(location: Location) -> dict:
+    return {
+        "artifactLocation": {"uri": quote(location.path, safe="/"), "uriBaseId": SRCROOT},
+        "region": {"startLine": location.line, "startColumn": location.column},
+    }
+
+
+def escape_message(text: str) -> str:
+    """SARIF message text: literal brackets are escaped so that only our links are links."""
+    return _BRACKET.sub(r"\\\1", text)
