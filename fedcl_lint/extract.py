@@ -112,12 +112,18 @@ class _Source:
 
 
 def decode(source: bytes) -> tuple[str, ParseFailure | None]:
-    """Decode by the file's BOM or coding cookie (PEP 263), locating any failure."""
-    encoding, cookie_line = _declared_encoding(source)
+    """Decode by the file's BOM or coding cookie (PEP 263) as Python does, locating any failure."""
+    bom = source.startswith(codecs.BOM_UTF8)
+    cookie, cookie_line = _coding_cookie(source[len(codecs.BOM_UTF8):] if bom else source)
+    if bom and cookie is not None and _normal_encoding(cookie) != "utf-8":
+        return "", ParseFailure(f"cannot decode: the coding cookie says {cookie!r} after a UTF-8 BOM", (cookie_line, 1))
+    encoding = "utf-8-sig" if bom else (cookie or "utf-8")
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:
         return "", ParseFailure(f"cannot decode: unknown encoding {encoding!r}", (cookie_line, 1))
+    if not getattr(codec, "_is_text_encoding", True):  # rot13, base64...: codecs, not encodings
+        return "", ParseFailure(f"cannot decode: {encoding!r} is not a text encoding", (cookie_line, 1))
     try:
         return source.decode(encoding), None
     except UnicodeDecodeError as exc:
@@ -130,18 +136,21 @@ _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _BLANK_OR_COMMENT = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
 
 
-def _declared_encoding(source: bytes) -> tuple[str, int]:
-    """The encoding a BOM or a cookie on line 1 or 2 declares (utf-8 by default), and its line."""
-    if source.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", 1
-    lines = source.split(b"\n", 2)[:2]
-    for number, line in enumerate(lines, start=1):
+def _coding_cookie(source: bytes) -> tuple[str | None, int]:
+    """The encoding a cookie on line 1 or 2 declares (None if there is none), and its line."""
+    for number, line in enumerate(source.split(b"\n", 2)[:2], start=1):
         match = _CODING_COOKIE.match(line)
         if match:
             return match.group(1).decode("ascii", "replace"), number
         if not _BLANK_OR_COMMENT.match(line):
             break
-    return "utf-8", 1
+    return None, 1
+
+
+def _normal_encoding(name: str) -> str:
+    """Python's own spelling check for a cookie next to a BOM: only utf-8 (any case, - or _) passes."""
+    normal = name[:12].lower().replace("_", "-")
+    return "utf-8" if normal == "utf-8" or normal.startswith("utf-8-") else normal
 
 
 # --- scopes ---------------------------------------------------------------------------------
