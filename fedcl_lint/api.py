@@ -117,7 +117,7 @@ def _analyze(
     store.save()
     modules = sorted(store.modules.values(), key=lambda m: m.file.display)
     failures = tuple(
-        FileFailure(m.location(m.facts.failure.position), m.facts.failure.message)
+        FileFailure(m.location(m.facts.failure.position), m.facts.failure.message, m.facts.failure.kind)
         for m in modules
         if m.facts.failure is not None
     )

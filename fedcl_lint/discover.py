@@ -120,7 +120,7 @@ class _Walker:
                     continue
                 if not self._excluded(path, True, ignores):
                     yield from self._walk(path, ignores)
-            elif entry.is_file() and self._included(path) and not self._excluded(path, False, ignores):
+            elif _file_like(entry) and self._included(path) and not self._excluded(path, False, ignores):
                 yield path
 
     def _relative(self, path: Path, is_dir: bool) -> str:
@@ -150,6 +150,17 @@ class _Walker:
             ignores += _gitignore(folder)
             folder = folder / self.top.relative_to(folder).parts[0]
         return ignores
+
+
+def _file_like(entry: os.DirEntry) -> bool:
+    """A file, or a symbolic link that leads nowhere (missing target, loop): those are kept
+    so that reading them reports the problem, instead of a file silently left out."""
+    try:
+        if entry.is_file():
+            return True
+    except OSError:  # e.g. too many levels of symbolic links
+        pass
+    return entry.is_symlink() and not os.path.exists(entry.path)
 
 
 def _gitignore(folder: Path) -> _Ignores:

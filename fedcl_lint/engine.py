@@ -11,6 +11,7 @@ none of these names go unreported.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import time
@@ -26,6 +27,7 @@ from fedcl_lint.rulepack import RulePack
 from fedcl_lint.types import Location
 
 _CHUNK = 64  # files per worker task: big enough to amortise the round trip
+MAX_FILE_BYTES = 5_000_000  # parsing 50 MB took 78 s and 9 GB here: such files are generated data
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class FactStore:
             try:
                 self.contents[file] = file.path.read_bytes()
             except OSError as exc:
-                failure = ParseFailure(f"cannot read: {exc.strerror or exc.__class__.__name__}", (1, 1))
+                failure = ParseFailure(f"cannot read: {_read_problem(file.path, exc)}", (1, 1), kind="read")
                 self.modules[file] = Module(file, ModuleFacts(failure=failure))
 
     def initial(self) -> list[Module]:
@@ -102,6 +104,11 @@ class FactStore:
         missing: list[tuple[SourceFile, str | None]] = []
         for file in wanted:
             content = self.contents[file]
+            if len(content) > MAX_FILE_BYTES:
+                size = f"{len(content) / 1e6:.1f} MB is over the {MAX_FILE_BYTES / 1e6:g} MB limit for one file"
+                failure = ParseFailure(f"not analysed: {size}", (1, 1), kind="size")
+                self.modules[file] = Module(file, ModuleFacts(failure=failure))
+                continue
             key = FactCache.key(content) if self.cache else None
             facts = self.cache.get(key) if key is not None else None
             if facts is None:
@@ -141,6 +148,14 @@ class FactStore:
     def _progress(self, done: int, total: int) -> None:
         if self.on_progress is not None:
             self.on_progress(done, total)
+
+
+def _read_problem(path: Path, error: OSError) -> str:
+    """What went wrong, in words: the OS message, naming links that lead nowhere."""
+    if path.is_symlink() and not path.exists():
+        loop = error.errno == errno.ELOOP
+        return "symbolic link loop" if loop else f"broken symbolic link to {os.readlink(path)}"
+    return error.strerror or error.__class__.__name__
 
 
 def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:

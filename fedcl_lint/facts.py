@@ -223,10 +223,12 @@ class DispatchCase:
 
 @dataclass(frozen=True)
 class ParseFailure:
-    """Why a file could not be read or parsed, and where."""
+    """Why a file could not be analysed, and where: `kind` is "parse" (syntax or
+    encoding), "read" (the file system refused) or "size" (too large to parse)."""
 
     message: str
     position: Position
+    kind: str = "parse"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,12 @@ from fedcl_lint.checks import ALL_CHECKS
 from fedcl_lint.reporters.rule_page import render_rule_page
 
 
-@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.code)
+# FCL901 and FCL902 need a file system state (an unreadable file, a 50 MB file) that a page
+# cannot show as source: tests/test_hostile.py covers them end to end.
+RUNNABLE_EXAMPLES = [c for c in ALL_CHECKS if c.code not in ("FCL901", "FCL902")]
+
+
+@pytest.mark.parametrize("check", RUNNABLE_EXAMPLES, ids=lambda c: c.code)
 def test_documented_example_is_reported(run_cli, tmp_path, check):
     write_project(tmp_path, check.example)
     result = run_cli(["check", "--format", "json"], cwd=tmp_path)
@@ -19,7 +24,7 @@ def test_documented_example_is_reported(run_cli, tmp_path, check):
     assert result.exit_code == (1 if check.severity.value != "info" else 0)
 
 
-@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.code)
+@pytest.mark.parametrize("check", RUNNABLE_EXAMPLES, ids=lambda c: c.code)
 def test_documented_fix_is_clean(run_cli, tmp_path, check):
     write_project(tmp_path, check.fix)
     result = run_cli(["check", "--format", "json"], cwd=tmp_path)
