@@ -32,3 +32,11 @@ def test_static_table_of_the_runtime_equals_what_a_run_registers_and_sends(run_c
     }
     assert static == _running_protocol()
     assert all(message["status"] == "ok" for message in table["messages"])
+
+
+def test_the_runtime_lints_clean(run_cli):
+    result = run_cli(["check", str(RUNTIME), "--format", "json", "--no-cache"], cwd=RUNTIME.parent.parent)
+
+    assert result.exit_code == 0
+    assert result.json["findings"] == []
+    assert result.json["summary"]["call_sites"] == result.json["summary"]["resolved_call_sites"] == 10

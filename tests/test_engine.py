@@ -1,0 +1,110 @@
+"""Speed never changes what is found: the same output with or without the cache, with 1 or
+N worker processes, and whether or not the byte prefilter skipped files."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from fedcl_lint.api import analyze
+from fedcl_lint.cache import FactCache
+from fedcl_lint.engine import EngineOptions
+from fedcl_lint.reporters import json_report
+from fedcl_lint.rulepack import load_packs
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from trees import build_parse_bound  # noqa: E402
+
+PROJECTS = ["seed/bug", "checks", "framework", "resolution", "broken"]
+
+
+def _outputs(path: Path, options: EngineOptions) -> tuple[str, str]:
+    analysis = analyze(["."], cwd=path, options=options)
+    return (
+        json_report.dumps(json_report.findings_document(analysis)),
+        json_report.dumps(json_report.table_document(analysis)),
+    )
+
+
+@pytest.fixture(scope="module")
+def big_tree(tmp_path_factory) -> Path:
+    """300 modules: enough for the worker pool to take chunks (small trees are parsed in-process)."""
+    return build_parse_bound(tmp_path_factory.mktemp("engine") / "app", modules=300)
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_prefilter_changes_nothing_found(project):
+    path = FIXTURES / project
+    assert _outputs(path, EngineOptions(prefilter=True)) == _outputs(path, EngineOptions(prefilter=False))
+
+
+def test_prefilter_skips_files_that_cannot_matter(tmp_path):
+    (tmp_path / "unrelated.py").write_text("def f(:\n")  # broken, but mentions nothing of the API
+    (tmp_path / "app.py").write_text("async def go(comm):\n    await comm.send_business_message('s', 'X', {})\n")
+    filtered = analyze(["."], cwd=tmp_path, options=EngineOptions(prefilter=True))
+    everything = analyze(["."], cwd=tmp_path, options=EngineOptions(prefilter=False))
+
+    assert [f.code for f in filtered.findings] == ["FCL002"]
+    assert [f.code for f in everything.findings] == ["FCL002", "FCL900"]  # parsing it finds the syntax error
+
+
+def test_jobs_and_cache_change_nothing_found(big_tree, tmp_path):
+    one_job = _outputs(big_tree, EngineOptions(jobs=1))
+    two_jobs = _outputs(big_tree, EngineOptions(jobs=2))
+    cold = _outputs(big_tree, EngineOptions(jobs=2, cache_dir=tmp_path / "cache"))
+    warm = _outputs(big_tree, EngineOptions(jobs=2, cache_dir=tmp_path / "cache"))
+
+    assert one_job == two_jobs == cold == warm
+    findings = json.loads(one_job[0])
+    assert findings["summary"]["call_sites"] == 960  # the whole tree was analysed, not an empty run
+
+
+def test_cache_is_written_once_with_its_own_gitignore(tmp_path):
+    cache = tmp_path / "cache"
+    analyze(["."], cwd=FIXTURES / "seed" / "bug", options=EngineOptions(cache_dir=cache))
+
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    [entries] = list(cache.glob("facts-*.pickle"))
+    assert len(pickle.loads(entries.read_bytes())) == 4  # the four modules of the seed app
+
+
+def test_corrupted_or_truncated_cache_is_a_miss_not_an_error(tmp_path):
+    cache = tmp_path / "cache"
+    project = FIXTURES / "seed" / "bug"
+    expected = _outputs(project, EngineOptions())
+    _outputs(project, EngineOptions(cache_dir=cache))
+    [entries] = list(cache.glob("facts-*.pickle"))
+    data = entries.read_bytes()
+
+    entries.write_bytes(data[: len(data) // 2])
+    assert _outputs(project, EngineOptions(cache_dir=cache)) == expected
+    entries.write_bytes(b"not a pickle at all")
+    assert _outputs(project, EngineOptions(cache_dir=cache)) == expected
+
+
+def test_a_cache_entry_cannot_run_code(tmp_path):
+    """A cache folder shipped in an untrusted repository must not execute anything when read."""
+    marker = tmp_path / "pwned"
+    cache_dir = tmp_path / "cache"
+    cache = FactCache(cache_dir, load_packs(["fedcl"]))
+    cache_dir.mkdir()
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    cache.path.write_bytes(pickle.dumps({"key": Exploit()}))
+    assert FactCache(cache_dir, load_packs(["fedcl"])).get("key") is None
+    assert not marker.exists()
+
+
+def test_a_different_rule_pack_does_not_reuse_entries(tmp_path):
+    fedcl = FactCache(tmp_path, load_packs(["fedcl"]))
+    other = FactCache(tmp_path, load_packs([str(FIXTURES / "node_api" / "node.toml")]))
+
+    assert fedcl.path != other.path
