@@ -22,10 +22,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-import pathspec
+from typing import TYPE_CHECKING
 
+from fedcl_lint.discover import glob_spec
 from fedcl_lint.rulepack import BUILTIN_PACKS
 from fedcl_lint.types import Mechanism, Severity
+
+if TYPE_CHECKING:
+    import pathspec
 
 TABLE = "tool.fedcl-lint"
 DEFAULT_INCLUDE = ("*.py",)
@@ -92,8 +96,8 @@ class Config:
         return best[1] if best is not None else default
 
     @cached_property
-    def _per_file_specs(self) -> tuple[tuple[pathspec.GitIgnoreSpec, tuple[str, ...]], ...]:
-        return tuple((pathspec.GitIgnoreSpec.from_lines([pattern]), codes) for pattern, codes in self.per_file_ignores)
+    def _per_file_specs(self) -> tuple[tuple["pathspec.GitIgnoreSpec", tuple[str, ...]], ...]:
+        return tuple((glob_spec([pattern]), codes) for pattern, codes in self.per_file_ignores)
 
 
 def _selector_matches(selector: str, code: str) -> bool:
@@ -269,7 +273,7 @@ class _Reader:
         patterns = self.strings(value, key, "an array of glob patterns")
         for index, pattern in enumerate(patterns):
             try:
-                pathspec.GitIgnoreSpec.from_lines([pattern])
+                glob_spec([pattern])
             except ValueError as exc:  # pathspec's error for a pattern it cannot compile
                 raise self.error(f"{key}[{index}]", f"a valid glob pattern ({exc})", pattern) from None
         return patterns

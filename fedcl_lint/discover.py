@@ -13,9 +13,10 @@ import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 # Folders no one wants linted, as in Ruff's defaults.
 DEFAULT_EXCLUDED_DIRS = frozenset(
@@ -61,12 +62,20 @@ class FileSelection:
     respect_gitignore: bool = True
 
     @cached_property
-    def include_spec(self) -> pathspec.GitIgnoreSpec:
-        return pathspec.GitIgnoreSpec.from_lines(self.include)
+    def include_spec(self) -> pathspec.GitIgnoreSpec | None:
+        """None for the default `*.py`, which a suffix test decides faster."""
+        return None if self.include == ("*.py",) else glob_spec(self.include)
 
     @cached_property
-    def exclude_spec(self) -> pathspec.GitIgnoreSpec:
-        return pathspec.GitIgnoreSpec.from_lines(self.exclude)
+    def exclude_spec(self) -> pathspec.GitIgnoreSpec | None:
+        return glob_spec(self.exclude) if self.exclude else None
+
+
+def glob_spec(lines) -> pathspec.GitIgnoreSpec:
+    """Gitignore-style patterns, compiled (the one place pathspec is used)."""
+    import pathspec  # loaded only when there are patterns to match: most runs have none
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def discover(
@@ -91,7 +100,7 @@ def discover(
     return sorted(found.values(), key=lambda f: f.display)
 
 
-_Ignores = tuple[tuple[Path, pathspec.GitIgnoreSpec], ...]
+_Ignores = tuple[tuple[Path, "pathspec.GitIgnoreSpec"], ...]
 
 
 class _Walker:
@@ -128,12 +137,14 @@ class _Walker:
         return path.relative_to(base).as_posix() + ("/" if is_dir else "")
 
     def _included(self, path: Path) -> bool:
-        return self.selection.include_spec.match_file(self._relative(path, False))
+        spec = self.selection.include_spec
+        return path.name.endswith(".py") if spec is None else spec.match_file(self._relative(path, False))
 
     def _excluded(self, path: Path, is_dir: bool, ignores: _Ignores) -> bool:
-        if self.selection.exclude_spec.match_file(self._relative(path, is_dir)):
+        spec = self.selection.exclude_spec
+        if spec is not None and spec.match_file(self._relative(path, is_dir)):
             return True
-        return _git_ignored(path, is_dir, ignores)
+        return bool(ignores) and _git_ignored(path, is_dir, ignores)
 
     def _inherited_ignores(self) -> _Ignores:
         """Ignore files that apply to the analysed folder from above it: those of its git
@@ -172,13 +183,13 @@ def _read_ignore_file(path: Path, base: Path) -> _Ignores:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return ()  # no ignore file here (or not a readable one): nothing is ignored by it
-    return ((base, pathspec.GitIgnoreSpec.from_lines([line for line in lines if _valid_pattern(line)])),)
+    return ((base, glob_spec([line for line in lines if _valid_pattern(line)])),)
 
 
 def _valid_pattern(line: str) -> bool:
     """Git skips a line it cannot read as a pattern (e.g. a lone `!`); so do we."""
     try:
-        pathspec.GitIgnoreSpec.from_lines([line])
+        glob_spec([line])
     except ValueError:
         return False
     return True

@@ -28,6 +28,8 @@ _CODE_SEPARATOR = re.compile(r"[\s,]+")
 
 def parse_suppressions(text: str) -> tuple[Suppression, ...]:
     """Every suppression comment of a Python source text, in order."""
+    if MARKER not in text:
+        return ()  # the tokenizer costs more than parsing: only run it where a comment can be
     found = []
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
