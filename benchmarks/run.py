@@ -72,7 +72,7 @@ def ruff(tree: Path) -> list[str] | None:
 
 def fixit(tree: Path) -> list[str] | None:
     executable = shutil.which("fixit")
-    return [executable, "lint", "--rules", "fixit.rules:NoRedundantFString", str(tree)] if executable else None
+    return [executable, "--rules", "fixit.rules:NoRedundantFString", "lint", str(tree)] if executable else None
 
 
 def touch_one(tree: Path):

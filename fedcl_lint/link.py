@@ -197,6 +197,7 @@ class Linker:
         }
         self.modules: list[Module] = []
         self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
+        self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
 
     def _select(self, modules: list[Module]) -> None:
         """Take modules whose calls are sites; index their functions by bare name."""
@@ -240,7 +241,8 @@ class Linker:
 
     def _raw_sites(self, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[_RawSite]:
         wrapper_names = {qualname.rsplit(".", 1)[-1] for _, qualname in wrappers}
-        self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}
+        self._by_name_cache = {}
+        dispatchers: set[tuple[str, str]] = set()  # a dispatcher registered twice has its cases once
         raw: list[_RawSite] = []
         relevant = wrapper_names | self.pack_apis.keys() | {d.registration for d in self.pack.dispatchers}
         for module in self.modules:
@@ -256,7 +258,7 @@ class Linker:
                 raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
                 dispatcher = self.pack.dispatcher(call.name)
                 if dispatcher is not None:
-                    raw.extend(self._dispatch_sites(module, call, dispatcher))
+                    raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
             for payload in facts.payloads:
                 spec = next(p for p in self.pack.payloads if p.key == payload.key)
                 api = _Api(f'payload "{payload.key}"', Role.SEND, spec.mechanism, ArgSlot(None, None), None,
@@ -282,12 +284,16 @@ class Linker:
             handler = call.argument(handler_position, api.handler.keyword)
         return _RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare)
 
-    def _dispatch_sites(self, module: Module, call: Call, spec: DispatcherSpec) -> list[_RawSite]:
+    def _dispatch_sites(self, module: Module, call: Call, spec: DispatcherSpec,
+                        done: set[tuple[str, str]]) -> list[_RawSite]:
         """Each comparison in a registered dispatcher is a handler of that message type."""
         target = self._function(call.argument(spec.handler.position, spec.handler.keyword), module)
         if target is None:
             return []
         owner, function, _shift = target
+        if (owner.name, function.qualname) in done:
+            return []
+        done.add((owner.name, function.qualname))
         if spec.payload_argument >= len(function.params):
             return []
         param = function.params[spec.payload_argument].name

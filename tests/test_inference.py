@@ -280,3 +280,24 @@ def test_only_a_bare_coroutine_send_is_unawaited(run_cli, tmp_path):
 
     unawaited = [(f["message_type"], f["line"]) for f in result.json["findings"] if f["code"] == "FCL007"]
     assert unawaited == [("BARE", 8), ("BARE_WRAPPER", 13), (None, 18)]
+
+
+def test_a_dispatcher_registered_twice_counts_its_cases_once(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "node.py": """
+            class Node:
+                def __init__(self, transport):
+                    transport.register_request_handler("a", self.handle)
+                    transport.register_request_handler("b", self.handle)
+
+                async def handle(self, source, data):
+                    if data.get("message_type") == "ping":
+                        return "pong"
+
+            async def ping(transport):
+                await transport.send("me", "a", {"message_type": "ping"})
+        """,
+    })
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert result.json["findings"] == []
