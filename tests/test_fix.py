@@ -620,3 +620,17 @@ def test_a_file_changed_since_the_analysis_is_not_overwritten(tmp_path):
 
     assert (failure.display, failure.reason) == ("server.py", "the file changed since it was analysed: not rewritten")
     assert (tmp_path / "server.py").read_text() == SERVER + "# edited meanwhile\n"
+
+
+def test_a_file_libcst_cannot_parse_is_analysed_but_not_fixed(run_cli, tmp_path):
+    """Python accepts `(name): int`; libcst does not. The send is still found, and left alone."""
+    server = "(no_such_global): int\n\nasync def stop(comm):\n    await comm.send_control_message('c', 'SHUTDOWN', {})\n"
+    write_project(tmp_path, {"client.py": CLIENT, "server.py": server})
+    before = snapshot(tmp_path)
+
+    result = fix(run_cli, tmp_path)
+
+    assert result.exit_code == 1
+    assert "server.py:4:11: FCL001 `SHUTDOWN` is sent as an event" in result.output
+    assert result.stderr.startswith("Fixed 0 of 1 FCL001 findings (0 files).\n    server.py:4:11: not fixed: libcst cannot parse the file")
+    assert snapshot(tmp_path) == before
