@@ -13,7 +13,7 @@ from typing import ClassVar, Iterator, Mapping
 
 from fedcl_lint.link import LinkedSite
 from fedcl_lint.rulepack import RulePack
-from fedcl_lint.table import MessageEntry, ProtocolTable, Status
+from fedcl_lint.table import ProtocolTable, Status
 from fedcl_lint.types import Finding, Location, Mechanism, Related, Role, Severity
 
 

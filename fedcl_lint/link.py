@@ -1,9 +1,13 @@
-"""Linking: resolve every call site's message type across the whole project.
+"""Linking: find every send and handle site of the project and resolve its message type.
 
+Sites are calls of rule-pack APIs, calls of inferred wrappers (functions that
+pass a parameter on to a send or handle call, found by a fixpoint over the whole
+project), payload dicts and the comparisons of registered dispatchers.
 Extraction left module-level names symbolic; here they are followed through
 constants, classes, Enums and imports (absolute, relative, re-exports) to a
-string, recording each step and where it came from. Whatever cannot be
-followed becomes an explicit unresolved reason: never a guess.
+string, recording each step and where it came from, parsing imported modules
+on demand. Whatever cannot be followed becomes an explicit unresolved reason:
+never a guess.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from fedcl_lint.facts import (
     LambdaRef,
     Literal,
     LocalRef,
-    ModuleFacts,
     NameRef,
     Opaque,
     Param,

@@ -4,7 +4,6 @@ signatures, unawaited sends, a protocol policy) and a mutation test of every sit
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import libcst as cst
 import pytest
