@@ -1,4 +1,4 @@
-"""A cache of per-file facts, keyed by content hash, tool version and rule pack.
+"""A cache of per-file facts, keyed by content hash, tool version, Python version and rule pack.
 
 All entries of one tool version and rule pack live in one file, read once at
 the start of a run and replaced atomically (a temporary file, then a rename) at
@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import pickle
+import sys
 from pathlib import Path
 
 from fedcl_lint import __version__, facts
@@ -31,7 +32,9 @@ class FactCache:
 
     def __init__(self, directory: Path, pack: RulePack):
         self.directory = Path(directory)
-        identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{pack.fingerprint}".encode()).hexdigest()
+        # the parser is Python's own: another Python may accept other syntax
+        python = ".".join(map(str, sys.version_info[:2]))
+        identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{python}\0{pack.fingerprint}".encode()).hexdigest()
         self.path = self.directory / f"facts-{identity[:16]}.pickle"
         self._entries: dict[str, ModuleFacts] | None = None
         self._added = False
