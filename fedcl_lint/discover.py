@@ -110,9 +110,14 @@ class _Walker:
         self.selection = selection
         self.root = root
         self.top = top
+        self.base = root  # patterns are relative to it
 
     def files(self) -> Iterator[Path]:
         ignores = self._inherited_ignores() if self.selection.respect_gitignore else ()
+        if self.top != self.root and self._excluded(self.top, True, ignores):
+            # The user named a folder the settings exclude: analyse it, as Ruff does,
+            # matching the patterns (and ignore files) below it only.
+            self.base, ignores = self.top, ()
         yield from self._walk(self.top, ignores)
 
     def _walk(self, folder: Path, ignores: _Ignores) -> Iterator[Path]:
@@ -133,7 +138,7 @@ class _Walker:
                 yield path
 
     def _relative(self, path: Path, is_dir: bool) -> str:
-        base = self.root if path.is_relative_to(self.root) else self.top
+        base = self.base if path.is_relative_to(self.base) else self.top
         return path.relative_to(base).as_posix() + ("/" if is_dir else "")
 
     def _included(self, path: Path) -> bool:

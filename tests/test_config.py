@@ -328,11 +328,31 @@ def test_defaults_are_the_documented_ones():
     assert config.include == ("*.py",) and config.respect_gitignore and not config.warn_unused_ignores
 
 
-def test_seed_is_unaffected_by_the_repository_own_pyproject(run_cli):
-    # The repository's pyproject.toml has no [tool.fedcl-lint] table: fixtures run with the defaults.
-    assert "fedcl-lint" not in tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {})
-    result = run_cli(["check", "--format", "json"], cwd=SEED / "bug")
-    assert findings_of(result.json) == [("FCL001", "SHUTDOWN", "fedapp/server.py", 38)]
+def test_a_folder_named_on_the_command_line_is_analysed_even_when_excluded(run_cli):
+    # The repository's own pyproject.toml excludes tests/ (its fixtures hold bugs on purpose),
+    # yet naming a fixture, or running inside one, analyses it: as Ruff does.
+    assert tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["fedcl-lint"] == {
+        "exclude": ["tests/"],
+    }
+    inside = run_cli(["check", "--format", "json"], cwd=SEED / "bug")
+    named = run_cli(["check", "tests/fixtures/seed/bug", "--format", "json"], cwd=REPO)
+
+    assert findings_of(inside.json) == [("FCL001", "SHUTDOWN", "fedapp/server.py", 38)]
+    assert findings_of(named.json) == [("FCL001", "SHUTDOWN", "tests/fixtures/seed/bug/fedapp/server.py", 38)]
+
+
+def test_excluded_folders_below_a_named_folder_stay_excluded(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "pyproject.toml": '[tool.fedcl-lint]\nexclude = ["gen/", "old.py"]\n',
+        "gen/sub/a.py": "def f(cm, h):\n    cm.register_message_handler('A', h)\n",
+        "gen/sub/old.py": "def f(cm, h):\n    cm.register_message_handler('OLD', h)\n",
+        "app.py": "def f(cm, h):\n    cm.register_message_handler('APP', h)\n",
+    })
+    everything = run_cli(["check", "--format", "json"], cwd=tmp_path)
+    named = run_cli(["check", "gen/sub", "--format", "json"], cwd=tmp_path)
+
+    assert [f["message_type"] for f in everything.json["findings"]] == ["APP"]
+    assert [f["message_type"] for f in named.json["findings"]] == ["A"]
 
 
 def test_config_paths_in_errors_are_relative_to_the_working_directory(run_cli, tmp_path):
