@@ -227,3 +227,11 @@ def test_a_real_terminal_gets_the_frame(tmp_path):
 
     assert process.returncode == 1
     assert output.splitlines() == SEED_FRAME
+
+
+def test_fedcl_lint_checks_its_own_code_clean(run_cli):
+    repository = FIXTURES.parent.parent
+    result = run_cli(["check", "--format", "json", "--no-cache"], cwd=repository)
+
+    assert result.exit_code == 0
+    assert {f["code"] for f in result.json["findings"]} <= {"FCL005"}  # infos only: dicts of reports, not envelopes
