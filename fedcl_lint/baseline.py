@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from fedcl_lint.files import replace_atomically
 from fedcl_lint.types import Finding
 
 BASELINE_VERSION = 1
@@ -117,7 +118,7 @@ def record_baseline(path: Path, findings: Iterable[Finding], sources: SourceLine
         ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    replace_atomically(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return len(entries)
 
 

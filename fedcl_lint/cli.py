@@ -29,6 +29,7 @@ from fedcl_lint.checks import ALL_CHECKS, check_by_code
 from fedcl_lint.config import SELECTOR_EXPECTED, Config, ConfigError, load_config, parse_selector, with_overrides
 from fedcl_lint.discover import DiscoveryError
 from fedcl_lint.engine import EngineOptions, default_cache_dir
+from fedcl_lint.files import replace_atomically
 from fedcl_lint.protocol_diff import (
     GitError,
     ManifestError,
@@ -223,7 +224,7 @@ def _write(report: str, output: str | None) -> None:
         return
     try:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(report, encoding="utf-8")
+        replace_atomically(Path(output), report.encode("utf-8"))
     except OSError as exc:
         raise FatalError(f"cannot write {output}: {exc.strerror or exc}") from None
 

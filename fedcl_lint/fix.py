@@ -17,13 +17,10 @@ old one or the new one, never half of each). Nothing is imported or run.
 from __future__ import annotations
 
 import ast
-import contextlib
 import difflib
 import io
 import os
 import re
-import stat
-import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +31,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from fedcl_lint.api import Analysis
 from fedcl_lint.discover import SourceFile
+from fedcl_lint.files import replace_atomically
 from fedcl_lint.link import LinkedSite
 from fedcl_lint.rulepack import CallSpec, RewriteSpec, RulePack
 from fedcl_lint.table import MessageEntry
@@ -393,37 +391,6 @@ def _write(fix: FileFix) -> None:
     if real.read_bytes() != fix.before:
         raise _Refused("the file changed since it was analysed: not rewritten")
     replace_atomically(real, fix.after)
-
-
-def replace_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, give it `path`'s mode and owner, then rename it over.
-
-    On any failure the temporary file is removed and `path` is untouched.
-    """
-    status = path.stat()
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".fedcl-fix")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _same_owner(temporary, status)
-        os.chmod(temporary, stat.S_IMODE(status.st_mode))  # after chown, which may clear setuid bits
-        os.replace(temporary, path)
-        temporary = None
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-
-
-def _same_owner(temporary: str, status: os.stat_result) -> None:
-    """Give the new file the old one's owner and group when allowed (e.g. when run as root)."""
-    current = os.stat(temporary)
-    if (current.st_uid, current.st_gid) == (status.st_uid, status.st_gid) or not hasattr(os, "chown"):
-        return
-    with contextlib.suppress(PermissionError):
-        os.chown(temporary, status.st_uid, status.st_gid)
 
 
 # --- reporting ------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""Writing files the user owns: whole or not at all.
+
+Every file fedcl-lint writes (a fixed source file, a report, a baseline, the
+protocol page) goes through `replace_atomically`: a crash or a full disk leaves
+the old file, never half of the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, give it `path`'s mode and owner
+    (if `path` exists), then rename it over `path`.
+
+    On any failure the temporary file is removed and `path` is untouched.
+    """
+    try:
+        status: os.stat_result | None = path.stat()
+    except FileNotFoundError:
+        status = None
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".fedcl-tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if status is not None:
+            _same_owner(temporary, status)
+            os.chmod(temporary, stat.S_IMODE(status.st_mode))  # after chown, which may clear setuid bits
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)  # what a plain open() would have created
+        os.replace(temporary, path)
+        temporary = None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+
+def _same_owner(temporary: str, status: os.stat_result) -> None:
+    """Give the new file the old one's owner and group when allowed (e.g. when run as root)."""
+    current = os.stat(temporary)
+    if (current.st_uid, current.st_gid) == (status.st_uid, status.st_gid) or not hasattr(os, "chown"):
+        return
+    with contextlib.suppress(PermissionError):
+        os.chown(temporary, status.st_uid, status.st_gid)
