@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -30,22 +31,13 @@ from fedcl_lint.config import SELECTOR_EXPECTED, Config, ConfigError, load_confi
 from fedcl_lint.discover import DiscoveryError
 from fedcl_lint.engine import EngineOptions, default_cache_dir
 from fedcl_lint.files import replace_atomically
-from fedcl_lint.protocol_diff import (
-    GitError,
-    ManifestError,
-    Message,
-    diff_protocols,
-    load_manifest,
-    parse_manifest,
-    render_json,
-    render_text,
-    tree_at,
-)
 from fedcl_lint.reporters import github, json_report, sarif, text
-from fedcl_lint.reporters.protocol_doc import render_protocol_doc
 from fedcl_lint.reporters.rule_page import render_rule_page
 from fedcl_lint.rulepack import RulePackError
 from fedcl_lint.types import Severity
+
+if TYPE_CHECKING:
+    from fedcl_lint.protocol_diff import Message  # loaded only by the diff command
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -269,6 +261,8 @@ def docs(
         raise click.UsageError("--check needs the page to compare: --output FILE")
     analysis = _analyze(paths, _settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     link_base = Path(os.path.abspath(output)).parent if output is not None else Path.cwd()
+    from fedcl_lint.reporters.protocol_doc import render_protocol_doc  # loaded for this command only
+
     page = render_protocol_doc(analysis, link_base)
     if output is None:
         click.echo(page, nl=False)
@@ -317,12 +311,16 @@ def diff(
         old, new = _manifest(args[0]), _manifest(args[1])
     else:
         old, new = _protocols_since(base_revision, args, config_file, packs, _engine(args, jobs, no_cache, cache_dir))
+    from fedcl_lint.protocol_diff import diff_protocols, render_json, render_text
+
     changes = diff_protocols(old, new)
     click.echo(render_json(changes) if output_format == "json" else render_text(changes), nl=False)
     sys.exit(EXIT_FINDINGS if any(c.breaking for c in changes) else EXIT_CLEAN)
 
 
 def _manifest(path: str) -> dict[str, Message]:
+    from fedcl_lint.protocol_diff import ManifestError, load_manifest
+
     try:
         return load_manifest(Path(path), path)
     except ManifestError as exc:
@@ -334,6 +332,8 @@ def _protocols_since(
 ) -> tuple[dict[str, Message], dict[str, Message]]:
     """The protocol of PATHS at `revision` (read with git) and in the working tree, with today's settings
     (and today's cache, which is keyed by content)."""
+    from fedcl_lint.protocol_diff import GitError, parse_manifest, tree_at
+
     config = _settings(paths, config_file, packs)
     new = parse_manifest(json_report.table_document(_analyze(paths, config, options)), "the working tree")
     cwd = Path.cwd().resolve()
