@@ -16,6 +16,7 @@ import gc
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -37,7 +38,7 @@ class Module:
     file: SourceFile
     facts: ModuleFacts
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.file.module_names[0] if self.file.module_names else self.file.display
 

@@ -201,6 +201,7 @@ class Linker:
         self.modules: list[Module] = []
         self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
+        self._lineages: dict[tuple[str, str], list[tuple[Module, ClassFacts]]] = {}
 
     def _select(self, modules: list[Module]) -> None:
         """Take modules whose calls are sites; index their functions by bare name."""
@@ -581,7 +582,16 @@ class Linker:
         return _EnumMember(cls, attr, value.value)
 
     def _lineage(self, module: Module, cls: ClassFacts) -> list[tuple[Module, ClassFacts]]:
-        """The class, then its base classes within the project, depth first, each once (a cycle ends)."""
+        """The class, then its base classes within the project, depth first, each once (a cycle ends).
+
+        Memoised: every attribute, method and Enum lookup walks it, and facts never change during a run.
+        """
+        key = (module.name, cls.name)
+        if key not in self._lineages:
+            self._lineages[key] = self._walk_lineage(module, cls)
+        return self._lineages[key]
+
+    def _walk_lineage(self, module: Module, cls: ClassFacts) -> list[tuple[Module, ClassFacts]]:
         order: list[tuple[Module, ClassFacts]] = []
         seen: set[tuple[str, str]] = set()
         stack = [(module, cls)]
