@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from fedcl_lint.files import replace_atomically
+from fedcl_lint.files import read_user_text, replace_atomically
 from fedcl_lint.types import Finding
 
 BASELINE_VERSION = 1
@@ -124,12 +124,11 @@ def record_baseline(path: Path, findings: Iterable[Finding], sources: SourceLine
 
 def load_baseline(path: Path, display: str) -> Baseline:
     """Read a baseline file written by `--write-baseline`; `display` names it in errors."""
+    text = read_user_text(
+        path, display, BaselineError, f"baseline not found (create it with --write-baseline {display})"
+    )
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselineError(f"{display}: baseline not found (create it with --write-baseline {display})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{display}: cannot read the baseline: {exc}") from None
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{display}: not a fedcl-lint baseline: invalid JSON: {exc}") from None
     if not isinstance(document, dict) or document.get("version") != BASELINE_VERSION:

@@ -25,6 +25,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from typing import TYPE_CHECKING
 
 from fedcl_lint.discover import glob_spec
+from fedcl_lint.files import read_user_text
 from fedcl_lint.rulepack import BUILTIN_PACKS
 from fedcl_lint.types import Mechanism, Severity
 
@@ -160,10 +161,9 @@ def _has_table(path: Path, cwd: Path) -> bool:
 
 
 def _parse(path: Path, display: str) -> dict:
+    text = read_user_text(path, display, ConfigError, "configuration file not found")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{display}: cannot read: {exc}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{display}: invalid TOML: {exc}") from None
 

@@ -1,6 +1,8 @@
-"""Writing files the user owns: whole or not at all.
+"""Files the user owns: read with located errors, written whole or not at all.
 
-Every file fedcl-lint writes (a fixed source file, a report, a baseline, the
+Every file the user names (a rule pack, a configuration, a baseline, a protocol
+manifest) is read by `read_user_text`, so all say "not found" or "cannot read"
+the same way. Every file fedcl-lint writes (a fixed source file, a report, a baseline, the
 protocol page) goes through `replace_atomically`: a crash or a full disk leaves
 the old file, never half of the new one.
 """
@@ -12,6 +14,16 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+
+
+def read_user_text(path: Path, display: str, error: type[Exception], missing: str) -> str:
+    """The UTF-8 text of a file the user named, or `error` saying (with `display`) why not."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{display}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{display}: cannot read: {exc}") from None
 
 
 def replace_atomically(path: Path, data: bytes) -> None:

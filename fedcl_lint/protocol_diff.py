@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from fedcl_lint.files import read_user_text
 from fedcl_lint.types import Mechanism, Role
 
 MANIFEST_VERSION = 1
@@ -98,12 +99,9 @@ def parse_manifest(document: object, display: str) -> dict[str, Message]:
 
 
 def load_manifest(path: Path, display: str) -> dict[str, Message]:
+    text = read_user_text(path, display, ManifestError, "manifest not found")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"{display}: manifest not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{display}: cannot read: {exc}") from None
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{display}: invalid JSON: {exc}") from None
     return parse_manifest(document, display)

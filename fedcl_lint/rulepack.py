@@ -18,6 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from fedcl_lint.files import read_user_text
 from fedcl_lint.types import Mechanism, Role
 
 BUILTIN_PACKS = ("fedcl",)
@@ -231,12 +232,9 @@ def _rewrite_send(reader: "_Reader", key: str, name: str, calls: dict[str, CallS
 
 
 def _load_one(path: Path) -> RulePack:
+    text = read_user_text(path, str(path), RulePackError, "rule pack not found")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RulePackError(f"{path}: rule pack not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulePackError(f"{path}: cannot read rule pack: {exc}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulePackError(f"{path}: invalid TOML: {exc}") from None
     reader = _Reader(path)
