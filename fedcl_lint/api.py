@@ -20,10 +20,9 @@ from fedcl_lint.checks import CheckContext, FileFailure, UnusedSuppression, run_
 from fedcl_lint.config import Config, protocol_pairs, with_overrides
 from fedcl_lint.discover import FileSelection, SourceFile, discover, display_path
 from fedcl_lint.engine import EngineOptions, FactStore, ProgressAfter
-from fedcl_lint.extract import decode
 from fedcl_lint.link import Linker
 from fedcl_lint.rulepack import RulePack, load_packs
-from fedcl_lint.suppressions import MARKER, Suppression, apply_suppressions, parse_suppressions
+from fedcl_lint.suppressions import Suppression, apply_suppressions
 from fedcl_lint.table import ProtocolTable, build_table
 from fedcl_lint.types import Finding, Location, Mechanism, Severity
 
@@ -126,7 +125,7 @@ def _analyze(
     )
     suppressions = {m.file.display: m.facts.suppressions for m in modules if m.facts.suppressions}
     if config.warn_unused_ignores:
-        suppressions.update(_unparsed_suppressions(store))
+        suppressions.update(store.unparsed_suppressions())
     refined = refine(run_checks(context), config, cwd, suppressions)
     return Analysis(
         files=tuple(files),
@@ -186,16 +185,3 @@ def refine(
         new, known = baseline.split(kept, SourceLines(cwd))
         kept, baselined = list(new), len(known)
     return Refined(tuple(sorted(kept, key=lambda f: f.sort_key)), len(outcome.suppressed), baselined)
-
-
-def _unparsed_suppressions(store: FactStore) -> dict[str, tuple[Suppression, ...]]:
-    """Suppression comments of the files the engine did not parse (they mention no messaging
-    API, so nothing in them can match): needed only to report them as unused."""
-    found = {}
-    for file, content in store.contents.items():
-        if file in store.modules or MARKER.encode() not in content:
-            continue
-        text, failure = decode(content)
-        if failure is None and (suppressions := parse_suppressions(text)):
-            found[file.display] = suppressions
-    return found

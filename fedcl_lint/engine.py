@@ -22,9 +22,10 @@ from typing import Callable, Iterable
 
 from fedcl_lint.cache import CACHE_DIR_NAME, FactCache
 from fedcl_lint.discover import SourceFile
-from fedcl_lint.extract import extract
-from fedcl_lint.facts import ModuleFacts, ParseFailure, Position
+from fedcl_lint.extract import decode, extract
+from fedcl_lint.facts import ModuleFacts, ParseFailure, Position, Suppression
 from fedcl_lint.rulepack import RulePack
+from fedcl_lint.suppressions import MARKER, parse_suppressions
 from fedcl_lint.types import Location
 
 _CHUNK = 64  # files per worker task: big enough to amortise the round trip
@@ -140,6 +141,18 @@ class FactStore:
                 results.extend(chunk_facts)
                 self._progress(len(results), len(sources))
         return results
+
+    def unparsed_suppressions(self) -> dict[str, tuple[Suppression, ...]]:
+        """Suppression comments of the files the prefilter skipped (they mention no messaging
+        API, so nothing in them can match): needed only to report them as unused."""
+        found = {}
+        for file, content in self.contents.items():
+            if file in self.modules or MARKER.encode() not in content:
+                continue
+            text, failure = decode(content)
+            if failure is None and (suppressions := parse_suppressions(text)):
+                found[file.display] = suppressions
+        return found
 
     def save(self) -> None:
         """Keep what this run parsed for the next one."""

@@ -53,9 +53,21 @@ def test_prefilter_skips_files_that_cannot_matter(tmp_path):
     assert [f.code for f in everything.findings] == ["FCL002", "FCL900"]  # parsing it finds the syntax error
 
 
-def test_jobs_and_cache_change_nothing_found(big_tree, tmp_path):
+def test_jobs_and_cache_change_nothing_found(big_tree, tmp_path, monkeypatch):
+    import concurrent.futures
+
+    pools = []
+
+    class CountedPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     one_job = _outputs(big_tree, EngineOptions(jobs=1))
+    assert pools == []
     two_jobs = _outputs(big_tree, EngineOptions(jobs=2))
+    assert pools == [2]  # the worker pool really parsed this run
     cold = _outputs(big_tree, EngineOptions(jobs=2, cache_dir=tmp_path / "cache"))
     warm = _outputs(big_tree, EngineOptions(jobs=2, cache_dir=tmp_path / "cache"))
 
