@@ -18,6 +18,7 @@ import codecs
 import re
 import warnings
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from fedcl_lint.facts import (
     Assignment,
@@ -170,12 +171,15 @@ class _Scope:
     kind: str  # "module", "class", "function"
     qualname: str | None
     parent: "_Scope | None"
-    params: frozenset[str] = frozenset()
     signature: tuple[Param, ...] = ()
     self_param: str | None = None
     class_name: str | None = None
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)
     globals: set[str] = field(default_factory=set)
+
+    @cached_property
+    def params(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.signature)
 
     def bind(self, name: str, binding: _Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
@@ -267,7 +271,6 @@ class _Collector:
             "function",
             self._qualify(node.name),
             self.scope,
-            params=frozenset(p.name for p in signature),
             signature=signature,
             self_param=self_param,
             class_name=owner.class_name if self_param else None,
@@ -281,7 +284,7 @@ class _Collector:
             "function",
             self._qualify("<lambda>"),
             self.scope,
-            params=frozenset(p.name for p in _parameters(node.args)),
+            signature=_parameters(node.args),
         )
 
     def visit_Global(self, node: ast.Global) -> None:
