@@ -18,7 +18,7 @@ from typing import Iterable, Mapping
 from fedcl_lint.baseline import SourceLines, load_baseline
 from fedcl_lint.checks import CheckContext, FileFailure, UnusedSuppression, run_checks
 from fedcl_lint.config import Config, protocol_pairs, with_overrides
-from fedcl_lint.discover import FileSelection, SourceFile, discover, display_path
+from fedcl_lint.discover import Discovery, FileSelection, SourceFile, discover, display_path
 from fedcl_lint.engine import EngineOptions, FactStore, ProgressAfter
 from fedcl_lint.link import Linker
 from fedcl_lint.rulepack import RulePack, load_packs
@@ -42,6 +42,8 @@ class Analysis:
     cwd: Path | None = None  # display paths are relative to it
     suppressed: int = 0  # findings hidden by `# fedcl-lint: ignore` comments
     baselined: int = 0  # findings hidden because the baseline knows them
+    inputs: tuple[Path, ...] = ()  # every file and folder whose content decided the findings
+
 
     def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
         """Findings at or above the threshold (default: the configured `fail-on`)."""
@@ -105,7 +107,8 @@ def _analyze(
     selection = FileSelection(
         root=config.root, include=config.include, exclude=config.exclude, respect_gitignore=config.respect_gitignore
     )
-    files = discover(paths, cwd, selection)
+    discovery = discover(paths, cwd, selection)
+    files = list(discovery.files)
     progress = ProgressAfter() if show_progress else None
     store = FactStore(files, pack, options, on_progress=progress)
     try:
@@ -136,7 +139,15 @@ def _analyze(
         cwd=cwd,
         suppressed=refined.suppressed,
         baselined=refined.baselined,
+        inputs=_inputs(discovery, pack, config),
     )
+
+
+def _inputs(discovery: Discovery, pack: RulePack, config: Config) -> tuple[Path, ...]:
+    """What a replayed run must find unchanged: the sources, the folders listed and ignore files
+    looked for, the rule packs, the settings file and the baseline."""
+    named = [config.path, config.baseline, *pack.sources]
+    return (*(f.path for f in discovery.files), *discovery.consulted, *(p for p in named if p is not None))
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,13 @@ import os
 import pickle
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
-from fedcl_lint import __version__, facts
-from fedcl_lint.facts import ModuleFacts
-from fedcl_lint.rulepack import RulePack
+from fedcl_lint import __version__
+
+if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a replayed run never needs them
+    from fedcl_lint.facts import ModuleFacts
+    from fedcl_lint.rulepack import RulePack
 
 CACHE_DIR_NAME = ".fedcl-lint-cache"
 _FORMAT = "3"
@@ -83,7 +86,20 @@ class FactCache:
         return self._entries
 
 
+def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:
+    """`.fedcl-lint-cache` at the project root: the nearest folder above the first path
+    (or the working directory) holding a pyproject.toml or a .git, else the working directory."""
+    start = Path(os.path.abspath(cwd / next(iter(paths), ".")))
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
+            return candidate / CACHE_DIR_NAME
+    return cwd / CACHE_DIR_NAME
+
+
 def _read(path: Path) -> dict[str, ModuleFacts]:
+    from fedcl_lint.facts import ModuleFacts
+
     try:
         data = path.read_bytes()
     except OSError:
@@ -102,6 +118,8 @@ class _FactsUnpickler(pickle.Unpickler):
     """Only fact classes may be rebuilt: anything else is a corrupted (or hostile) file."""
 
     def find_class(self, module: str, name: str):
+        from fedcl_lint import facts
+
         if module == facts.__name__ and name in facts.__all__:
             return getattr(facts, name)
         raise pickle.UnpicklingError(f"unexpected {module}.{name} in the cache")

@@ -24,20 +24,18 @@ from typing import TYPE_CHECKING
 import click
 
 from fedcl_lint import __version__
-from fedcl_lint.api import Analysis, analyze
-from fedcl_lint.baseline import BaselineError, SourceLines, record_baseline
-from fedcl_lint.checks import ALL_CHECKS, check_by_code
 from fedcl_lint.config import SELECTOR_EXPECTED, Config, ConfigError, load_config, parse_selector, with_overrides
-from fedcl_lint.discover import DiscoveryError
-from fedcl_lint.engine import EngineOptions, default_cache_dir
-from fedcl_lint.files import replace_atomically
-from fedcl_lint.reporters import github, json_report, sarif, text
-from fedcl_lint.reporters.rule_page import render_rule_page
-from fedcl_lint.rulepack import RulePackError
+from fedcl_lint.cache import default_cache_dir
+from fedcl_lint.replay import Outcome, RunRecord
 from fedcl_lint.types import Severity
 
 if TYPE_CHECKING:
+    from fedcl_lint.api import Analysis
+    from fedcl_lint.engine import EngineOptions
     from fedcl_lint.protocol_diff import Message  # loaded only by the diff command
+
+# The engine, the checks and the reporters are imported by the functions that use them:
+# a replayed run (see `replay`) never loads them, and that is most of its time.
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -141,17 +139,43 @@ def check(
         warn_unused_ignores=True if warn_unused_ignores else None,
         baseline=Path(os.path.abspath(baseline)) if baseline is not None else None,
     )
-    options = _engine(paths, jobs, no_cache, cache_dir)
     if write_baseline is not None:
+        from fedcl_lint.baseline import SourceLines, record_baseline
+
+        options = _engine(paths, jobs, no_cache, cache_dir)
         analysis = _analyze(paths, replace(config, baseline=None), options)  # record everything there is today
         count = record_baseline(Path(write_baseline), analysis.findings, SourceLines(analysis.cwd or Path.cwd()))
         click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to {write_baseline}.")
         sys.exit(EXIT_CLEAN)
+    record = None
+    cache = _cache_dir(paths, no_cache, cache_dir)
+    if cache is not None and not (fix or show_diff):
+        record = _run_record(cache, paths, config, output_format, output, exit_zero)
+    if record is not None and (outcome := record.replay()) is not None:
+        _emit(outcome, output)
+        sys.exit(outcome.exit_code)
+    options = _engine(paths, jobs, no_cache, cache_dir)
     analysis = _analyze(paths, config, options)
     if fix or show_diff:
         _fix(analysis, lambda: _analyze(paths, config, options), output_format, output, show_diff, exit_zero)
-    _report(analysis, output_format, output)
-    sys.exit(EXIT_FINDINGS if analysis.failing() and not exit_zero else EXIT_CLEAN)
+    outcome = _report(analysis, output_format, output, exit_zero)
+    if record is not None and outcome is not None:
+        record.record(analysis.inputs, outcome)
+    sys.exit(_exit_code(analysis, exit_zero))
+
+
+def _run_record(cache_dir: Path, paths: tuple[str, ...], config: Config, output_format: str, output: str | None,
+                exit_zero: bool) -> RunRecord | None:
+    """Where this run is recorded for replay: keyed by all that decides its report besides files.
+    A report drawn on a terminal depends on the terminal: never recorded."""
+    if output_format == "text" and output is None and _console().is_terminal:
+        return None
+    key = ("check", os.getcwd(), paths, config, output_format, output, exit_zero)
+    return RunRecord(cache_dir, key)
+
+
+def _exit_code(analysis: Analysis, exit_zero: bool) -> int:
+    return EXIT_FINDINGS if analysis.failing() and not exit_zero else EXIT_CLEAN
 
 
 def _fix(analysis: Analysis, reanalyze: Callable[[], Analysis], output_format: str, output: str | None, show_diff: bool,
@@ -164,31 +188,48 @@ def _fix(analysis: Analysis, reanalyze: Callable[[], Analysis], output_format: s
     if show_diff:
         _write(fixing.unified_diff(plan), output)
         click.echo(fixing.summary(plan, dry_run=True), err=True, nl=False)
-        sys.exit(EXIT_FINDINGS if analysis.failing() and not exit_zero else EXIT_CLEAN)
+        sys.exit(_exit_code(analysis, exit_zero))
     failures = fixing.apply(plan)
     after = reanalyze() if len(failures) < len(plan.files) else analysis
     click.echo(fixing.summary(plan, failures), err=True, nl=False)
-    _report(after, output_format, output)
+    _report(after, output_format, output, exit_zero)
     if failures:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if after.failing() and not exit_zero else EXIT_CLEAN)
+    sys.exit(_exit_code(after, exit_zero))
 
 
-def _report(analysis: Analysis, output_format: str, output: str | None) -> None:
+def _report(analysis: Analysis, output_format: str, output: str | None, exit_zero: bool) -> Outcome | None:
+    """Write the report; return what was written (None when drawn on a terminal)."""
+    summary = None
     if output_format == "json":
+        from fedcl_lint.reporters import json_report
+
         report = json_report.dumps(json_report.findings_document(analysis))
     elif output_format == "sarif":
+        from fedcl_lint.reporters import sarif
+
         report = sarif.dumps(sarif.sarif_document(analysis))
     elif output_format == "github":
-        report = github.render_commands(analysis)
-        _append_step_summary(github.render_step_summary(analysis))
+        from fedcl_lint.reporters import github
+
+        report, summary = github.render_commands(analysis), github.render_step_summary(analysis)
     else:
+        from fedcl_lint.reporters import text
+
         console = _console()
         if output is None and console.is_terminal:
             text.print_findings(analysis, console)
-            return
+            return None
         report = text.render_findings(analysis)
-    _write(report, output)
+    outcome = Outcome(report, _exit_code(analysis, exit_zero), summary)
+    _emit(outcome, output)
+    return outcome
+
+
+def _emit(outcome: Outcome, output: str | None) -> None:
+    if outcome.summary is not None:
+        _append_step_summary(outcome.summary)
+    _write(outcome.report, output)
 
 
 def _console():
@@ -214,6 +255,8 @@ def _write(report: str, output: str | None) -> None:
     if output is None:
         click.echo(report, nl=False)
         return
+    from fedcl_lint.files import replace_atomically
+
     try:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         replace_atomically(Path(output), report.encode("utf-8"))
@@ -235,6 +278,8 @@ def table(
     """Print the message type -> mechanism table of PATHS (with --format json: the protocol manifest)."""
     analysis = _analyze(paths, _settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     if output_format == "json":
+        from fedcl_lint.reporters import json_report
+
         click.echo(json_report.dumps(json_report.table_document(analysis)), nl=False)
     else:
         from rich.console import Console  # rich is loaded only for the views that draw with it
@@ -332,7 +377,11 @@ def _protocols_since(
 ) -> tuple[dict[str, Message], dict[str, Message]]:
     """The protocol of PATHS at `revision` (read with git) and in the working tree, with today's settings
     (and today's cache, which is keyed by content)."""
+    from fedcl_lint.api import analyze
+    from fedcl_lint.discover import DiscoveryError
     from fedcl_lint.protocol_diff import GitError, parse_manifest, tree_at
+    from fedcl_lint.reporters import json_report
+    from fedcl_lint.rulepack import RulePackError
 
     config = _settings(paths, config_file, packs)
     new = parse_manifest(json_report.table_document(_analyze(paths, config, options)), "the working tree")
@@ -359,6 +408,9 @@ def _protocols_since(
 @click.argument("code", required=False)
 def rule(code: str | None) -> None:
     """Explain the check CODE (e.g. FCL001), or list every check."""
+    from fedcl_lint.checks import ALL_CHECKS, check_by_code
+    from fedcl_lint.reporters.rule_page import render_rule_page
+
     if code is None:
         for check_ in ALL_CHECKS:
             click.echo(f"{check_.code}  {check_.name:<26} {check_.severity.value:<8} {check_.summary}")
@@ -405,14 +457,23 @@ def _selectors(option: str, value: str) -> tuple[str, ...]:
 
 
 def _engine(paths: tuple[str, ...], jobs: int | None, no_cache: bool, cache_dir: Path | None) -> EngineOptions:
+    from fedcl_lint.engine import EngineOptions
+
+    return EngineOptions(jobs=jobs, cache_dir=_cache_dir(paths, no_cache, cache_dir))
+
+
+def _cache_dir(paths: tuple[str, ...], no_cache: bool, cache_dir: Path | None) -> Path | None:
     if no_cache:
-        cache_dir = None
-    elif cache_dir is None:
-        cache_dir = default_cache_dir(paths or (".",), Path.cwd())
-    return EngineOptions(jobs=jobs, cache_dir=cache_dir)
+        return None
+    return cache_dir if cache_dir is not None else default_cache_dir(paths or (".",), Path.cwd())
 
 
 def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> Analysis:
+    from fedcl_lint.api import analyze
+    from fedcl_lint.baseline import BaselineError
+    from fedcl_lint.discover import DiscoveryError
+    from fedcl_lint.rulepack import RulePackError
+
     try:
         return analyze(paths or (".",), config, options=options, show_progress=sys.stderr.isatty())
     except (DiscoveryError, RulePackError, BaselineError) as exc:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from fedcl_lint.discover import glob_spec
 from fedcl_lint.files import read_user_text
-from fedcl_lint.rulepack import BUILTIN_PACKS
 from fedcl_lint.types import Mechanism, Severity
 
 if TYPE_CHECKING:
@@ -321,6 +320,8 @@ class _Reader:
             raise self.error(key, choices, value) from None
 
     def rules(self, value: Any, key: str, folder: Path) -> tuple[str, ...]:
+        from fedcl_lint.rulepack import BUILTIN_PACKS  # late: a replayed run loads no rule pack
+
         specs = []
         for index, spec in enumerate(self.strings(value, key, "an array of rule packs (built-in names or paths)")):
             if spec in BUILTIN_PACKS:

@@ -78,26 +78,39 @@ def glob_spec(lines) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
+@dataclass(frozen=True)
+class Discovery:
+    """The project's files, and every folder listed and ignore file looked for to find them
+    (what a replayed run must find unchanged: see `replay`)."""
+
+    files: tuple[SourceFile, ...]
+    consulted: tuple[Path, ...]
+
+
 def discover(
     paths: list[str] | tuple[str, ...], cwd: Path | None = None, selection: FileSelection = FileSelection()
-) -> list[SourceFile]:
+) -> Discovery:
     """All Python files under `paths`, sorted, each once."""
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     root = Path(os.path.abspath(selection.root or cwd))
     found: dict[Path, SourceFile] = {}
+    consulted: list[Path] = []
     for given in paths:
         absolute = Path(os.path.abspath(cwd / given))
         if not absolute.exists():
             raise DiscoveryError(f"path does not exist: {given}")
         if absolute.is_dir():
-            walker = _Walker(selection, root, absolute)
+            walker = _Walker(selection, root, absolute, consulted)
             for file in walker.files():
                 found.setdefault(file, _source_file(file, absolute, cwd))
         elif absolute.is_file():
             found.setdefault(absolute, _source_file(absolute, absolute.parent, cwd))
         else:
             raise DiscoveryError(f"not a file or directory: {given}")
-    return sorted(found.values(), key=lambda f: f.display)
+    for folder in {file.parent for file in found}:
+        # module names depend on the `__init__.py` files up to the first folder without one
+        consulted.extend([folder, *folder.parents[: len(_package_parts(str(folder)))]])
+    return Discovery(tuple(sorted(found.values(), key=lambda f: f.display)), tuple(dict.fromkeys(consulted)))
 
 
 _Ignores = tuple[tuple[Path, "pathspec.GitIgnoreSpec"], ...]
@@ -106,11 +119,12 @@ _Ignores = tuple[tuple[Path, "pathspec.GitIgnoreSpec"], ...]
 class _Walker:
     """Walks one analysed folder, pruning excluded and git-ignored folders on the way down."""
 
-    def __init__(self, selection: FileSelection, root: Path, top: Path):
+    def __init__(self, selection: FileSelection, root: Path, top: Path, consulted: list[Path]):
         self.selection = selection
         self.root = root
         self.top = top
         self.base = root  # patterns are relative to it
+        self.consulted = consulted  # folders listed, ignore files looked for
 
     def files(self) -> Iterator[Path]:
         ignores = self._inherited_ignores() if self.selection.respect_gitignore else ()
@@ -122,7 +136,8 @@ class _Walker:
 
     def _walk(self, folder: Path, ignores: _Ignores) -> Iterator[Path]:
         if self.selection.respect_gitignore:
-            ignores = ignores + _gitignore(folder)
+            ignores = ignores + self._gitignore(folder)
+        self.consulted.append(folder)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
@@ -156,16 +171,23 @@ class _Walker:
         repository (or, outside one, of the configuration's folder) down to its parent."""
         repository = next((f for f in (self.top, *self.top.parents) if (f / ".git").exists()), None)
         if repository is not None:
-            base, ignores = repository, _read_ignore_file(repository / ".git" / "info" / "exclude", repository)
+            base, ignores = repository, self._ignore_file(repository / ".git" / "info" / "exclude", repository)
         elif self.top.is_relative_to(self.root):
             base, ignores = self.root, ()
         else:
             return ()
         folder = base
         while folder != self.top:
-            ignores += _gitignore(folder)
+            ignores += self._gitignore(folder)
             folder = folder / self.top.relative_to(folder).parts[0]
         return ignores
+
+    def _gitignore(self, folder: Path) -> _Ignores:
+        return self._ignore_file(folder / ".gitignore", folder)
+
+    def _ignore_file(self, path: Path, base: Path) -> _Ignores:
+        self.consulted.append(path)
+        return _read_ignore_file(path, base)
 
 
 def _file_like(entry: os.DirEntry) -> bool:
@@ -177,10 +199,6 @@ def _file_like(entry: os.DirEntry) -> bool:
     except OSError:  # e.g. too many levels of symbolic links
         pass
     return entry.is_symlink() and not os.path.exists(entry.path)
-
-
-def _gitignore(folder: Path) -> _Ignores:
-    return _read_ignore_file(folder / ".gitignore", folder)
 
 
 def _read_ignore_file(path: Path, base: Path) -> _Ignores:

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fedcl_lint.cache import CACHE_DIR_NAME, FactCache
+from fedcl_lint.cache import FactCache
 from fedcl_lint.discover import SourceFile
 from fedcl_lint.extract import decode, extract
 from fedcl_lint.facts import ModuleFacts, ParseFailure, Position, Suppression
@@ -170,17 +170,6 @@ def _read_problem(path: Path, error: OSError) -> str:
         loop = error.errno == errno.ELOOP
         return "symbolic link loop" if loop else f"broken symbolic link to {os.readlink(path)}"
     return error.strerror or error.__class__.__name__
-
-
-def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:
-    """`.fedcl-lint-cache` at the project root: the nearest folder above the first path
-    (or the working directory) holding a pyproject.toml or a .git, else the working directory."""
-    start = Path(os.path.abspath(cwd / next(iter(paths), ".")))
-    folder = start if start.is_dir() else start.parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
-            return candidate / CACHE_DIR_NAME
-    return cwd / CACHE_DIR_NAME
 
 
 def _extract_chunk(sources: list[bytes], pack: RulePack) -> list[ModuleFacts]:

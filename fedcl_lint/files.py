@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -36,6 +35,8 @@ def replace_atomically(path: Path, data: bytes) -> None:
         status: os.stat_result | None = path.stat()
     except FileNotFoundError:
         status = None
+    import tempfile  # late: most runs write nothing
+
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".fedcl-tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:

@@ -7,6 +7,7 @@ no API names of its own; everything comes from here.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -109,6 +110,7 @@ class RulePack:
     payloads: tuple[PayloadSpec, ...] = ()
     dispatchers: tuple[DispatcherSpec, ...] = ()
     rewrites: tuple[RewriteSpec, ...] = ()  # for --fix only: not in the fingerprint, facts do not depend on it
+    sources: tuple[Path, ...] = ()  # the TOML files it was read from
 
     def call(self, name: str) -> CallSpec | None:
         return self._by_name.get(name)
@@ -159,9 +161,10 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     payloads: dict[str, PayloadSpec] = {}
     dispatchers: dict[str, DispatcherSpec] = {}
     rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
-    names = []
+    names, sources = [], []
     for spec in specs:
         path = builtin_pack_path(spec) if spec in BUILTIN_PACKS else Path(spec)
+        sources.append(Path(os.path.abspath(path)))
         pack = _load_one(path)
         names.extend(pack.names)
         calls.update((c.name, c) for c in pack.calls)
@@ -178,6 +181,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         payloads=tuple(payloads.values()),
         dispatchers=tuple(dispatchers.values()),
         rewrites=tuple(r for _, _, r in rewrites.values()),
+        sources=tuple(sources),
     )
 
 

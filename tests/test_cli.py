@@ -94,7 +94,7 @@ def test_internal_failure_exits_2_with_a_traceback(monkeypatch, capsys, tmp_path
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli_module, "analyze", explode)
+    monkeypatch.setattr("fedcl_lint.api.analyze", explode)
     monkeypatch.setattr("sys.argv", ["fedcl-lint", "check", str(tmp_path)])
     with pytest.raises(SystemExit) as exit_info:
         cli_module.main()

@@ -1,0 +1,134 @@
+"""Replaying an unchanged run: the report of the last identical run, when none of its inputs changed.
+
+Most runs of a pre-commit hook or a CI job see a project whose Python files did
+not change since the last run. A run of `check` therefore records, in the cache
+folder, its report and exit code under a key of everything that decides them
+besides files (the settings, the options, the working directory, the tool and
+Python versions), with the status (type, size, inode, times) of every input:
+each source file, folder listed, ignore file looked for, rule pack, settings
+file, baseline, and fedcl-lint's own modules. A later run with the same key
+replays the report if every status is the same, without importing the engine.
+
+An unchanged status means unchanged content, except for a file changed again
+within its clock's granularity while a run read it. So a run whose inputs
+changed less than `RACY_SECONDS` before it started records nothing (git calls
+such entries "racily clean"): the next run does the work and records instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import io
+import os
+import pickle
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from fedcl_lint import __version__
+
+_FORMAT = "1"
+RACY_SECONDS = 2.0
+_KEEP = 64  # recorded runs per cache folder: one per distinct command, oldest dropped first
+
+_Status = tuple[int, int, int, int, int] | None  # mode, inode, size, mtime_ns, ctime_ns; None: missing
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run printed and how it exited."""
+
+    report: str
+    exit_code: int
+    summary: str | None = None  # the GitHub job summary, for --format github
+
+
+class RunRecord:
+    """The recorded run of one key, in `cache_dir/runs`."""
+
+    def __init__(self, cache_dir: Path, key: object):
+        self.started = time.time()
+        text = repr((_FORMAT, __version__, sys.version, _canonical(key)))
+        self.key = text
+        self.path = Path(cache_dir) / "runs" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
+
+    def replay(self) -> Outcome | None:
+        """The recorded outcome, if there is one and every input is as it was."""
+        try:
+            data = self.path.read_bytes()
+            key, statuses, outcome = _PlainUnpickler(io.BytesIO(data)).load()
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
+                AttributeError, MemoryError):
+            return None  # none recorded, or a corrupted record: do the work
+        if key != self.key or not all(_status(path) == status for path, status in statuses):
+            return None
+        return Outcome(*outcome)
+
+    def record(self, inputs: Iterable[Path], outcome: Outcome) -> bool:
+        """Keep `outcome` for the next run, unless an input changed too recently to tell (see above).
+        A read-only or full disk costs speed only."""
+        paths = dict.fromkeys([*map(str, inputs), *_own_modules()])
+        statuses = [(path, _status(path)) for path in paths]
+        newest = max((max(s[3], s[4]) for _, s in statuses if s is not None), default=0)
+        if newest >= (self.started - RACY_SECONDS) * 1e9:
+            return False
+        data = pickle.dumps((self.key, statuses, (outcome.report, outcome.exit_code, outcome.summary)),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        from fedcl_lint.files import replace_atomically
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(self.path, data)
+            _drop_oldest(self.path.parent)
+        except OSError:
+            return False
+        return True
+
+
+def _status(path: str) -> _Status:
+    try:
+        s = os.stat(path)
+    except OSError:
+        return None
+    return (s.st_mode, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+
+
+def _own_modules() -> list[str]:
+    """fedcl-lint's modules this run loaded: an edited checkout must not replay the old code's report."""
+    return sorted(m.__file__ for name, m in list(sys.modules.items())
+                  if name.partition(".")[0] == "fedcl_lint" and getattr(m, "__file__", None))
+
+
+def _drop_oldest(folder: Path) -> None:
+    records = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
+    for old in records[:-_KEEP]:
+        old.unlink(missing_ok=True)
+
+
+def _canonical(value: object) -> object:
+    """`value` with sets sorted and dataclasses as tuples: the same text in every process
+    (a frozenset's order changes with the hash seed)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, *(_canonical(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    if isinstance(value, (set, frozenset)):
+        return ("set", *sorted(repr(_canonical(v)) for v in value))
+    if isinstance(value, (tuple, list)):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, dict):
+        return ("dict", *sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items()))
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """A record holds strings, numbers and tuples only: any class is a corrupted (or hostile) file."""
+
+    def find_class(self, module: str, name: str):
+        raise pickle.UnpicklingError(f"unexpected {module}.{name} in a recorded run")

@@ -1,0 +1,176 @@
+"""A run whose inputs are all unchanged replays the last identical run's report; any change
+to an input (a source's bytes, a new or deleted file, an ignore file, the settings, the
+options) makes the next run do the work again. See fedcl_lint/replay.py."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+import fedcl_lint.api
+from conftest import FIXTURES
+from fedcl_lint import replay
+
+LONG_AGO = 1_600_000_000  # 2020: older than any run's start
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A copy of the seed's buggy app (one FCL001), whose files look long untouched."""
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "seed" / "bug", root)
+    # The files were written a moment ago; pretend they were not, as a project under version control.
+    monkeypatch.setattr(replay, "RACY_SECONDS", 0.0)
+    _age(root)
+    return root
+
+
+@pytest.fixture
+def analyses(monkeypatch):
+    """How many times the engine really ran."""
+    calls = []
+    real = fedcl_lint.api.analyze
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fedcl_lint.api, "analyze", counted)
+    return calls
+
+
+def _age(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (LONG_AGO, LONG_AGO))
+
+
+def _check(run_cli, project: Path, *options: str):
+    return run_cli(["check", ".", "--format", "json", "--cache-dir", str(project.parent / "cache"), *options],
+                   cwd=project)
+
+
+def test_an_unchanged_run_is_replayed_without_analysing(run_cli, project, analyses):
+    first = _check(run_cli, project)
+    second = _check(run_cli, project)
+
+    assert len(analyses) == 1  # the second run never reached the engine
+    assert (second.exit_code, second.output) == (first.exit_code, first.output)
+    assert first.exit_code == 1 and [f["code"] for f in first.json["findings"]] == ["FCL001"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda root: (root / "fedapp" / "client.py").write_text(
+            (root / "fedapp" / "client.py").read_text().replace("register_message_handler",
+                                                                "register_event_listener")), id="source-edited"),
+        pytest.param(lambda root: (root / "fedapp" / "extra.py").write_text(
+            "async def go(cm):\n    await cm.send_business_message('c', 'EXTRA', {})\n"), id="file-added"),
+        pytest.param(lambda root: (root / "fedapp" / "client.py").unlink(), id="file-deleted"),
+        pytest.param(lambda root: (root / "fedapp" / ".gitignore").write_text("client.py\n"), id="ignore-file-added"),
+        pytest.param(lambda root: (root / "pyproject.toml").write_text(
+            '[tool.fedcl-lint]\nignore = ["FCL001"]\n'), id="settings-added"),
+    ],
+)
+def test_any_changed_input_is_analysed_again(run_cli, project, analyses, change):
+    first = _check(run_cli, project)
+    change(project)
+    changed = _check(run_cli, project)
+    expected = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
+
+    assert len(analyses) == 3  # first run, the run after the change, the reference
+    assert (changed.exit_code, changed.output) == (expected.exit_code, expected.output)
+    assert changed.output != first.output
+
+
+def test_an_edit_that_keeps_the_size_is_seen(run_cli, project, analyses):
+    messages = project / "fedapp" / "messages.py"
+    _check(run_cli, project)
+    source = messages.read_text()
+    messages.write_text(source.replace('"SHUTDOWN"', '"SHUTDOWX"'))
+    again = _check(run_cli, project)
+
+    assert messages.stat().st_size == len(source.encode())
+    assert len(analyses) == 2
+    assert "SHUTDOWX" in [f["message_type"] for f in again.json["findings"]]
+
+
+def test_other_options_are_another_run(run_cli, project, analyses):
+    _check(run_cli, project)
+    ignored = _check(run_cli, project, "--ignore", "FCL001")
+    text = run_cli(["check", ".", "--cache-dir", str(project.parent / "cache")], cwd=project)
+
+    assert len(analyses) == 3
+    assert (ignored.exit_code, ignored.json["findings"]) == (0, [])
+    assert "FCL001" in text.output
+
+
+def test_inputs_changed_just_before_the_run_are_not_recorded(run_cli, project, analyses, monkeypatch):
+    monkeypatch.setattr(replay, "RACY_SECONDS", 2.0)
+    (project / "fedapp" / "server.py").touch()  # as an editor saving the file a moment ago
+
+    _check(run_cli, project)
+    _check(run_cli, project)
+
+    assert len(analyses) == 2
+    assert not list((project.parent / "cache" / "runs").glob("*.pickle"))
+
+
+def test_a_report_drawn_on_a_terminal_is_never_recorded(run_cli, project, analyses, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then draws as on a terminal
+    run_cli(["check", ".", "--cache-dir", str(project.parent / "cache")], cwd=project)
+    run_cli(["check", ".", "--cache-dir", str(project.parent / "cache")], cwd=project)
+
+    assert len(analyses) == 2
+
+
+def test_no_cache_neither_records_nor_replays(run_cli, project, analyses):
+    run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
+    run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
+
+    assert len(analyses) == 2
+
+
+def test_github_job_summary_is_replayed_too(run_cli, project, analyses, monkeypatch, tmp_path):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    options = ["check", ".", "--format", "github", "--cache-dir", str(project.parent / "cache")]
+    first = run_cli(options, cwd=project)
+    written = summary.read_text()
+    second = run_cli(options, cwd=project)
+
+    assert len(analyses) == 1
+    assert second.output == first.output and "::error" in first.output
+    assert summary.read_text() == written * 2
+
+
+@pytest.mark.parametrize("damage", [lambda data: data[: len(data) // 2], lambda data: b"garbage"])
+def test_a_damaged_record_means_analysing_again(run_cli, project, analyses, damage):
+    first = _check(run_cli, project)
+    [record] = (project.parent / "cache" / "runs").glob("*.pickle")
+    record.write_bytes(damage(record.read_bytes()))
+
+    again = _check(run_cli, project)
+
+    assert len(analyses) == 2
+    assert again.output == first.output
+
+
+def test_a_record_cannot_run_code(run_cli, project, analyses, tmp_path):
+    _check(run_cli, project)
+    [record] = (project.parent / "cache" / "runs").glob("*.pickle")
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    record.write_bytes(pickle.dumps(Exploit()))
+    _check(run_cli, project)
+
+    assert not marker.exists()
+    assert len(analyses) == 2
