@@ -143,22 +143,24 @@ class _Walker:
         except OSError:
             return  # an unreadable folder holds nothing we can analyse
         for entry in entries:
-            path = Path(entry.path)
             if entry.is_dir(follow_symlinks=False):
                 if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
                     continue
+                path = Path(entry.path)
                 if not self._excluded(path, True, ignores):
                     yield from self._walk(path, ignores)
-            elif _file_like(entry) and self._included(path) and not self._excluded(path, False, ignores):
-                yield path
+            elif self._included(entry) and _file_like(entry):
+                path = Path(entry.path)
+                if not self._excluded(path, False, ignores):
+                    yield path
 
     def _relative(self, path: Path, is_dir: bool) -> str:
         base = self.base if path.is_relative_to(self.base) else self.top
         return path.relative_to(base).as_posix() + ("/" if is_dir else "")
 
-    def _included(self, path: Path) -> bool:
+    def _included(self, entry: os.DirEntry) -> bool:
         spec = self.selection.include_spec
-        return path.name.endswith(".py") if spec is None else spec.match_file(self._relative(path, False))
+        return entry.name.endswith(".py") if spec is None else spec.match_file(self._relative(Path(entry.path), False))
 
     def _excluded(self, path: Path, is_dir: bool, ignores: _Ignores) -> bool:
         spec = self.selection.exclude_spec
@@ -231,25 +233,34 @@ def _git_ignored(path: Path, is_dir: bool, ignores: _Ignores) -> bool:
 
 
 def _source_file(path: Path, root: Path, cwd: Path) -> SourceFile:
-    return SourceFile(path=path, display=display_path(path, cwd), module_names=_module_names(path, root))
+    # Plain strings: the walker's paths are absolute and normalised, and pathlib's
+    # operations cost more than the rest of discovery on a large tree.
+    text = str(path)
+    below_cwd = _below(text, str(cwd))
+    display = below_cwd.replace(os.sep, "/") if below_cwd is not None else display_path(path, cwd)
+    return SourceFile(path=path, display=display, module_names=_module_names(text, str(root)))
 
 
 def display_path(path: Path, cwd: Path) -> str:
     return os.path.relpath(path, cwd).replace(os.sep, "/")
 
 
-def _module_names(path: Path, root: Path) -> tuple[str, ...]:
-    parts = list(_package_parts(str(path.parent)))
-    if path.name != "__init__.py":
-        parts.append(path.stem)
+def _below(path: str, folder: str) -> str | None:
+    """`path` relative to `folder` when inside it (both absolute and normalised), else None."""
+    prefix = folder if folder.endswith(os.sep) else folder + os.sep
+    return path[len(prefix):] if path.startswith(prefix) else None
+
+
+def _module_names(path: str, root: str) -> tuple[str, ...]:
+    folder, name = os.path.split(path)
+    parts = list(_package_parts(folder))
+    if name != "__init__.py":
+        parts.append(os.path.splitext(name)[0])
     names = [".".join(parts)] if parts else []
-    try:
-        relative = path.relative_to(root).with_suffix("")
-    except ValueError:
-        relative = None
+    relative = _below(path, root)
     if relative is not None:
-        rel_parts = list(relative.parts)
-        if rel_parts and rel_parts[-1] == "__init__":
+        rel_parts = os.path.splitext(relative)[0].split(os.sep)
+        if rel_parts[-1] == "__init__":
             rel_parts.pop()
         if rel_parts:
             rel_name = ".".join(rel_parts)
