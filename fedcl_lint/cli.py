@@ -11,11 +11,8 @@ command line's options on top; every analysis goes through `api.analyze`.
 
 from __future__ import annotations
 
-import difflib
 import os
-import shlex
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -326,6 +323,9 @@ def docs(
     if current == page:
         click.echo(f"{output} is up to date.")
         return
+    import difflib
+    import shlex
+
     click.echo("".join(difflib.unified_diff(
         current.splitlines(keepends=True), page.splitlines(keepends=True),
         fromfile=f"{output} (on disk)", tofile=f"{output} (generated)",
@@ -487,6 +487,8 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception:  # the top-level crash guard: report and exit 2 so CI never reads it as findings
+        import traceback
+
         click.echo("fedcl-lint: internal error, please report it with this traceback:", err=True)
         click.echo(traceback.format_exc(), err=True)
         sys.exit(EXIT_ERROR)

@@ -80,8 +80,8 @@ def glob_spec(lines) -> pathspec.GitIgnoreSpec:
 
 @dataclass(frozen=True)
 class Discovery:
-    """The project's files, and every folder listed and ignore file looked for to find them
-    (what a replayed run must find unchanged: see `replay`)."""
+    """The project's files, and every folder listed and file looked for (ignore files,
+    `__init__.py`) to find them and name their modules: what a replayed run must find unchanged."""
 
     files: tuple[SourceFile, ...]
     consulted: tuple[Path, ...]
@@ -109,7 +109,7 @@ def discover(
             raise DiscoveryError(f"not a file or directory: {given}")
     for folder in {file.parent for file in found}:
         # module names depend on the `__init__.py` files up to the first folder without one
-        consulted.extend([folder, *folder.parents[: len(_package_parts(str(folder)))]])
+        consulted.extend(f / "__init__.py" for f in [folder, *folder.parents[: len(_package_parts(str(folder)))]])
     return Discovery(tuple(sorted(found.values(), key=lambda f: f.display)), tuple(dict.fromkeys(consulted)))
 
 

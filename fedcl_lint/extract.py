@@ -218,8 +218,8 @@ _LEAVES = (ast.Constant, ast.Name, ast.expr_context, ast.operator, ast.unaryop, 
 def _branches(node: ast.AST) -> list[ast.AST]:
     """`ast.iter_child_nodes(node)` without the leaves, as a list."""
     children = []
-    for field in node._fields:
-        value = getattr(node, field, None)
+    for name in node._fields:
+        value = getattr(node, name, None)
         if value.__class__ is list:
             children.extend(item for item in value if isinstance(item, ast.AST) and not isinstance(item, _LEAVES))
         elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):

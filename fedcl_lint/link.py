@@ -13,6 +13,7 @@ never a guess.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Iterator
 
 from fedcl_lint.discover import SourceFile
 from fedcl_lint.engine import FactStore, Module
@@ -201,7 +202,7 @@ class Linker:
         self.modules: list[Module] = []
         self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
-        self._lineages: dict[tuple[str, str], list[tuple[Module, ClassFacts]]] = {}
+        self._lineages: dict[tuple[str, str], _Lineage] = {}
 
     def _select(self, modules: list[Module]) -> None:
         """Take modules whose calls are sites; index their functions by bare name."""
@@ -581,30 +582,20 @@ class Linker:
             return value
         return _EnumMember(cls, attr, value.value)
 
-    def _lineage(self, module: Module, cls: ClassFacts) -> list[tuple[Module, ClassFacts]]:
-        """The class, then its base classes within the project, depth first, each once (a cycle ends).
+    def _lineage(self, module: Module, cls: ClassFacts) -> _Lineage:
+        """The class, then its base classes within the project (see `_Lineage`).
 
         Memoised: every attribute, method and Enum lookup walks it, and facts never change during a run.
         """
         key = (module.name, cls.name)
         if key not in self._lineages:
-            self._lineages[key] = self._walk_lineage(module, cls)
+            self._lineages[key] = _Lineage(self, module, cls)
         return self._lineages[key]
 
-    def _walk_lineage(self, module: Module, cls: ClassFacts) -> list[tuple[Module, ClassFacts]]:
-        order: list[tuple[Module, ClassFacts]] = []
-        seen: set[tuple[str, str]] = set()
-        stack = [(module, cls)]
-        while stack:
-            current_module, current = stack.pop()
-            key = (current_module.name, current.name)
-            if key in seen:
-                continue
-            seen.add(key)
-            order.append((current_module, current))
-            bases = [self._value(base, current_module, [], frozenset()) for base in current.bases]
-            stack.extend(reversed([(b.module, b.cls) for b in bases if isinstance(b, _ClassValue)]))
-        return order
+    def _bases(self, module: Module, cls: ClassFacts) -> list[tuple[Module, ClassFacts]]:
+        """The base classes of `cls` that are classes of the project."""
+        bases = [self._value(base, module, [], frozenset()) for base in cls.bases]
+        return [(b.module, b.cls) for b in bases if isinstance(b, _ClassValue)]
 
     def _method(self, module: Module, cls: ClassFacts, name: str) -> tuple[Module, FunctionFacts] | None:
         """The method `name` of `cls`, or of its bases within the project."""
@@ -643,6 +634,48 @@ class Linker:
     def _defines(module: Module, name: str) -> bool:
         facts = module.facts
         return name in facts.constants or name in facts.classes or name in facts.imports or name in facts.functions
+
+
+class _Lineage:
+    """A class, then its base classes within the project, depth first, each once (a cycle ends).
+
+    Lazy: a lookup stops at the first class that has what it wants, and the bases
+    beyond it are never resolved; resolving `Enum` in `class Kind(str, Enum)` would
+    parse the module that defines it (the standard library's, when it is analysed).
+    """
+
+    def __init__(self, linker: Linker, module: Module, cls: ClassFacts):
+        self.linker = linker
+        self.found: list[tuple[Module, ClassFacts]] = []
+        self.stack = [(module, cls)]
+        self.seen: set[tuple[str, str]] = set()
+        self.expanding = False
+
+    def __iter__(self) -> Iterator[tuple[Module, ClassFacts]]:
+        index = 0
+        while index < len(self.found) or self._advance():
+            yield self.found[index]
+            index += 1
+
+    def _advance(self) -> bool:
+        """Find the next class: resolve the bases of the last one found, then pop the stack."""
+        if self.expanding:
+            return False  # a base expression that needs this very lineage: a cycle ends here
+        self.expanding = True
+        try:
+            if self.found:
+                module, cls = self.found[-1]
+                self.stack.extend(reversed(self.linker._bases(module, cls)))
+        finally:
+            self.expanding = False
+        while self.stack:
+            module, cls = self.stack.pop()
+            key = (module.name, cls.name)
+            if key not in self.seen:
+                self.seen.add(key)
+                self.found.append((module, cls))
+                return True
+        return False
 
 
 def _final_identifier(expr: Expr) -> str | None:

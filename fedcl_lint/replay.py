@@ -4,10 +4,11 @@ Most runs of a pre-commit hook or a CI job see a project whose Python files did
 not change since the last run. A run of `check` therefore records, in the cache
 folder, its report and exit code under a key of everything that decides them
 besides files (the settings, the options, the working directory, the tool and
-Python versions), with the status (type, size, inode, times) of every input:
-each source file, folder listed, ignore file looked for, rule pack, settings
-file, baseline, and fedcl-lint's own modules. A later run with the same key
-replays the report if every status is the same, without importing the engine.
+Python versions), with the status of every input: each source file, ignore
+file and `__init__.py` looked for, rule pack, settings file, baseline and
+fedcl-lint module (type, size, inode, times), and each folder listed (its
+entries). A later run with the same key replays the report if every status is
+the same, without importing the engine.
 
 An unchanged status means unchanged content, except for a file changed again
 within its clock's granularity while a run read it. So a run whose inputs
@@ -23,6 +24,7 @@ import hashlib
 import io
 import os
 import pickle
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -35,7 +37,9 @@ _FORMAT = "1"
 RACY_SECONDS = 2.0
 _KEEP = 64  # recorded runs per cache folder: one per distinct command, oldest dropped first
 
-_Status = tuple[int, int, int, int, int] | None  # mode, inode, size, mtime_ns, ctime_ns; None: missing
+# A file: mode, inode, size, mtime_ns, ctime_ns. A folder: its entries, each with whether it is
+# a folder (its times change whenever anything is written in it, e.g. a report). None: missing.
+_Status = tuple[int, int, int, int, int] | tuple[tuple[str, bool], ...] | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ class RunRecord:
         A read-only or full disk costs speed only."""
         paths = dict.fromkeys([*map(str, inputs), *_own_modules()])
         statuses = [(path, _status(path)) for path in paths]
-        newest = max((max(s[3], s[4]) for _, s in statuses if s is not None), default=0)
+        newest = max((_changed_at(s) for _, s in statuses), default=0)
         if newest >= (self.started - RACY_SECONDS) * 1e9:
             return False
         data = pickle.dumps((self.key, statuses, (outcome.report, outcome.exit_code, outcome.summary)),
@@ -91,10 +95,18 @@ class RunRecord:
 
 def _status(path: str) -> _Status:
     try:
-        s = os.stat(path)
+        status = os.stat(path)
+        if stat.S_ISDIR(status.st_mode):
+            with os.scandir(path) as entries:
+                return tuple(sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries))
     except OSError:
         return None
-    return (s.st_mode, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+    return (status.st_mode, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def _changed_at(status: _Status) -> int:
+    """When a file last changed (ns); folders are compared by their entries, not by time."""
+    return max(status[3], status[4]) if status and isinstance(status[0], int) else 0
 
 
 def _own_modules() -> list[str]:

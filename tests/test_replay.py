@@ -174,3 +174,16 @@ def test_a_record_cannot_run_code(run_cli, project, analyses, tmp_path):
 
     assert not marker.exists()
     assert len(analyses) == 2
+
+
+def test_a_report_written_into_the_project_is_replayed_there_too(run_cli, project, analyses):
+    """Writing the report changes its folder's times: folders are compared by their entries."""
+    first = _check(run_cli, project, "-o", "report.json")
+    written = (project / "report.json").read_text()
+    (project / "report.json").unlink()
+    second = _check(run_cli, project, "-o", "report.json")
+    third = _check(run_cli, project, "-o", "report.json")
+
+    assert len(analyses) == 2  # the deleted report changed the folder's entries once
+    assert first.exit_code == second.exit_code == third.exit_code == 1
+    assert (project / "report.json").read_text() == written
