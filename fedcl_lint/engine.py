@@ -70,7 +70,7 @@ class FactStore:
         self.modules: dict[SourceFile, Module] = {}
         for file in files:
             try:
-                self.contents[file] = file.path.read_bytes()
+                self.contents[file] = _read(file.path)
             except OSError as exc:
                 failure = ParseFailure(f"cannot read: {_read_problem(file.path, exc)}", (1, 1), kind="read")
                 self.modules[file] = Module(file, ModuleFacts(failure=failure))
@@ -162,6 +162,22 @@ class FactStore:
     def _progress(self, done: int, total: int) -> None:
         if self.on_progress is not None:
             self.on_progress(done, total)
+
+
+def _read(path: Path) -> bytes:
+    """A file's bytes in three system calls: reading a large tree is a tenth of a cold run."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(descriptor).st_size
+        data = os.read(descriptor, size + 1)
+        if len(data) > size:  # it grew since: read the rest
+            chunks = [data]
+            while chunk := os.read(descriptor, 1 << 20):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        return data
+    finally:
+        os.close(descriptor)
 
 
 def _read_problem(path: Path, error: OSError) -> str:

@@ -7,7 +7,6 @@ reported: a broken file never hides the findings of the others.
 from __future__ import annotations
 
 import os
-import pathlib
 
 import pytest
 
@@ -94,14 +93,14 @@ def test_a_50_mb_generated_file_is_reported_not_parsed(run_cli, tmp_path):
 def test_unreadable_file_is_a_read_error(run_cli, tmp_path, monkeypatch):
     write_project(tmp_path, {"secret.py": SEND})
     if os.geteuid() == 0:  # root reads anything: make the file system refuse the way it would
-        real = pathlib.Path.read_bytes
+        real = os.open
 
-        def refuse(self):
-            if self.name == "secret.py":
-                raise PermissionError(13, "Permission denied", str(self))
-            return real(self)
+        def refuse(path, *args, **kwargs):
+            if os.path.basename(path) == "secret.py":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *args, **kwargs)
 
-        monkeypatch.setattr(pathlib.Path, "read_bytes", refuse)
+        monkeypatch.setattr(os, "open", refuse)
     else:
         (tmp_path / "secret.py").chmod(0)
     [finding] = _check(run_cli, tmp_path, {})
