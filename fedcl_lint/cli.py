@@ -11,12 +11,13 @@ command line's options on top; every analysis goes through `api.analyze`.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -480,15 +481,45 @@ def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> 
         raise FatalError(str(exc)) from None
 
 
-def main() -> None:
-    """Console-script entry point: any crash of the tool itself exits 2, never 1."""
+def main() -> NoReturn:
+    """Console-script entry point: run, then leave at once.
+
+    A run is one short process. The cyclic collector is off: it would only rescan
+    the run's facts (turned back on after `analyze`, it spent 0.15 s on one
+    collection of them; see `api.paused_gc`). And the process exits without
+    freeing those objects one by one, which took another 0.15 s on a large
+    project: every file it writes is complete and closed by then.
+    """
+    gc.disable()
+    code = run()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # e.g. the reader of a pipe has gone: nothing more can be said
+        code = code or EXIT_ERROR
+    os._exit(code)
+
+
+def run() -> int:
+    """The command line's exit code: any crash of the tool itself is 2, never 1."""
     try:
         cli.main(prog_name="fedcl-lint")
-    except SystemExit:
-        raise
+    except SystemExit as exc:
+        return _system_exit_code(exc.code)
     except Exception:  # the top-level crash guard: report and exit 2 so CI never reads it as findings
         import traceback
 
         click.echo("fedcl-lint: internal error, please report it with this traceback:", err=True)
         click.echo(traceback.format_exc(), err=True)
-        sys.exit(EXIT_ERROR)
+        return EXIT_ERROR
+    return EXIT_CLEAN
+
+
+def _system_exit_code(code: object) -> int:
+    """What the interpreter would exit with for `sys.exit(code)`."""
+    if code is None:
+        return EXIT_CLEAN
+    if isinstance(code, int):
+        return code
+    click.echo(str(code), err=True)
+    return 1

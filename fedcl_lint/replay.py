@@ -75,11 +75,13 @@ class RunRecord:
     def record(self, inputs: Iterable[Path], outcome: Outcome) -> bool:
         """Keep `outcome` for the next run, unless an input changed too recently to tell (see above).
         A read-only or full disk costs speed only."""
-        paths = dict.fromkeys([*map(str, inputs), *_own_modules()])
-        statuses = [(path, _status(path)) for path in paths]
-        newest = max((_changed_at(s) for _, s in statuses), default=0)
-        if newest >= (self.started - RACY_SECONDS) * 1e9:
-            return False
+        limit = (self.started - RACY_SECONDS) * 1e9
+        statuses = []
+        for path in dict.fromkeys([*map(str, inputs), *_own_modules()]):
+            status = _status(path)
+            if _changed_at(status) >= limit:
+                return False
+            statuses.append((path, status))
         data = pickle.dumps((self.key, statuses, (outcome.report, outcome.exit_code, outcome.summary)),
                             protocol=pickle.HIGHEST_PROTOCOL)
         from fedcl_lint.files import replace_atomically

@@ -96,10 +96,8 @@ def test_internal_failure_exits_2_with_a_traceback(monkeypatch, capsys, tmp_path
 
     monkeypatch.setattr("fedcl_lint.api.analyze", explode)
     monkeypatch.setattr("sys.argv", ["fedcl-lint", "check", str(tmp_path)])
-    with pytest.raises(SystemExit) as exit_info:
-        cli_module.main()
 
-    assert exit_info.value.code == 2
+    assert cli_module.run() == 2
     err = capsys.readouterr().err
     assert "internal error" in err
     assert "RuntimeError: boom" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import FIXTURES
 from fedcl_lint.api import analyze
-from fedcl_lint.cache import FactCache
+from fedcl_lint.cache import _MAX_ADDITIONS, FactCache
 from fedcl_lint.engine import EngineOptions
 from fedcl_lint.reporters import json_report
 from fedcl_lint.rulepack import load_packs
@@ -120,3 +121,59 @@ def test_a_different_rule_pack_does_not_reuse_entries(tmp_path):
     other = FactCache(tmp_path, load_packs([str(FIXTURES / "node_api" / "node.toml")]))
 
     assert fedcl.path != other.path
+
+
+def _edit(path: Path, number: int) -> None:
+    path.write_text(f"EDIT_{number} = {number}\n" + path.read_text())
+
+
+def test_a_run_that_parsed_few_files_writes_only_those(tmp_path):
+    project = tmp_path / "app"
+    shutil.copytree(FIXTURES / "seed" / "bug", project)
+    cache = tmp_path / "cache"
+    _outputs(project, EngineOptions(cache_dir=cache))
+    [base] = cache.glob("facts-*.pickle")
+    before = base.read_bytes()
+
+    _edit(project / "fedapp" / "server.py", 1)
+    changed = _outputs(project, EngineOptions(cache_dir=cache))
+
+    assert base.read_bytes() == before
+    [added] = cache.glob("facts-*.added")
+    assert len(pickle.loads(added.read_bytes())) == 1  # the edited file only
+    assert changed == _outputs(project, EngineOptions()) == _outputs(project, EngineOptions(cache_dir=cache))
+
+
+def test_additions_are_folded_into_the_base_when_they_pile_up(tmp_path):
+    project = tmp_path / "app"
+    for number in range(40):  # a base big enough that a few additions stay small beside it
+        (project / f"node{number}.py").parent.mkdir(exist_ok=True)
+        (project / f"node{number}.py").write_text(
+            f"async def go(comm):\n    await comm.send_business_message('s', 'M{number}', {{}})\n"
+        )
+    cache = tmp_path / "cache"
+    _outputs(project, EngineOptions(cache_dir=cache))
+    for number in range(_MAX_ADDITIONS):
+        _edit(project / "node0.py", number)
+        _outputs(project, EngineOptions(cache_dir=cache))
+        assert len(list(cache.glob("facts-*.added"))) == number + 1
+    _edit(project / "node0.py", 99)
+    last = _outputs(project, EngineOptions(cache_dir=cache))
+
+    assert list(cache.glob("facts-*.added")) == []
+    [base] = cache.glob("facts-*.pickle")
+    assert len(pickle.loads(base.read_bytes())) == 40 + _MAX_ADDITIONS + 1  # every version of node0.py seen
+    assert last == _outputs(project, EngineOptions())
+
+
+def test_a_damaged_addition_is_a_miss(tmp_path):
+    project = tmp_path / "app"
+    shutil.copytree(FIXTURES / "seed" / "bug", project)
+    cache = tmp_path / "cache"
+    _outputs(project, EngineOptions(cache_dir=cache))
+    _edit(project / "fedapp" / "server.py", 1)
+    _outputs(project, EngineOptions(cache_dir=cache))
+    [added] = cache.glob("facts-*.added")
+    added.write_bytes(added.read_bytes()[:20])
+
+    assert _outputs(project, EngineOptions(cache_dir=cache)) == _outputs(project, EngineOptions())
