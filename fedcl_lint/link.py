@@ -202,6 +202,10 @@ class Linker:
         self.modules: list[Module] = []
         self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
+        # Per call, what no round changes: the sites a call of a pack API makes, and the
+        # definition a callee resolves to (only the wrappers it may be change).
+        self._pack_sites: dict[tuple[str, int], list[_RawSite]] = {}
+        self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
 
     def _select(self, modules: list[Module]) -> None:
@@ -252,15 +256,19 @@ class Linker:
         relevant = wrapper_names | self.pack_apis.keys() | {d.registration for d in self.pack.dispatchers}
         for module in self.modules:
             facts = module.facts
-            for call in facts.calls:
+            for index, call in enumerate(facts.calls):
                 if call.name not in relevant:
                     continue
                 # The project's own definition, when it forwards to a known API, says
                 # more than the pack: it is what runs. Otherwise the pack decides.
-                reached = self._wrapper_apis(module, call, wrappers) if call.name in wrapper_names else []
-                if not reached and call.name in self.pack_apis:
-                    reached = [(self.pack_apis[call.name], 0)]
-                raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
+                key = (module.file.display, index)  # the display path: module names can repeat
+                reached = self._wrapper_apis(module, call, key, wrappers) if call.name in wrapper_names else []
+                if reached:
+                    raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
+                elif call.name in self.pack_apis:
+                    if key not in self._pack_sites:
+                        self._pack_sites[key] = [self._call_site(module, call, self.pack_apis[call.name], 0)]
+                    raw.extend(self._pack_sites[key])
                 dispatcher = self.pack.dispatcher(call.name)
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
@@ -310,7 +318,7 @@ class Linker:
             if case.function == function.qualname and case.param == param and case.key == spec.key
         ]
 
-    def _wrapper_apis(self, module: Module, call: Call,
+    def _wrapper_apis(self, module: Module, call: Call, key: tuple[str, int],
                       wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[tuple[_Api, int]]:
         """The wrapper APIs a call reaches, with how many leading arguments are bound (`self`).
 
@@ -320,7 +328,9 @@ class Linker:
         wrapper of the same kind: a name shared with any other function is ambiguous
         and skipped, never guessed.
         """
-        target = self._function(call.callee, module)
+        if key not in self._callees:
+            self._callees[key] = self._function(call.callee, module)
+        target = self._callees[key]
         if target is not None:
             owner, function, shift = target
             return [(api, shift) for api in sorted(wrappers.get((owner.name, function.qualname), ()), key=_api_key)]
