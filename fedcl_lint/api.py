@@ -44,7 +44,6 @@ class Analysis:
     baselined: int = 0  # findings hidden because the baseline knows them
     inputs: tuple[Path, ...] = ()  # every file and folder whose content decided the findings
 
-
     def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
         """Findings at or above the threshold (default: the configured `fail-on`)."""
         threshold = threshold or self.config.fail_on
@@ -144,8 +143,8 @@ def _analyze(
 
 
 def _inputs(discovery: Discovery, pack: RulePack, config: Config) -> tuple[Path, ...]:
-    """What a replayed run must find unchanged: the sources, the folders listed and ignore files
-    looked for, the rule packs, the settings file and the baseline."""
+    """What a replayed run must find unchanged: the sources, what discovery consulted (folders
+    listed, ignore files and `__init__.py` looked for), the rule packs, the settings file, the baseline."""
     named = [config.path, config.baseline, *pack.sources]
     return (*(f.path for f in discovery.files), *discovery.consulted, *(p for p in named if p is not None))
 

@@ -202,8 +202,8 @@ class Linker:
         self.modules: list[Module] = []
         self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
-        # Per call, what no round changes: the sites a call of a pack API makes, and the
-        # definition a callee resolves to (only the wrappers it may be change).
+        # Per call, what no round of the fixpoint changes: the sites a call of a pack API
+        # makes, and the definition a callee resolves to (only the wrappers it reaches grow).
         self._pack_sites: dict[tuple[str, int], list[_RawSite]] = {}
         self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
@@ -237,11 +237,14 @@ class Linker:
         for site in raw:
             linked = self._linked(site)
             (forwarding if self._forwarded(site, wrappers) else sites).append(linked)
+        owners = {m.file.display: m for m in self.store.modules.values()}
         described = [
             Wrapper(qualname, module.location(module.facts.functions[qualname].position), api.role,
                     api.mechanism, api.chain)
-            for (module_name, qualname), apis in sorted(wrappers.items())
-            for module in [self._module(module_name)]
+            for module, qualname, apis in sorted(
+                ((owners[display], qualname, apis) for (display, qualname), apis in wrappers.items()),
+                key=lambda item: (item[0].name, item[1], item[0].file.display),
+            )
             for api in sorted(apis, key=lambda a: (a.role, a.mechanism, a.chain))
         ]
         return LinkResult(tuple(sites), tuple(forwarding), tuple(described))
@@ -261,7 +264,7 @@ class Linker:
                     continue
                 # The project's own definition, when it forwards to a known API, says
                 # more than the pack: it is what runs. Otherwise the pack decides.
-                key = (module.file.display, index)  # the display path: module names can repeat
+                key = (module.file.display, index)
                 reached = self._wrapper_apis(module, call, key, wrappers) if call.name in wrapper_names else []
                 if reached:
                     raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
@@ -304,9 +307,9 @@ class Linker:
         if target is None:
             return []
         owner, function, _shift = target
-        if (owner.name, function.qualname) in done:
+        if _identity(owner, function.qualname) in done:
             return []
-        done.add((owner.name, function.qualname))
+        done.add(_identity(owner, function.qualname))
         if spec.payload_argument >= len(function.params):
             return []
         param = function.params[spec.payload_argument].name
@@ -333,7 +336,8 @@ class Linker:
         target = self._callees[key]
         if target is not None:
             owner, function, shift = target
-            return [(api, shift) for api in sorted(wrappers.get((owner.name, function.qualname), ()), key=_api_key)]
+            return [(api, shift) for api in sorted(wrappers.get(_identity(owner, function.qualname), ()),
+                                                   key=_api_key)]
         if not isinstance(call.callee, AttrRef):
             return []
         if call.name not in self._by_name_cache:
@@ -344,19 +348,19 @@ class Linker:
         """What `obj.name(...)` reaches when `obj` is unknown: see `_wrapper_apis`."""
         definitions = self.definitions.get(name, [])
         kinds = {
-            frozenset(api.kind for api in wrappers.get((owner.name, function.qualname), ()))
+            frozenset(api.kind for api in wrappers.get(_identity(owner, function.qualname), ()))
             for owner, function in definitions
         }
         if len(kinds) != 1 or not next(iter(kinds)):
             return []
         if len(definitions) == 1:
             owner, function = definitions[0]
-            return [(api, 0) for api in sorted(wrappers[(owner.name, function.qualname)], key=_api_key)]
+            return [(api, 0) for api in sorted(wrappers[_identity(owner, function.qualname)], key=_api_key)]
         # Several definitions, all wrappers of the same kind: which one runs does not matter.
         owner, function = definitions[0]
         return [
             (replace(api, chain=(f"{name} (one of {len(definitions)} definitions)", api.chain[-1])), 0)
-            for api in sorted(wrappers[(owner.name, function.qualname)], key=_api_key)
+            for api in sorted(wrappers[_identity(owner, function.qualname)], key=_api_key)
         ]
 
     def _wrappers_from(self, raw: list[_RawSite]) -> dict[tuple[str, str], frozenset[_Api]]:
@@ -378,12 +382,12 @@ class Linker:
                 handler_slot = _slot_of(function, handler_param.param)
             api = _Api(function.name, site.api.role, site.api.mechanism, slot, handler_slot,
                        function.is_async, (function.qualname, *site.api.chain))
-            found.setdefault((site.module.name, function.qualname), set()).add(api)
+            found.setdefault(_identity(site.module, function.qualname), set()).add(api)
         return {key: frozenset(apis) for key, apis in found.items()}
 
     def _forwarded(self, site: _RawSite, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> bool:
         param = _forwarded_param(site.expr)
-        return param is not None and (site.module.name, param.function) in wrappers
+        return param is not None and _identity(site.module, param.function) in wrappers
 
     def _linked(self, site: _RawSite) -> LinkedSite:
         if site.expr is None:
@@ -597,7 +601,7 @@ class Linker:
 
         Memoised: every attribute, method and Enum lookup walks it, and facts never change during a run.
         """
-        key = (module.name, cls.name)
+        key = _identity(module, cls.name)
         if key not in self._lineages:
             self._lineages[key] = _Lineage(self, module, cls)
         return self._lineages[key]
@@ -659,6 +663,7 @@ class _Lineage:
         self.found: list[tuple[Module, ClassFacts]] = []
         self.stack = [(module, cls)]
         self.seen: set[tuple[str, str]] = set()
+        self.expanded = 0  # how many of `found` had their bases pushed
         self.expanding = False
 
     def __iter__(self) -> Iterator[tuple[Module, ClassFacts]]:
@@ -671,21 +676,27 @@ class _Lineage:
         """Find the next class: resolve the bases of the last one found, then pop the stack."""
         if self.expanding:
             return False  # a base expression that needs this very lineage: a cycle ends here
-        self.expanding = True
-        try:
-            if self.found:
+        if self.expanded < len(self.found):
+            self.expanding = True
+            try:
                 module, cls = self.found[-1]
                 self.stack.extend(reversed(self.linker._bases(module, cls)))
-        finally:
-            self.expanding = False
+            finally:
+                self.expanding = False
+            self.expanded = len(self.found)
         while self.stack:
             module, cls = self.stack.pop()
-            key = (module.name, cls.name)
+            key = _identity(module, cls.name)
             if key not in self.seen:
                 self.seen.add(key)
                 self.found.append((module, cls))
                 return True
         return False
+
+
+def _identity(module: Module, qualname: str) -> tuple[str, str]:
+    """A function or class: its file's display path (module names can repeat) and qualified name."""
+    return (module.file.display, qualname)
 
 
 def _final_identifier(expr: Expr) -> str | None:

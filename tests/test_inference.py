@@ -301,3 +301,21 @@ def test_a_dispatcher_registered_twice_counts_its_cases_once(run_cli, tmp_path):
     result = run_cli(["check", "--format", "json"], cwd=tmp_path)
 
     assert result.json["findings"] == []
+
+
+def test_same_named_wrappers_of_two_folders_keep_their_own_mechanism(run_cli, tmp_path):
+    """`a/app.py` and `b/app.py` are both module `app`; each `send` wraps its own API."""
+    for folder, api, message in (("a", "send_business_message", "X_A"), ("b", "send_control_message", "X_B")):
+        write_project(tmp_path / folder, {"app.py": f"""
+            async def send(cm, kind):
+                await cm.{api}("peer", kind, {{}})
+
+
+            async def go(cm):
+                await send(cm, "{message}")
+            """})
+    result = run_cli(["check", "a", "b", "--format", "json", "--no-cache"], cwd=tmp_path)
+
+    assert [(f["code"], f["message_type"], f["mechanism"], f["path"]) for f in result.json["findings"]] == [
+        ("FCL002", "X_A", "rpc", "a/app.py"), ("FCL002", "X_B", "event", "b/app.py"),
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, findings_of, write_project
 
 ROOT = FIXTURES / "resolution"
 
@@ -123,3 +123,21 @@ def test_check_reports_coverage_and_unresolved_as_info(run_cli):
     assert lines[-1] == f"{len(RESOLVED)} of {len(RESOLVED) + len(UNRESOLVED)} call sites resolved."
     assert "app.py:45:15: FCL005 cannot resolve the message type of `send_business_message` (send rpc): " \
         "parameter `message_type` of `Worker.unresolved`" in lines
+
+
+def test_same_named_modules_of_two_folders_keep_their_own_classes(run_cli, tmp_path):
+    """`a/app.py` and `b/app.py` are both module `app`: each `Kind.STOP` is its own file's."""
+    for folder, value in (("a", "A_STOP"), ("b", "B_STOP")):
+        write_project(tmp_path / folder, {"app.py": f"""
+            class Kind:
+                STOP = "{value}"
+
+
+            async def go(cm):
+                await cm.send_business_message("peer", Kind.STOP, {{}})
+            """})
+    result = run_cli(["check", "a", "b", "--format", "json", "--no-cache"], cwd=tmp_path)
+
+    assert findings_of(result.json) == [
+        ("FCL002", "A_STOP", "a/app.py", 7), ("FCL002", "B_STOP", "b/app.py", 7),
+    ]
