@@ -3,11 +3,11 @@
 Most runs of a pre-commit hook or a CI job see a project whose Python files did
 not change since the last run. A run of `check` therefore records, in the cache
 folder, its report and exit code under a key of everything that decides them
-besides files (the settings, the options, the working directory, the tool and
-Python versions), with the status of every input: each source file, ignore
-file and `__init__.py` looked for, rule pack, settings file, baseline and
-fedcl-lint module (type, size, inode, times), and each folder listed (its
-entries). A later run with the same key replays the report if every status is
+besides files (the settings, the options, the working directory, the tool's
+version and installation, the Python version), with the status of every input:
+each source file, ignore file and `__init__.py` looked for, rule pack, settings
+file, baseline, and module of fedcl-lint and pathspec (type, size, inode,
+times), and each folder listed (its entries). A later run with the same key replays the report if every status is
 the same, without importing the engine.
 
 An unchanged status means unchanged content, except for a file changed again
@@ -56,7 +56,8 @@ class RunRecord:
 
     def __init__(self, cache_dir: Path, key: object):
         self.started = time.time()
-        text = repr((_FORMAT, __version__, sys.version, _canonical(key)))
+        # the installation too: two checkouts of one version can hold different code
+        text = repr((_FORMAT, __version__, os.path.dirname(__file__), sys.version, _canonical(key)))
         self.key = text
         self.path = Path(cache_dir) / "runs" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
 
@@ -77,7 +78,7 @@ class RunRecord:
         A read-only or full disk costs speed only."""
         limit = (self.started - RACY_SECONDS) * 1e9
         statuses = []
-        for path in dict.fromkeys([*map(str, inputs), *_own_modules()]):
+        for path in dict.fromkeys([*map(str, inputs), *_code_that_decided()]):
             status = _status(path)
             if _changed_at(status) >= limit:
                 return False
@@ -111,10 +112,11 @@ def _changed_at(status: _Status) -> int:
     return max(status[3], status[4]) if status and isinstance(status[0], int) else 0
 
 
-def _own_modules() -> list[str]:
-    """fedcl-lint's modules this run loaded: an edited checkout must not replay the old code's report."""
+def _code_that_decided() -> list[str]:
+    """The modules of fedcl-lint and of pathspec (it matches the globs) this run loaded: an edited
+    checkout or an upgraded library must not replay the old code's report."""
     return sorted(m.__file__ for name, m in list(sys.modules.items())
-                  if name.partition(".")[0] == "fedcl_lint" and getattr(m, "__file__", None))
+                  if name.partition(".")[0] in ("fedcl_lint", "pathspec") and getattr(m, "__file__", None))
 
 
 def _drop_oldest(folder: Path) -> None:
