@@ -31,6 +31,19 @@ _UNUSED_SUPPRESSION = UnusedSuppression()
 
 
 @dataclass(frozen=True)
+class RunInputs:
+    """Every file and folder whose content decided a run, for replaying it (see `replay`).
+
+    `skipped` are sources the prefilter never parsed: they may change without changing
+    the findings as long as they still mention none of `names`.
+    """
+
+    paths: tuple[Path, ...] = ()
+    skipped: frozenset[Path] = frozenset()
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The outcome of one run over a project."""
 
@@ -42,7 +55,7 @@ class Analysis:
     cwd: Path | None = None  # display paths are relative to it
     suppressed: int = 0  # findings hidden by `# fedcl-lint: ignore` comments
     baselined: int = 0  # findings hidden because the baseline knows them
-    inputs: tuple[Path, ...] = ()  # every file and folder whose content decided the findings
+    inputs: RunInputs = RunInputs()  # what decided the findings
 
     def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
         """Findings at or above the threshold (default: the configured `fail-on`)."""
@@ -138,15 +151,19 @@ def _analyze(
         cwd=cwd,
         suppressed=refined.suppressed,
         baselined=refined.baselined,
-        inputs=_inputs(discovery, pack, config),
+        inputs=_inputs(discovery, store, config),
     )
 
 
-def _inputs(discovery: Discovery, pack: RulePack, config: Config) -> tuple[Path, ...]:
-    """What a replayed run must find unchanged: the sources, what discovery consulted (folders
-    listed, ignore files and `__init__.py` looked for), the rule packs, the settings file, the baseline."""
-    named = [config.path, config.baseline, *pack.sources]
-    return (*(f.path for f in discovery.files), *discovery.consulted, *(p for p in named if p is not None))
+def _inputs(discovery: Discovery, store: FactStore, config: Config) -> RunInputs:
+    """The sources, what discovery consulted (folders listed, ignore files and `__init__.py` looked
+    for), the rule packs, the settings file and the baseline. Skipped sources matter through their
+    suppression comments when unused ones are reported."""
+    named = [config.path, config.baseline, *store.pack.sources]
+    paths = (*(f.path for f in discovery.files), *discovery.consulted, *(p for p in named if p is not None))
+    if config.warn_unused_ignores:
+        return RunInputs(paths)
+    return RunInputs(paths, frozenset(f.path for f in store.unparsed()), tuple(sorted(store.searched)))
 
 
 @dataclass(frozen=True)

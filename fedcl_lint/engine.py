@@ -68,6 +68,7 @@ class FactStore:
         self.on_progress = on_progress
         self.contents: dict[SourceFile, bytes] = {}
         self.modules: dict[SourceFile, Module] = {}
+        self.searched: set[str] = set()  # every name a file was searched for: what could have made it matter
         for file in files:
             try:
                 self.contents[file] = _read(file.path)
@@ -87,7 +88,9 @@ class FactStore:
 
     def mentioning(self, names: Iterable[str]) -> list[SourceFile]:
         """Files not parsed yet whose bytes contain any of `names`."""
-        needles = [name.encode() for name in sorted(set(names))]
+        names = set(names)
+        self.searched |= names
+        needles = [name.encode() for name in sorted(names)]
         # one substring search per name beats a regex alternation threefold on large trees
         return [
             f for f, content in self.contents.items()
@@ -146,13 +149,18 @@ class FactStore:
         """Suppression comments of the files the prefilter skipped (they mention no messaging
         API, so nothing in them can match): needed only to report them as unused."""
         found = {}
-        for file, content in self.contents.items():
-            if file in self.modules or MARKER.encode() not in content:
+        for file in self.unparsed():
+            content = self.contents[file]
+            if MARKER.encode() not in content:
                 continue
             text, failure = decode(content)
             if failure is None and (suppressions := parse_suppressions(text)):
                 found[file.display] = suppressions
         return found
+
+    def unparsed(self) -> list[SourceFile]:
+        """The files the prefilter skipped: none mentions a name in `searched`."""
+        return [file for file in self.contents if file not in self.modules]
 
     def save(self) -> None:
         """Keep what this run parsed for the next one."""

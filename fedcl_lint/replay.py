@@ -7,8 +7,10 @@ besides files (the settings, the options, the working directory, the tool's
 version and installation, the Python version), with the status of every input:
 each source file, ignore file and `__init__.py` looked for, rule pack, settings
 file, baseline, and module of fedcl-lint and pathspec (type, size, inode,
-times), and each folder listed (its entries). A later run with the same key replays the report if every status is
-the same, without importing the engine.
+times), and each folder listed (its entries). A later run with the same key
+replays the report if every status is the same, without importing the engine.
+A source the prefilter skipped may have changed too, if it still mentions none
+of the names it was searched for: no finding can depend on it.
 
 An unchanged status means unchanged content, except for a file changed again
 within its clock's granularity while a run read it. So a run whose inputs
@@ -29,11 +31,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING
 
 from fedcl_lint import __version__
 
-_FORMAT = "1"
+if TYPE_CHECKING:
+    from fedcl_lint.api import RunInputs  # the engine is never loaded to replay
+
+_FORMAT = "2"
 RACY_SECONDS = 2.0
 _KEEP = 64  # recorded runs per cache folder: one per distinct command, oldest dropped first
 
@@ -62,29 +67,47 @@ class RunRecord:
         self.path = Path(cache_dir) / "runs" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
 
     def replay(self) -> Outcome | None:
-        """The recorded outcome, if there is one and every input is as it was."""
+        """The recorded outcome, if there is one and every input is as it was.
+
+        A source the recorded run skipped (it mentioned no name that matters) may have
+        changed, if it still mentions none: the findings cannot depend on it. The record
+        then takes its new status, so that the next run need not read it again.
+        """
         try:
             data = self.path.read_bytes()
-            key, statuses, outcome = _PlainUnpickler(io.BytesIO(data)).load()
+            key, statuses, skipped, names, outcome = _PlainUnpickler(io.BytesIO(data)).load()
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
                 AttributeError, MemoryError):
             return None  # none recorded, or a corrupted record: do the work
-        if key != self.key or not all(_status(path) == status for path, status in statuses):
+        if key != self.key:
             return None
-        return Outcome(*outcome)
+        changed = []
+        for path, status in statuses:
+            if _status(path) != status:
+                if path not in skipped or _mentions(path, names):
+                    return None
+                changed.append(path)
+        replayed = Outcome(*outcome)
+        if changed:
+            self._write([path for path, _ in statuses], skipped, names, replayed)
+        return replayed
 
-    def record(self, inputs: Iterable[Path], outcome: Outcome) -> bool:
+    def record(self, inputs: RunInputs, outcome: Outcome) -> bool:
         """Keep `outcome` for the next run, unless an input changed too recently to tell (see above).
         A read-only or full disk costs speed only."""
+        paths = list(dict.fromkeys([*map(str, inputs.paths), *_code_that_decided()]))
+        return self._write(paths, frozenset(map(str, inputs.skipped)), inputs.names, outcome)
+
+    def _write(self, paths: list[str], skipped: frozenset[str], names: tuple[str, ...], outcome: Outcome) -> bool:
         limit = (self.started - RACY_SECONDS) * 1e9
         statuses = []
-        for path in dict.fromkeys([*map(str, inputs), *_code_that_decided()]):
+        for path in paths:
             status = _status(path)
             if _changed_at(status) >= limit:
                 return False
             statuses.append((path, status))
-        data = pickle.dumps((self.key, statuses, (outcome.report, outcome.exit_code, outcome.summary)),
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        record = (self.key, statuses, skipped, names, (outcome.report, outcome.exit_code, outcome.summary))
+        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         from fedcl_lint.files import replace_atomically
 
         try:
@@ -94,6 +117,16 @@ class RunRecord:
         except OSError:
             return False
         return True
+
+
+def _mentions(path: str, names: tuple[str, ...]) -> bool:
+    """Whether the file mentions any of `names` (or cannot be read: then it may)."""
+    try:
+        with open(path, "rb") as stream:
+            content = stream.read()
+    except OSError:
+        return True
+    return any(name.encode() in content for name in names)
 
 
 def _status(path: str) -> _Status:

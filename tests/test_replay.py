@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
 
 import fedcl_lint.api
-from conftest import FIXTURES
+from conftest import FIXTURES, write_project
 from fedcl_lint import replay
 
 LONG_AGO = 1_600_000_000  # 2020: older than any run's start
@@ -187,3 +188,82 @@ def test_a_report_written_into_the_project_is_replayed_there_too(run_cli, projec
     assert len(analyses) == 2  # the deleted report changed the folder's entries once
     assert first.exit_code == second.exit_code == third.exit_code == 1
     assert (project / "report.json").read_text() == written
+
+
+WRAPPED = {
+    "conn.py": """
+        async def route(cm, kind):
+            await cm.send_business_message("peer", kind, {})
+        """,
+    "handlers.py": """
+        def setup(cm):
+            cm.register_message_handler("PING", on_ping)
+
+
+        async def on_ping(source, data):
+            return {}
+        """,
+    "app.py": """
+        from conn import route
+
+
+        async def go(cm):
+            await route(cm, "PING")
+        """,
+    "util.py": """
+        def idle():
+            return 1
+        """,
+}
+
+
+@pytest.fixture
+def wrapped(tmp_path, monkeypatch):
+    """A project whose `util.py` mentions nothing that matters: the prefilter skips it."""
+    root = write_project(tmp_path / "wrapped", WRAPPED)
+    monkeypatch.setattr(replay, "RACY_SECONDS", 0.0)
+    _age(root)
+    return root
+
+
+def _edit(path: Path, source: str) -> None:
+    path.write_text(textwrap.dedent(source))
+    os.utime(path, (LONG_AGO + 60, LONG_AGO + 60))  # an edit made a while ago, as the racy rule wants
+
+
+def test_an_edit_to_a_file_that_cannot_matter_is_replayed(run_cli, wrapped, analyses):
+    first = _check(run_cli, wrapped)
+    record = next((wrapped.parent / "cache" / "runs").glob("*.pickle"))
+    recorded = record.read_bytes()
+    _edit(wrapped / "util.py", "def idle():\n    return 2  # still no messaging\n")
+    second = _check(run_cli, wrapped)
+
+    assert len(analyses) == 1
+    assert (second.exit_code, second.output) == (first.exit_code, first.output)
+    assert record.read_bytes() != recorded  # it now holds util.py's new status
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param('async def go(cm):\n    await cm.send_business_message("peer", "PONG", {})\n', id="api"),
+        pytest.param('from conn import route\n\n\nasync def go(cm):\n    await route(cm, "PONG")\n', id="wrapper"),
+    ],
+)
+def test_an_edit_that_makes_a_skipped_file_matter_is_analysed(run_cli, wrapped, analyses, source):
+    first = _check(run_cli, wrapped)
+    _edit(wrapped / "util.py", source)
+    second = _check(run_cli, wrapped)
+
+    assert len(analyses) == 2
+    assert [f["code"] for f in first.json["findings"]] == []
+    assert [(f["code"], f["message_type"]) for f in second.json["findings"]] == [("FCL002", "PONG")]
+
+
+def test_with_unused_ignores_reported_skipped_files_matter_too(run_cli, wrapped, analyses):
+    _check(run_cli, wrapped, "--warn-unused-ignores")
+    _edit(wrapped / "util.py", "def idle():\n    return 1  # fedcl-lint: ignore[FCL002]\n")
+    second = _check(run_cli, wrapped, "--warn-unused-ignores")
+
+    assert len(analyses) == 2
+    assert [f["code"] for f in second.json["findings"]] == ["FCL100"]
