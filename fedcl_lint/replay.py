@@ -73,14 +73,10 @@ class RunRecord:
         changed, if it still mentions none: the findings cannot depend on it. The record
         then takes its new status, so that the next run need not read it again.
         """
-        try:
-            data = self.path.read_bytes()
-            key, statuses, skipped, names, outcome = _PlainUnpickler(io.BytesIO(data)).load()
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
-                AttributeError, MemoryError):
-            return None  # none recorded, or a corrupted record: do the work
-        if key != self.key:
-            return None
+        loaded = _load(self.path)
+        if loaded is None or loaded[0] != self.key:
+            return None  # none recorded, a corrupted one, or another key's (a hash collision)
+        _, statuses, skipped, names, outcome = loaded
         changed = []
         for path, status in statuses:
             if _status(path) != status:
@@ -119,6 +115,23 @@ class RunRecord:
         return True
 
 
+def _load(path: Path) -> tuple | None:
+    """A record as written by `_write`, or None if there is none or it is not one."""
+    try:
+        record = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
+        key, statuses, skipped, names, (report, exit_code, summary) = record
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
+            AttributeError, MemoryError):
+        return None
+    well_formed = (
+        isinstance(key, str) and isinstance(statuses, list)
+        and all(isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) for entry in statuses)
+        and isinstance(skipped, frozenset) and isinstance(names, tuple) and all(isinstance(n, str) for n in names)
+        and isinstance(report, str) and isinstance(exit_code, int) and isinstance(summary, (str, type(None)))
+    )
+    return (key, statuses, skipped, names, (report, exit_code, summary)) if well_formed else None
+
+
 def _mentions(path: str, names: tuple[str, ...]) -> bool:
     """Whether the file mentions any of `names` (or cannot be read: then it may)."""
     try:
@@ -153,8 +166,10 @@ def _code_that_decided() -> list[str]:
 
 
 def _drop_oldest(folder: Path) -> None:
-    records = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
-    for old in records[:-_KEEP]:
+    """Keep the `_KEEP` most recent records (another run may be dropping them too)."""
+    records = [(status[3], path) for path in folder.glob("*.pickle")
+               if (status := _status(str(path))) is not None and isinstance(status[0], int)]
+    for _, old in sorted(records)[:-_KEEP]:
         old.unlink(missing_ok=True)
 
 

@@ -267,3 +267,28 @@ def test_with_unused_ignores_reported_skipped_files_matter_too(run_cli, wrapped,
 
     assert len(analyses) == 2
     assert [f["code"] for f in second.json["findings"]] == ["FCL100"]
+
+
+def test_a_record_of_the_right_key_but_the_wrong_shape_means_analysing_again(run_cli, project, analyses):
+    first = _check(run_cli, project)
+    [record] = (project.parent / "cache" / "runs").glob("*.pickle")
+    key, statuses, skipped, names, (report, exit_code, summary) = pickle.loads(record.read_bytes())
+    record.write_bytes(pickle.dumps((key, [(path,) for path, _ in statuses], skipped, names, (report, 1, summary))))
+
+    again = _check(run_cli, project)
+
+    assert len(analyses) == 2
+    assert (again.exit_code, again.output) == (first.exit_code, first.output)
+
+
+def test_old_records_are_dropped_beyond_the_limit(run_cli, project, analyses):
+    runs = project.parent / "cache" / "runs"
+    runs.mkdir(parents=True)
+    for number in range(replay._KEEP + 5):
+        (runs / f"{number:024x}.pickle").write_bytes(b"old")
+        os.utime(runs / f"{number:024x}.pickle", (LONG_AGO + number, LONG_AGO + number))
+    _check(run_cli, project)
+
+    kept = sorted(path.name for path in runs.glob("*.pickle"))
+    assert len(kept) == replay._KEEP
+    assert f"{0:024x}.pickle" not in kept and f"{replay._KEEP + 4:024x}.pickle" in kept
