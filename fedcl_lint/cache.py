@@ -43,8 +43,8 @@ class FactCache:
         python = ".".join(map(str, sys.version_info[:2]))
         identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{python}\0{pack.fingerprint}".encode()).hexdigest()
         self.path = self.directory / f"facts-{identity[:16]}.pickle"
-        self._base: dict[str, ModuleFacts] | None = None
-        self._entries: dict[str, ModuleFacts] = {}
+        self._entries: dict[str, ModuleFacts] | None = None  # read on first use
+        self._base_size = 0
         self._additions: list[Path] = []  # the addition files read
         self._new: dict[str, ModuleFacts] = {}
 
@@ -64,8 +64,8 @@ class FactCache:
         if not self._new:
             return
         entries = self._load()
-        base_size = len(self._base or {})
-        folding = len(self._additions) + 1 > _MAX_ADDITIONS or len(entries) - base_size > base_size / 4
+        added = len(entries) - self._base_size
+        folding = len(self._additions) + 1 > _MAX_ADDITIONS or added > self._base_size / 4
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             ignore = self.directory / ".gitignore"
@@ -84,9 +84,9 @@ class FactCache:
         self._new = {}
 
     def _load(self) -> dict[str, ModuleFacts]:
-        if self._base is None:
-            self._base = _read(self.path)
-            self._entries = dict(self._base)
+        if self._entries is None:
+            self._entries = _read(self.path)
+            self._base_size = len(self._entries)
             self._additions = sorted(self.directory.glob(f"{self.path.stem}.*.added"))
             for addition in self._additions:
                 self._entries.update(_read(addition))

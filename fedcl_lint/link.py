@@ -204,7 +204,7 @@ class Linker:
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
         # Per call, what no round of the fixpoint changes: the sites a call of a pack API
         # makes, and the definition a callee resolves to (only the wrappers it reaches grow).
-        self._pack_sites: dict[tuple[str, int], list[_RawSite]] = {}
+        self._pack_sites: dict[tuple[str, int], _RawSite] = {}
         self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
 
@@ -270,8 +270,8 @@ class Linker:
                     raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
                 elif call.name in self.pack_apis:
                     if key not in self._pack_sites:
-                        self._pack_sites[key] = [self._call_site(module, call, self.pack_apis[call.name], 0)]
-                    raw.extend(self._pack_sites[key])
+                        self._pack_sites[key] = self._call_site(module, call, self.pack_apis[call.name], 0)
+                    raw.append(self._pack_sites[key])
                 dispatcher = self.pack.dispatcher(call.name)
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
