@@ -108,4 +108,6 @@ def build_table(linked: LinkResult) -> ProtocolTable:
 
 
 def _order(site: LinkedSite) -> tuple:
-    return (site.location, site.role, site.mechanism, site.api)
+    # the location's fields, not the Location: tuples of str and int compare in C, dataclasses do not
+    location = site.location
+    return (location.path, location.line, location.column, site.role, site.mechanism, site.api)
