@@ -47,6 +47,11 @@ class SourceFile:
     display: str
     module_names: tuple[str, ...]
 
+    def __hash__(self) -> int:
+        # files key the load stage's tables, looked up some 50,000 times in a large run:
+        # the display path alone tells files apart, and hashing a Path is slow
+        return hash(self.display)
+
     @property
     def is_package(self) -> bool:
         return self.path.name == "__init__.py"
