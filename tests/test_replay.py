@@ -292,3 +292,51 @@ def test_old_records_are_dropped_beyond_the_limit(run_cli, project, analyses):
     kept = sorted(path.name for path in runs.glob("*.pickle"))
     assert len(kept) == replay._KEEP
     assert f"{0:024x}.pickle" not in kept and f"{replay._KEEP + 4:024x}.pickle" in kept
+
+
+_VARIANTS = {
+    "util.py": [
+        "def idle():\n    return 1\n",
+        "def idle():\n    return 2  # nothing that matters\n",
+        'async def go(cm):\n    await cm.send_business_message("peer", "PONG", {})\n',
+        'from conn import route\n\n\nasync def go(cm):\n    await route(cm, "PONG")\n',
+    ],
+    "app.py": [
+        'from conn import route\n\n\nasync def go(cm):\n    await route(cm, "PING")\n',
+        'from conn import route\n\n\nasync def go(cm):\n    await route(cm, "PONG")\n',
+        'async def go(cm):\n    await cm.send_control_message("peer", "PING", {})\n',
+    ],
+    "extra.py": [
+        "VALUE = 1\n",
+        'async def go(cm):\n    await cm.send_business_message("peer", "EXTRA", {})\n',
+        None,  # deleted
+    ],
+    ".gitignore": ["extra.py\n", "util.py\n", None],
+    "pyproject.toml": ['[tool.fedcl-lint]\nignore = ["FCL002"]\n', None],
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_replayed_or_not_every_run_reports_what_a_fresh_run_would(run_cli, wrapped, seed, analyses):
+    """Random edits, additions, deletions, ignore files and settings; after each, the cached
+    run (replayed or not) must print exactly what a run without any cache prints."""
+    import random
+
+    chooser = random.Random(seed)
+    replayed = 0
+    for step in range(25):
+        name = chooser.choice(sorted(_VARIANTS))
+        source = chooser.choice(_VARIANTS[name])
+        path = wrapped / name
+        if source is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(source)
+            os.utime(path, (LONG_AGO + step + 1, LONG_AGO + step + 1))  # written a while ago, as the racy rule wants
+        before = len(analyses)
+        cached = _check(run_cli, wrapped)
+        replayed += len(analyses) == before
+        fresh = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=wrapped)
+
+        assert (cached.exit_code, cached.output) == (fresh.exit_code, fresh.output), (step, name, source)
+    assert replayed > 0  # some runs were replays, or this test proved nothing about them
