@@ -174,7 +174,7 @@ class FactStore:
 
 def _read(path: Path) -> bytes:
     """A file's bytes in three system calls: reading a large tree is a tenth of a cold run."""
-    descriptor = os.open(path, os.O_RDONLY)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # Windows would translate line ends
     try:
         size = os.fstat(descriptor).st_size
         data = os.read(descriptor, size + 1)
