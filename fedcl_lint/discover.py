@@ -95,7 +95,8 @@ class Discovery:
 def discover(
     paths: list[str] | tuple[str, ...], cwd: Path | None = None, selection: FileSelection = FileSelection()
 ) -> Discovery:
-    """All Python files under `paths`, sorted, each once."""
+    """All Python files under `paths`, sorted, each once, and what was consulted to find them."""
+    _package_parts.cache_clear()  # a memo for one run: the next may see a new `__init__.py`
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     root = Path(os.path.abspath(selection.root or cwd))
     found: dict[Path, SourceFile] = {}
@@ -176,7 +177,14 @@ class _Walker:
     def _inherited_ignores(self) -> _Ignores:
         """Ignore files that apply to the analysed folder from above it: those of its git
         repository (or, outside one, of the configuration's folder) down to its parent."""
-        repository = next((f for f in (self.top, *self.top.parents) if (f / ".git").exists()), None)
+        repository = None
+        for folder in (self.top, *self.top.parents):
+            git = folder / ".git"
+            # whether `folder` is a repository (a `.git` folder's HEAD, or a worktree's `.git` file)
+            self.consulted.append(git if git.is_file() else git / "HEAD")
+            if git.exists():
+                repository = folder
+                break
         if repository is not None:
             base, ignores = repository, self._ignore_file(repository / ".git" / "info" / "exclude", repository)
         elif self.top.is_relative_to(self.root):
@@ -278,7 +286,8 @@ def _module_names(path: str, root: str) -> tuple[str, ...]:
 def _package_parts(folder: str) -> tuple[str, ...]:
     """The dotted package path of a folder: its name after its parent's, while `__init__.py` files say so.
 
-    Memoised per folder: a tree's files share their folders, and each check is a system call.
+    Memoised per folder (and cleared by each `discover`): a tree's files share their folders,
+    and each check is a system call.
     """
     if not os.path.isfile(os.path.join(folder, "__init__.py")):
         return ()

@@ -362,3 +362,16 @@ def test_config_paths_in_errors_are_relative_to_the_working_directory(run_cli, t
     assert result.exit_code == 2
     assert "Error: proj/pyproject.toml: unknown key `tool.fedcl-lint.bogus`" in result.stderr
     assert str(Path(tmp_path)) not in result.stderr
+
+
+def test_module_names_follow_an_init_file_added_between_runs(tmp_path):
+    """A library caller (or a replay) that runs twice must see a package made in between."""
+    from fedcl_lint.discover import discover
+
+    write_project(tmp_path, {"pkg/a.py": "A = 1\n"})
+    before = discover(["."], tmp_path).files
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    after = discover(["."], tmp_path).files
+
+    assert [f.module_names for f in before] == [("a", "pkg.a")]
+    assert [(f.display, f.module_names) for f in after] == [("pkg/__init__.py", ("pkg",)), ("pkg/a.py", ("pkg.a",))]

@@ -340,3 +340,20 @@ def test_replayed_or_not_every_run_reports_what_a_fresh_run_would(run_cli, wrapp
 
         assert (cached.exit_code, cached.output) == (fresh.exit_code, fresh.output), (step, name, source)
     assert replayed > 0  # some runs were replays, or this test proved nothing about them
+
+
+def test_a_repository_made_above_the_project_is_seen(run_cli, project, analyses):
+    """`git init` above the project brings its ignore files into play: no replay of the old report."""
+    first = _check(run_cli, project)
+    git = project.parent / ".git"
+    (git / "info").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "info" / "exclude").write_text("app/fedapp/client.py\n")  # the handler's file is now ignored
+    again = _check(run_cli, project)
+
+    fresh = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
+
+    assert len(analyses) == 3
+    assert (again.exit_code, again.output) == (fresh.exit_code, fresh.output)
+    assert ("FCL002", "SHUTDOWN") in [(f["code"], f["message_type"]) for f in again.json["findings"]]
+    assert again.output != first.output
