@@ -215,6 +215,20 @@ _SCOPE_NODES = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _LEAVES = (ast.Constant, ast.Name, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.alias)
 
 
+_VISIT_NODE, _ENTER_SCOPE, _LEAVE_SCOPE = "visit", "enter", "leave"
+
+
+def _outside_parts(node: ast.AST) -> list[ast.AST]:
+    """The children of a function, lambda or class that Python evaluates in the enclosing scope."""
+    if isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *node.keywords]
+    elif isinstance(node, ast.Lambda):
+        parts = [node.args]
+    else:
+        parts = [*node.decorator_list, node.args, *([node.returns] if node.returns is not None else [])]
+    return [part for part in parts if not isinstance(part, _LEAVES)]
+
+
 def _branches(node: ast.AST) -> list[ast.AST]:
     """`ast.iter_child_nodes(node)` without the leaves, as a list."""
     children = []
@@ -246,19 +260,29 @@ class _Collector:
         self._bare_calls: set[int] = set()
 
     def walk(self, tree: ast.Module) -> None:
-        """Visit every node, iteratively (deeply nested code must not exhaust the stack)."""
-        stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+        """Visit every node in source order, iteratively (deeply nested code must not exhaust the
+        stack). A function's decorators, defaults and annotations and a class's bases run in the
+        enclosing scope, so they are visited before the scope is entered; the body after."""
+        stack: list[tuple[ast.AST, str]] = [(tree, _VISIT_NODE)]
         while stack:
-            node, leaving = stack.pop()
-            if leaving:
+            node, step = stack.pop()
+            if step is _LEAVE_SCOPE:
                 self.scope = self.scope.parent
+                continue
+            if step is _VISIT_NODE and isinstance(node, _SCOPE_NODES):
+                outside = _outside_parts(node)
+                stack.append((node, _ENTER_SCOPE))
+                stack.extend((child, _VISIT_NODE) for child in reversed(outside))
                 continue
             visit = _VISIT.get(type(node))
             if visit is not None:
-                visit(self, node)
-            if isinstance(node, _SCOPE_NODES):
-                stack.append((node, True))
-            stack.extend((child, False) for child in reversed(_branches(node)))
+                visit(self, node)  # for a scope node: enters its scope
+            children = _branches(node)
+            if step is _ENTER_SCOPE:
+                stack.append((node, _LEAVE_SCOPE))
+                outside_ids = {id(child) for child in _outside_parts(node)}
+                children = [child for child in children if id(child) not in outside_ids]
+            stack.extend((child, _VISIT_NODE) for child in reversed(children))
 
     def position(self, node: ast.AST) -> Position:
         return self.source.position(node)

@@ -319,3 +319,34 @@ def test_same_named_wrappers_of_two_folders_keep_their_own_mechanism(run_cli, tm
     assert [(f["code"], f["message_type"], f["mechanism"], f["path"]) for f in result.json["findings"]] == [
         ("FCL002", "X_A", "rpc", "a/app.py"), ("FCL002", "X_B", "event", "b/app.py"),
     ]
+
+
+def test_a_decorator_runs_in_the_enclosing_scope(run_cli, tmp_path):
+    """`kind` in the decorator is `subscribe`'s parameter, not the decorated function's: so
+    `subscribe` is the wrapper, and the call that passes "PING" to it is a handler site."""
+    write_project(tmp_path, {
+        "bus.py": """
+            def subscribe(transport, node_id, kind):
+                @transport.register_event_listener(node_id, kind)
+                def on_event(kind, data):
+                    return data
+
+                return on_event
+            """,
+        "app.py": """
+            from bus import subscribe
+
+
+            def setup(transport):
+                subscribe(transport, "n1", "PING")
+
+
+            async def ping(comm):
+                await comm.send_control_message("n1", "PING", {})
+            """,
+    })
+    result = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=tmp_path)
+    table = run_cli(["table", ".", "--format", "json", "--no-cache"], cwd=tmp_path).json
+
+    assert (result.exit_code, findings_of(result.json)) == (0, [])
+    assert [(w["function"], w["role"], w["mechanism"]) for w in table["wrappers"]] == [("subscribe", "handle", "event")]
