@@ -426,15 +426,14 @@ class Linker:
             target = self._function(expr.func, module)
             if target is None:
                 return HandlerRef(description, None, None)
-            owner, function, _shift = target
-            params = _bind(function.params, expr.positional, expr.keywords)
+            owner, function, shift = target
+            params = _bind(_as_called(function, shift), expr.positional, expr.keywords)
             return HandlerRef(description, params, owner.location(function.position))
         target = self._function(expr, module)
         if target is None:
             return HandlerRef(description, None, None)
         owner, function, shift = target
-        params = function.params[shift:] if shift else function.params
-        return HandlerRef(description, params, owner.location(function.position))
+        return HandlerRef(description, _as_called(function, shift), owner.location(function.position))
 
     def resolve(self, expr: Expr, module: Module) -> Resolution:
         """The message type `expr` denotes in `module`, with the steps that led there."""
@@ -460,10 +459,7 @@ class Linker:
             cls = module.facts.classes.get(expr.class_name)
             if cls is None:
                 return _Unresolved(f"class `{expr.class_name}` is not a top-level class")
-            method = self._method(module, cls, expr.attr)
-            if method is not None:
-                return _FunctionValue(method[0], method[1], 0)  # bound through self
-            return self._class_attribute(module, cls, expr.attr, steps, seen)
+            return self._class_attribute(module, cls, expr.attr, steps, seen, bound=True)
         if isinstance(expr, AttrRef):
             return self._attribute(self._value(expr.base, module, steps, seen), expr.attr, steps, seen)
         if isinstance(expr, Join):
@@ -566,20 +562,20 @@ class Linker:
             return _Unresolved(f"`{base.cls.name}.{base.member}.{attr}` is not `.value` or `.name`")
         return _Unresolved(f"a string has no attribute `{attr}` that is a message type")
 
-    def _class_attribute(self, module: Module, cls: ClassFacts, attr: str, steps: list[Step], seen: frozenset) -> _Value:
+    def _class_attribute(self, module: Module, cls: ClassFacts, attr: str, steps: list[Step], seen: frozenset,
+                         bound: bool = False) -> _Value:
+        """`cls.attr` (or `self.attr` when `bound`): the first class of the lineage that defines
+        `attr`, as a method or as a class attribute, decides, as in Python."""
         key = (module.name, f"{cls.name}.{attr}")
         if key in seen:
             return _Unresolved(f"`{cls.name}.{attr}` is defined in terms of itself")
         seen = seen | {key}
-        lineage = self._lineage(module, cls)
-        owner = next(((m, c) for m, c in lineage if attr in c.attributes), None)
-        if owner is None:
-            method = self._method(module, cls, attr)
-            if method is not None:
-                defined_in, function = method
-                return _FunctionValue(defined_in, function, 1 if function.kind == "method" else 0)
+        found = self._defining(module, cls, attr)
+        if found is None:
             return _Unresolved(f"`{cls.name}` has no class attribute `{attr}` in the analysed tree")
-        module, cls = owner
+        module, cls, function = found
+        if function is not None:  # through the class, a plain method takes the instance first
+            return _FunctionValue(module, function, 1 if function.kind == "method" and not bound else 0)
         assignment = cls.attributes[attr]
         location = module.location(assignment.position)
         enum_kind = self._enum_kind(module, cls)
@@ -611,12 +607,13 @@ class Linker:
         bases = [self._value(base, module, [], frozenset()) for base in cls.bases]
         return [(b.module, b.cls) for b in bases if isinstance(b, _ClassValue)]
 
-    def _method(self, module: Module, cls: ClassFacts, name: str) -> tuple[Module, FunctionFacts] | None:
-        """The method `name` of `cls`, or of its bases within the project."""
+    def _defining(self, module: Module, cls: ClassFacts,
+                  name: str) -> tuple[Module, ClassFacts, FunctionFacts | None] | None:
+        """The first class of the lineage that defines `name`, with the method when it is one."""
         for owner, current in self._lineage(module, cls):
             function = owner.facts.functions.get(f"{current.name}.{name}")
-            if function is not None:
-                return owner, function
+            if function is not None or name in current.attributes:
+                return owner, current, function
         return None
 
     def _enum_kind(self, module: Module, cls: ClassFacts) -> str | None:
@@ -750,6 +747,12 @@ def _slot_of(function: FunctionFacts, param: str) -> ArgSlot | None:
         if candidate.kind in ("positional_only", "positional"):
             position += 1
     return None
+
+
+def _as_called(function: FunctionFacts, shift: int) -> tuple[Param, ...]:
+    """The parameters a caller fills: an unbound `Class.method` takes the instance as its first
+    argument (its name is not kept; `self` stands for it)."""
+    return (Param("self", "positional", False),) * shift + function.params
 
 
 def _bind(params: tuple[Param, ...], positional: int, keywords: tuple[str, ...]) -> tuple[Param, ...]:

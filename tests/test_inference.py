@@ -350,3 +350,32 @@ def test_a_decorator_runs_in_the_enclosing_scope(run_cli, tmp_path):
 
     assert (result.exit_code, findings_of(result.json)) == (0, [])
     assert [(w["function"], w["role"], w["mechanism"]) for w in table["wrappers"]] == [("subscribe", "handle", "event")]
+
+
+def test_an_unbound_method_handler_takes_the_instance_first(run_cli, tmp_path):
+    """`Client.on_ok` is called as `handler(source, data)`: `self` gets the source, so two
+    parameters fit rpc; `Client.on_bad` needs three positional arguments and gets two."""
+    write_project(tmp_path, {"app.py": """
+        class Client:
+            def on_ok(self, data):
+                return data
+
+            def on_bad(self, source, data):
+                return data
+
+
+        def setup(comm):
+            comm.register_message_handler("OK", Client.on_ok)
+            comm.register_message_handler("BAD", Client.on_bad)
+
+
+        async def go(comm):
+            await comm.send_business_message("peer", "OK", {})
+            await comm.send_business_message("peer", "BAD", {})
+        """})
+    result = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=tmp_path)
+
+    assert findings_of(result.json) == [("FCL006", "BAD", "app.py", 12)]
+    assert result.json["findings"][0]["message"].endswith(
+        "but it requires 3 positional arguments (self, source, data)"
+    )

@@ -141,3 +141,24 @@ def test_same_named_modules_of_two_folders_keep_their_own_classes(run_cli, tmp_p
     assert findings_of(result.json) == [
         ("FCL002", "A_STOP", "a/app.py", 7), ("FCL002", "B_STOP", "b/app.py", 7),
     ]
+
+
+def test_a_subclass_attribute_overrides_a_base_method_of_the_same_name(run_cli, tmp_path):
+    write_project(tmp_path, {"app.py": """
+        class Base:
+            def kind(self):
+                return "BASE"
+
+
+        class Sub(Base):
+            kind = "PING"
+
+            async def go(self, cm):
+                await cm.send_business_message("peer", self.kind, {})
+        """})
+    table = run_cli(["table", ".", "--format", "json", "--no-cache"], cwd=tmp_path).json
+
+    assert [(m["message_type"], [(s["line"], s["role"]) for s in m["sites"]]) for m in table["messages"]] == [
+        ("PING", [(11, "send")]),
+    ]
+    assert table["unresolved"] == []
