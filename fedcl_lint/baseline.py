@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from fedcl_lint.extract import decode
 from fedcl_lint.files import read_user_text, replace_atomically
 from fedcl_lint.types import Finding
 
@@ -26,6 +28,9 @@ BASELINE_VERSION = 1
 
 class BaselineError(Exception):
     """A baseline file that cannot be read; the message names the file."""
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class SourceLines:
@@ -41,7 +46,11 @@ class SourceLines:
                 data = (self.cwd / path).read_bytes()
             except OSError:
                 data = b""  # a file that vanished or cannot be read: fingerprint its findings by what they are
-            self._files[path] = data.decode("utf-8", errors="replace").splitlines()
+            text, failure = decode(data)  # as the parser read it: BOM, coding cookie
+            if failure is not None:
+                text = data.decode("utf-8", errors="replace")
+            # only the line ends Python counts: str.splitlines would also split at \f, \v, \x1c...
+            self._files[path] = _LINE_END.split(text)
         return self._files[path]
 
     def line(self, path: str, number: int) -> str:

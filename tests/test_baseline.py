@@ -48,6 +48,17 @@ def test_baseline_hides_known_findings_even_after_lines_are_inserted_above(run_c
     assert run_cli(["check", "--baseline", "baseline.json"], cwd=tmp_path).exit_code == 0
 
 
+def test_fingerprints_read_the_line_python_reports_after_a_form_feed(run_cli, tmp_path):
+    """A form feed is not a line end for Python: the fingerprint must hash the finding's own line."""
+    write_project(tmp_path, {"server.py": SERVER, "client.py": CLIENT})
+    run_cli(["check", "--write-baseline", "baseline.json"], cwd=tmp_path)
+    (tmp_path / "server.py").write_text("# section one\x0c section two\n" + SERVER)
+    result = run_cli(["check", "--baseline", "baseline.json"], cwd=tmp_path)
+
+    assert result.exit_code == 0
+    assert "Not shown: 1 finding in the baseline." in result.output
+
+
 def test_baseline_reports_only_new_findings(run_cli, tmp_path):
     write_project(tmp_path, {"server.py": SERVER, "client.py": CLIENT})
     run_cli(["check", "--write-baseline", "baseline.json"], cwd=tmp_path)
