@@ -331,7 +331,8 @@ def docs(
         current.splitlines(keepends=True), page.splitlines(keepends=True),
         fromfile=f"{output} (on disk)", tofile=f"{output} (generated)",
     )), nl=False)
-    command = shlex.join(["fedcl-lint", "docs", *paths, "-o", output])
+    settings = [*(["--config", config_file] if config_file else []), *(a for p in packs for a in ("--rules", p))]
+    command = shlex.join(["fedcl-lint", "docs", *paths, *settings, "-o", output])
     click.echo(f"{output} is stale; regenerate it with `{command}`.", err=True)
     sys.exit(EXIT_FINDINGS)
 
@@ -389,14 +390,25 @@ def _protocols_since(
     cwd = Path.cwd().resolve()
     try:
         with tree_at(revision, cwd) as (top, copy):
-            base_cwd = copy / cwd.relative_to(top.resolve())
+            top = top.resolve()
+
+            def in_copy(path: Path) -> Path | None:
+                """Where an absolute path of the working tree is in the revision's copy."""
+                resolved = path.resolve()
+                return copy / resolved.relative_to(top) if resolved.is_relative_to(top) else None
+
+            base_cwd = copy / cwd.relative_to(top)
             base_cwd.mkdir(parents=True, exist_ok=True)
-            root = config.root
-            if root is not None and root.resolve().is_relative_to(top.resolve()):
-                root = copy / root.resolve().relative_to(top.resolve())
+            root = config.root if config.root is None else in_copy(config.root) or config.root
             base_config = replace(config, root=root, baseline=None)
+            base_paths = []
+            for path in paths or (".",):
+                moved = in_copy(Path(path)) if os.path.isabs(path) else Path(path)
+                if moved is None:
+                    raise FatalError(f"--base {revision}: {path} is outside the git repository")
+                base_paths.append(str(moved))
             try:
-                analysis = analyze(paths or (".",), base_config, cwd=base_cwd, options=options)
+                analysis = analyze(base_paths, base_config, cwd=base_cwd, options=options)
             except (DiscoveryError, RulePackError) as exc:
                 raise FatalError(f"at {revision}: {exc}") from None
             old = parse_manifest(json_report.table_document(analysis), revision)

@@ -83,8 +83,11 @@ def parse_manifest(document: object, display: str) -> dict[str, Message]:
         where = f"messages[{index}]"
         if not isinstance(raw, dict) or not isinstance(raw.get("message_type"), str):
             raise ManifestError(f"{display}: `{where}`: expected an object with a `message_type`")
+        raw_sites = raw.get("sites", [])
+        if not isinstance(raw_sites, list):
+            raise ManifestError(f"{display}: `{where}.sites`: expected an array")
         sites = []
-        for site_index, site in enumerate(raw.get("sites", [])):
+        for site_index, site in enumerate(raw_sites):
             try:
                 sites.append(
                     Site(Role(site["role"]), Mechanism(site["mechanism"]),

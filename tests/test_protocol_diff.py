@@ -116,6 +116,8 @@ def test_added_removed_and_handler_removed(run_cli, tmp_path):
         ('{"version": 2, "messages": []}', "bad.json: not a fedcl-lint protocol manifest"),
         ('{"version": 1, "messages": [{"message_type": "X", "sites": [{"role": "shout"}]}]}',
          "bad.json: `messages[0].sites[0]`: expected role, mechanism, path, line and column"),
+        ('{"version": 1, "messages": [{"message_type": "X", "sites": null}]}',
+         "bad.json: `messages[0].sites`: expected an array"),
     ],
 )
 def test_a_file_that_is_not_a_manifest_is_a_usage_error(run_cli, tmp_path, content, message):
@@ -156,8 +158,15 @@ def test_base_revision_is_read_from_git_without_touching_the_repository(run_cli,
     assert result.exit_code == 1
     assert result.output.startswith("BREAKING  mechanism-changed  SHUTDOWN: sent on rpc, handled on rpc -> ")
 
-    # With paths, run from a subfolder: the same relative paths at the base revision.
+    # With paths, run from a subfolder: the same relative paths at the base revision; an
+    # absolute path of the working tree means the same place in the revision.
     assert run_cli(["diff", "--base", "HEAD", "fedapp"], cwd=repo / "src").exit_code == 1
+    absolute = run_cli(["diff", "--base", "HEAD", str(repo / "src" / "fedapp")], cwd=tmp_path / "repo")
+    assert (absolute.exit_code, absolute.output) == (1, result.output)
+    outside = run_cli(["diff", "--base", "HEAD", str(tmp_path)], cwd=repo)
+    assert (outside.exit_code, outside.stderr.splitlines()[-1]) == (
+        2, f"Error: --base HEAD: {tmp_path} is outside the git repository"
+    )
     assert git(repo, "status", "--porcelain").stdout == status_before
     assert git(repo, "stash", "list").stdout == ""
 

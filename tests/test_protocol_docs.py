@@ -158,3 +158,17 @@ def test_check_needs_an_output_file(run_cli, tmp_path):
 
     assert result.exit_code == 2
     assert "--check needs the page to compare: --output FILE" in result.stderr
+
+
+def test_the_regenerate_command_keeps_the_settings_options(run_cli, tmp_path):
+    app = seed_copy(tmp_path)
+    (app / "fedcl.toml").write_text('external = ["SHUTDOWN"]\n', encoding="utf-8")
+    pack = str(FIXTURES / "node_api" / "node.toml")
+    result = run_cli(["docs", "fedapp", "--config", "fedcl.toml", "--rules", "fedcl", "--rules", pack,
+                      "-o", "PROTOCOL.md", "--check"], cwd=app)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "PROTOCOL.md is stale; regenerate it with "
+        f"`fedcl-lint docs fedapp --config fedcl.toml --rules fedcl --rules {pack} -o PROTOCOL.md`."
+    )
