@@ -117,7 +117,7 @@ def build_parse_bound(out: Path, modules: int = 2000) -> Path:
     """~`modules` files: packages of messages + wrappers + servers + clients, all using the APIs."""
     if out.exists():
         shutil.rmtree(out)
-    per_package = 10  # messages, connection, 4 servers, 4 clients
+    per_package = 10  # messages, connection, 4 servers, 4 clients (and the package's __init__.py)
     for n in range(max(1, modules // per_package)):
         package = out / f"fedapp{n}"
         package.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""The pipeline in one call: discover -> extract -> link -> table -> checks -> refine.
+"""The pipeline in one call: discover -> load (extract, from the cache) -> link -> table -> checks -> refine.
 
 The CLI and the tests both go through `analyze`, so what the tests assert is
 what users see. Everything the user's settings do to the findings (selection,
@@ -26,7 +26,6 @@ from fedcl_lint.suppressions import Suppression, apply_suppressions
 from fedcl_lint.table import ProtocolTable, build_table
 from fedcl_lint.types import Finding, Location, Mechanism, Severity
 
-DEFAULT_PACKS = ("fedcl",)
 _UNUSED_SUPPRESSION = UnusedSuppression()
 
 

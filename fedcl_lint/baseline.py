@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from fedcl_lint.discover import display_path
 from fedcl_lint.extract import decode
 from fedcl_lint.files import read_user_text, replace_atomically
 from fedcl_lint.types import Finding
@@ -101,12 +102,8 @@ class Baseline:
         return tuple(new), tuple(known)
 
 
-def _relative(path: str, cwd: Path, folder: Path) -> str:
-    return os.path.relpath(cwd / path, folder).replace(os.sep, "/")
-
-
 def _entry(finding: Finding, folder: Path, sources: SourceLines) -> Entry:
-    path = _relative(finding.location.path, sources.cwd, folder)
+    path = display_path(sources.cwd / finding.location.path, folder)
     line_text = sources.line(finding.location.path, finding.location.line)
     return Entry(fingerprint(finding, path, line_text), finding.code, path, finding.message_type, finding.message)
 

@@ -94,16 +94,9 @@ class FactCache:
 
 
 def _write(path: Path, entries: dict[str, ModuleFacts]) -> None:
-    import tempfile  # only a run that adds entries writes
+    from fedcl_lint.files import replace_atomically  # only a run that adds entries writes
 
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump(entries, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_atomically(path, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:

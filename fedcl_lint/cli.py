@@ -25,7 +25,7 @@ from fedcl_lint import __version__
 from fedcl_lint.config import SELECTOR_EXPECTED, Config, ConfigError, load_config, parse_selector, with_overrides
 from fedcl_lint.cache import default_cache_dir
 from fedcl_lint.replay import Outcome, RunRecord
-from fedcl_lint.types import Severity
+from fedcl_lint.types import Severity, plural
 
 if TYPE_CHECKING:
     from fedcl_lint.api import Analysis
@@ -60,8 +60,6 @@ config_option = click.option(
     help="Read the settings from FILE (a pyproject.toml, or a TOML file with the settings at top level) "
     "instead of the nearest pyproject.toml with a [tool.fedcl-lint] table.",
 )
-
-
 
 
 def engine_options(function):
@@ -123,7 +121,7 @@ def check(
 ) -> None:
     """Check PATHS (default: the current directory) and report findings."""
     if baseline is not None and write_baseline is not None:
-        raise FatalError("--baseline and --write-baseline cannot be used together")
+        raise click.UsageError("--baseline and --write-baseline cannot be used together")
     if (fix or show_diff) and write_baseline is not None:
         raise click.UsageError("--fix and --diff cannot be used with --write-baseline")
     if show_diff and output_format != "text":
@@ -143,7 +141,7 @@ def check(
         options = _engine(paths, jobs, no_cache, cache_dir)
         analysis = _analyze(paths, replace(config, baseline=None), options)  # record everything there is today
         count = record_baseline(Path(write_baseline), analysis.findings, SourceLines(analysis.cwd or Path.cwd()))
-        click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to {write_baseline}.")
+        click.echo(f"Wrote {plural(count, 'finding')} to {write_baseline}.")
         sys.exit(EXIT_CLEAN)
     record = None
     cache = _cache_dir(paths, no_cache, cache_dir)
@@ -316,7 +314,7 @@ def docs(
         click.echo(f"Wrote {output}.")
         return
     try:
-        current = target.read_text(encoding="utf-8").replace("\r\n", "\n")
+        current = target.read_text(encoding="utf-8")  # universal newlines: a CRLF page is not stale
     except FileNotFoundError:
         current = ""
     except (OSError, UnicodeDecodeError) as exc:

@@ -47,7 +47,7 @@ class Config:
     """Every setting of a run. Built once, from the file and then the command line.
 
     Mappings are kept as sorted tuples of pairs so that the object is immutable
-    and hashable; the properties give them back as dicts.
+    and hashable (`policy` gives the protocol back as a dict).
     """
 
     path: Path | None = None  # the file the settings came from (None: defaults)

@@ -15,6 +15,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from fedcl_lint.cache import CACHE_DIR_NAME
+
 if TYPE_CHECKING:
     import pathspec
 
@@ -24,7 +26,7 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
         ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pytest_cache",
         ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__", "__pypackages__", "_build",
         "buck-out", "build", "dist", "node_modules", "site-packages", "venv",
-        ".fedcl-lint-cache",
+        CACHE_DIR_NAME,
     }
 )
 

@@ -80,11 +80,7 @@ class FactStore:
         """Parse every file that mentions a name of the rule pack (all files without the prefilter)."""
         if not self.options.prefilter:
             return self.load(self.files)
-        return self.load(self.mentioning(self.pack_names()))
-
-    def pack_names(self) -> set[str]:
-        pack = self.pack
-        return {c.name for c in pack.calls} | set(pack.payload_keys) | {d.registration for d in pack.dispatchers}
+        return self.load(self.mentioning(self.pack.call_names_and_registrations | self.pack.payload_keys))
 
     def mentioning(self, names: Iterable[str]) -> list[SourceFile]:
         """Files not parsed yet whose bytes contain any of `names`."""
@@ -124,7 +120,7 @@ class FactStore:
             self.modules[file] = Module(file, facts)
             if key is not None:
                 self.cache.put(key, facts)
-        return [self.modules[f] for f in files if f in self.modules]
+        return [self.modules[f] for f in files]
 
     def _extract(self, sources: list[bytes]) -> list[ModuleFacts]:
         jobs = self.options.jobs or os.cpu_count() or 1

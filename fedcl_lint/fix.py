@@ -35,7 +35,7 @@ from fedcl_lint.files import replace_atomically
 from fedcl_lint.link import LinkedSite
 from fedcl_lint.rulepack import CallSpec, RewriteSpec, RulePack
 from fedcl_lint.table import MessageEntry
-from fedcl_lint.types import Finding, Location, Mechanism
+from fedcl_lint.types import Finding, Location, Mechanism, plural
 
 CODE = "FCL001"
 
@@ -421,15 +421,11 @@ def summary(plan: FixPlan, failures: tuple[WriteFailure, ...] = (), dry_run: boo
     written = [f for f in plan.files if f.display not in failed]
     fixed = sum(len(f.edits) for f in written)
     verb = "Would fix" if dry_run else "Fixed"
-    lines = [f"{verb} {fixed} of {plan.total} {CODE} findings ({_plural(len(written), 'file')})."]
+    lines = [f"{verb} {fixed} of {plan.total} {CODE} findings ({plural(len(written), 'file')})."]
     lines += [f"    {u.location}: not fixed: {u.reason}" for u in plan.unfixed]
     for failure in failures:
         count = next(len(f.edits) for f in plan.files if f.display == failure.display)
         lines.append(f"error: {failure.display}: {failure.reason}; the file is unchanged "
-                     f"({_plural(count, 'fix')} not applied)")
+                     f"({plural(count, 'fix')} not applied)")
     return "\n".join(lines) + "\n"
 
-
-def _plural(count: int, noun: str) -> str:
-    suffix = "es" if noun.endswith("x") else "s"
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}{suffix}"

@@ -199,6 +199,11 @@ class Linker:
                             spec.coroutine, (spec.name,))
             for spec in pack.calls
         }
+        self.payload_apis = {
+            spec.key: _Api(f'payload "{spec.key}"', Role.SEND, spec.mechanism, ArgSlot(None, None), None, False,
+                           (f'payload "{spec.key}"',))
+            for spec in pack.payloads
+        }
         self.modules: list[Module] = []
         self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
@@ -256,7 +261,7 @@ class Linker:
         self._by_name_cache = {}
         dispatchers: set[tuple[str, str]] = set()  # a dispatcher registered twice has its cases once
         raw: list[_RawSite] = []
-        relevant = wrapper_names | self.pack_apis.keys() | {d.registration for d in self.pack.dispatchers}
+        relevant = wrapper_names | self.pack.call_names_and_registrations
         for module in self.modules:
             facts = module.facts
             for index, call in enumerate(facts.calls):
@@ -275,11 +280,10 @@ class Linker:
                 dispatcher = self.pack.dispatcher(call.name)
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
-            for payload in facts.payloads:
-                spec = next(p for p in self.pack.payloads if p.key == payload.key)
-                api = _Api(f'payload "{payload.key}"', Role.SEND, spec.mechanism, ArgSlot(None, None), None,
-                           False, (f'payload "{payload.key}"',))
-                raw.append(_RawSite(module, api, payload.value, "", payload.position, payload.function))
+            raw.extend(
+                _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position, payload.function)
+                for payload in facts.payloads
+            )
         return raw
 
     def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
@@ -353,15 +357,12 @@ class Linker:
         }
         if len(kinds) != 1 or not next(iter(kinds)):
             return []
-        if len(definitions) == 1:
-            owner, function = definitions[0]
-            return [(api, 0) for api in sorted(wrappers[_identity(owner, function.qualname)], key=_api_key)]
-        # Several definitions, all wrappers of the same kind: which one runs does not matter.
         owner, function = definitions[0]
-        return [
-            (replace(api, chain=(f"{name} (one of {len(definitions)} definitions)", api.chain[-1])), 0)
-            for api in sorted(wrappers[_identity(owner, function.qualname)], key=_api_key)
-        ]
+        apis = sorted(wrappers[_identity(owner, function.qualname)], key=_api_key)
+        if len(definitions) > 1:  # all wrappers of the same kind: which one runs does not matter
+            apis = [replace(api, chain=(f"{name} (one of {len(definitions)} definitions)", api.chain[-1]))
+                    for api in apis]
+        return [(api, 0) for api in apis]
 
     def _wrappers_from(self, raw: list[_RawSite]) -> dict[tuple[str, str], frozenset[_Api]]:
         """Functions whose parameter flows unchanged into a site's message type."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 from fedcl_lint.files import read_user_text
-from fedcl_lint.types import Mechanism, Role
+from fedcl_lint.types import Mechanism, Role, plural
 
 MANIFEST_VERSION = 1
 
@@ -177,7 +177,7 @@ def render_text(changes: tuple[Change, ...]) -> str:
         for c in changes
     ]
     breaking = sum(1 for c in changes if c.breaking)
-    lines.append(f"{len(changes)} protocol change{'s' if len(changes) != 1 else ''}, {breaking} breaking.")
+    lines.append(f"{plural(len(changes), 'protocol change')}, {breaking} breaking.")
     return "\n".join(lines) + "\n"
 
 

@@ -88,19 +88,19 @@ class RunRecord:
             self._write([path for path, _ in statuses], skipped, names, replayed)
         return replayed
 
-    def record(self, inputs: RunInputs, outcome: Outcome) -> bool:
+    def record(self, inputs: RunInputs, outcome: Outcome) -> None:
         """Keep `outcome` for the next run, unless an input changed too recently to tell (see above).
         A read-only or full disk costs speed only."""
         paths = list(dict.fromkeys([*map(str, inputs.paths), *_code_that_decided()]))
-        return self._write(paths, frozenset(map(str, inputs.skipped)), inputs.names, outcome)
+        self._write(paths, frozenset(map(str, inputs.skipped)), inputs.names, outcome)
 
-    def _write(self, paths: list[str], skipped: frozenset[str], names: tuple[str, ...], outcome: Outcome) -> bool:
+    def _write(self, paths: list[str], skipped: frozenset[str], names: tuple[str, ...], outcome: Outcome) -> None:
         limit = (self.started - RACY_SECONDS) * 1e9
         statuses = []
         for path in paths:
             status = _status(path)
             if _changed_at(status) >= limit:
-                return False
+                return
             statuses.append((path, status))
         record = (self.key, statuses, skipped, names, (outcome.report, outcome.exit_code, outcome.summary))
         data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
@@ -111,8 +111,7 @@ class RunRecord:
             replace_atomically(self.path, data)
             _drop_oldest(self.path.parent)
         except OSError:
-            return False
-        return True
+            pass
 
 
 def _load(path: Path) -> tuple | None:

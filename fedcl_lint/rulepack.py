@@ -138,6 +138,11 @@ class RulePack:
     def dispatch_keys(self) -> frozenset[str]:
         return frozenset(d.key for d in self.dispatchers)
 
+    @cached_property
+    def call_names_and_registrations(self) -> frozenset[str]:
+        """The names whose calls can be sites: API calls and dispatcher registrations."""
+        return frozenset(c.name for c in self.calls) | frozenset(d.registration for d in self.dispatchers)
+
     @property
     def fingerprint(self) -> str:
         """A stable text that changes whenever the pack's meaning changes (cache key)."""

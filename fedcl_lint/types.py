@@ -81,3 +81,9 @@ class Finding:
     @property
     def sort_key(self) -> tuple:
         return (self.location, self.code, self.message)
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 file`, `2 files`, `2 fixes`: every count the tool prints."""
+    suffix = "es" if noun.endswith(("s", "x", "ch", "sh")) else "s"
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}{suffix}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fedcl_lint.api import Analysis
 from fedcl_lint.checks import check_by_code
-from fedcl_lint.reporters.text import coverage_line, footer_lines, hidden_line, summary_line
+from fedcl_lint.reporters.text import footer_lines
 from fedcl_lint.types import Finding, Severity
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -48,11 +48,7 @@ def render_commands(analysis: Analysis) -> str:
 
 def render_step_summary(analysis: Analysis) -> str:
     """The whole report as Markdown for the job summary page."""
-    lines = ["## fedcl-lint", "", summary_line(analysis)]
-    hidden = hidden_line(analysis)
-    if hidden:
-        lines.append(hidden)
-    lines += [coverage_line(analysis), ""]
+    lines = ["## fedcl-lint", "", *footer_lines(analysis), ""]
     if analysis.findings:
         lines += ["| Severity | Code | Location | Message |", "| --- | --- | --- | --- |"]
         for finding in analysis.findings:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fedcl_lint.api import Analysis
 from fedcl_lint.reporters.json_report import table_document
-from fedcl_lint.types import Location, Mechanism, Role
+from fedcl_lint.types import Location, Mechanism, Role, plural
 
 _RED = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
 _NO_HANDLER, _NO_SENDER, _OUTSIDE = "no handler", "no sender", "outside the repository"
@@ -85,7 +85,7 @@ class _Page:
         unresolved = summary["call_sites"] - summary["resolved_call_sites"]
         lines += [
             "",
-            f"{_count(len(messages), 'message type')}, {_count(summary['call_sites'], 'call site')}"
+            f"{plural(len(messages), 'message type')}, {plural(summary['call_sites'], 'call site')}"
             f" ({unresolved} unresolved: see `fedcl-lint table`).",
             "",
         ]
@@ -239,5 +239,3 @@ def _mermaid(text: str) -> str:
     return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

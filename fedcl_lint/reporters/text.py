@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fedcl_lint.api import Analysis
 from fedcl_lint.baseline import SourceLines
-from fedcl_lint.types import Finding, Severity
+from fedcl_lint.types import Finding, Severity, plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -88,21 +88,21 @@ def footer_lines(analysis: Analysis) -> list[str]:
 
 def summary_line(analysis: Analysis) -> str:
     if not analysis.findings:
-        return f"All checks passed ({_plural(len(analysis.files), 'file')} analysed)."
+        return f"All checks passed ({plural(len(analysis.files), 'file')} analysed)."
     counts = ", ".join(
-        _plural(analysis.count(severity), severity.value)
+        plural(analysis.count(severity), severity.value)
         for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
     )
-    return f"Found {counts} in {_plural(len(analysis.files), 'file')}."
+    return f"Found {counts} in {plural(len(analysis.files), 'file')}."
 
 
 def hidden_line(analysis: Analysis) -> str | None:
     """Say how many findings the user's suppressions and baseline hid, if any."""
     parts = []
     if analysis.suppressed:
-        parts.append(f"{_plural(analysis.suppressed, 'finding')} suppressed by comments")
+        parts.append(f"{plural(analysis.suppressed, 'finding')} suppressed by comments")
     if analysis.baselined:
-        parts.append(f"{_plural(analysis.baselined, 'finding')} in the baseline")
+        parts.append(f"{plural(analysis.baselined, 'finding')} in the baseline")
     return f"Not shown: {' and '.join(parts)}." if parts else None
 
 
@@ -110,6 +110,3 @@ def coverage_line(analysis: Analysis) -> str:
     table = analysis.table
     return f"{table.resolved_count} of {table.site_count} call sites resolved."
 
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
