@@ -114,7 +114,7 @@ class Client{n}_{i}:
 
 
 def build_parse_bound(out: Path, modules: int = 2000) -> Path:
-    """~`modules` files: packages of messages + wrappers + servers + clients, all using the APIs."""
+    """`modules` modules (plus one `__init__.py` per package of 10): messages, wrappers, servers, clients."""
     if out.exists():
         shutil.rmtree(out)
     per_package = 10  # messages, connection, 4 servers, 4 clients (and the package's __init__.py)
