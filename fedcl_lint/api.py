@@ -13,13 +13,13 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from fedcl_lint.baseline import SourceLines, load_baseline
 from fedcl_lint.checks import CheckContext, FileFailure, UnusedSuppression, run_checks
 from fedcl_lint.config import Config, protocol_pairs, with_overrides
 from fedcl_lint.discover import Discovery, FileSelection, SourceFile, discover, display_path
-from fedcl_lint.engine import EngineOptions, FactStore, ProgressAfter
+from fedcl_lint.engine import EngineOptions, FactStore
 from fedcl_lint.link import Linker
 from fedcl_lint.rulepack import RulePack, load_packs
 from fedcl_lint.suppressions import Suppression, apply_suppressions
@@ -74,13 +74,14 @@ def analyze(
     policy: Mapping[str, Mechanism] | None = None,
     external: frozenset[str] | None = None,
     options: EngineOptions = EngineOptions(),
-    show_progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
     """Analyse the Python files under `paths` (relative to `cwd`) with `config` (defaults if None).
 
     `packs`, `policy` and `external` override the configuration's `rules`,
     `[protocol]` and `external` (a shorthand for library callers and tests).
-    `options` tune speed (jobs, cache, prefilter), never the findings.
+    `options` tune speed (jobs, cache, prefilter), never the findings; `on_progress(done, total)`
+    hears how parsing goes.
     """
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     config = with_overrides(
@@ -90,7 +91,7 @@ def analyze(
         external=external,
     )
     with paused_gc():
-        return _analyze(paths, config, load_packs(config.rules), cwd, options, show_progress)
+        return _analyze(paths, config, load_packs(config.rules), cwd, options, on_progress)
 
 
 @contextmanager
@@ -113,20 +114,15 @@ def paused_gc():
 
 def _analyze(
     paths: list[str] | tuple[str, ...], config: Config, pack: RulePack, cwd: Path, options: EngineOptions,
-    show_progress: bool,
+    on_progress: Callable[[int, int], None] | None,
 ) -> Analysis:
     selection = FileSelection(
         root=config.root, include=config.include, exclude=config.exclude, respect_gitignore=config.respect_gitignore
     )
     discovery = discover(paths, cwd, selection)
     files = list(discovery.files)
-    progress = ProgressAfter() if show_progress else None
-    store = FactStore(files, pack, options, on_progress=progress)
-    try:
-        table = build_table(Linker(store, pack).link())
-    finally:
-        if progress is not None:
-            progress.close()
+    store = FactStore(files, pack, options, on_progress=on_progress)
+    table = build_table(Linker(store, pack).link())
     store.save()
     modules = sorted(store.modules.values(), key=lambda m: m.file.display)
     failures = tuple(

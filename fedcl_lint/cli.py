@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -485,10 +486,39 @@ def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> 
     from fedcl_lint.discover import DiscoveryError
     from fedcl_lint.rulepack import RulePackError
 
+    progress = ProgressAfter() if sys.stderr.isatty() else None
     try:
-        return analyze(paths or (".",), config, options=options, show_progress=sys.stderr.isatty())
+        return analyze(paths or (".",), config, options=options, on_progress=progress)
     except (DiscoveryError, RulePackError, BaselineError) as exc:
         raise FatalError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+class ProgressAfter:
+    """A rich progress bar on a terminal, shown only once a run has taken `delay` seconds."""
+
+    def __init__(self, delay: float = 2.0):
+        self.start = time.monotonic()
+        self.delay = delay
+        self._bar = None
+        self._task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            from rich.progress import Progress
+
+            self._bar = Progress(transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("Parsing", total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def main() -> NoReturn:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import gc
 import os
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -196,28 +195,3 @@ def _read_problem(path: Path, error: OSError) -> str:
 def _extract_chunk(sources: list[bytes], pack: RulePack) -> list[ModuleFacts]:
     gc.disable()  # a worker only accumulates results; see api.paused_gc
     return [extract(source, pack) for source in sources]
-
-
-class ProgressAfter:
-    """A rich progress bar on a terminal, shown only once a run has taken `delay` seconds."""
-
-    def __init__(self, delay: float = 2.0):
-        self.start = time.monotonic()
-        self.delay = delay
-        self._bar = None
-        self._task = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            if time.monotonic() - self.start < self.delay:
-                return
-            from rich.progress import Progress
-
-            self._bar = Progress(transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task("Parsing", total=total)
-        self._bar.update(self._task, completed=done, total=total)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
