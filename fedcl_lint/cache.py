@@ -20,7 +20,7 @@ import os
 import pickle
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from fedcl_lint import __version__
 
@@ -97,17 +97,6 @@ def _write(path: Path, entries: dict[str, ModuleFacts]) -> None:
     from fedcl_lint.files import replace_atomically  # only a run that adds entries writes
 
     replace_atomically(path, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:
-    """`.fedcl-lint-cache` at the project root: the nearest folder above the first path
-    (or the working directory) holding a pyproject.toml or a .git, else the working directory."""
-    start = Path(os.path.abspath(cwd / next(iter(paths), ".")))
-    folder = start if start.is_dir() else start.parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
-            return candidate / CACHE_DIR_NAME
-    return cwd / CACHE_DIR_NAME
 
 
 def _read(path: Path) -> dict[str, ModuleFacts]:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from fedcl_lint import __version__
-from fedcl_lint.config import SELECTOR_EXPECTED, Config, ConfigError, load_config, parse_selector, with_overrides
-from fedcl_lint.cache import default_cache_dir
+from fedcl_lint.config import (
+    SELECTOR_EXPECTED, Config, ConfigError, default_cache_dir, load_config, parse_selector, with_overrides,
+)
 from fedcl_lint.replay import Outcome, RunRecord
 from fedcl_lint.types import Severity, plural
 

@@ -24,6 +24,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from typing import TYPE_CHECKING
 
+from fedcl_lint.cache import CACHE_DIR_NAME
 from fedcl_lint.discover import glob_spec
 from fedcl_lint.files import read_user_text
 from fedcl_lint.types import Mechanism, Severity
@@ -143,6 +144,17 @@ def _start_folder(paths: Iterable[str], cwd: Path) -> Path:
     if not folders:
         return cwd
     return Path(os.path.commonpath([str(f) for f in folders]))
+
+
+def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:
+    """`.fedcl-lint-cache` at the project root: the nearest folder holding a pyproject.toml or a .git,
+    from the folder that holds every path (where the settings are looked for too) upwards; else the
+    working directory."""
+    folder = _start_folder(paths, cwd)
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
+            return candidate / CACHE_DIR_NAME
+    return cwd / CACHE_DIR_NAME
 
 
 def find_config(start: Path, cwd: Path) -> Path | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, write_project
 from fedcl_lint.api import analyze
 from fedcl_lint.cache import _MAX_ADDITIONS, FactCache
 from fedcl_lint.engine import EngineOptions
@@ -188,3 +188,18 @@ def test_a_file_system_that_reads_in_parts_loses_nothing(monkeypatch):
     monkeypatch.setattr(os, "read", lambda descriptor, size: real(descriptor, min(size, 7)))
 
     assert _outputs(FIXTURES / "seed" / "bug", EngineOptions()) == expected
+
+
+def test_the_default_cache_is_at_the_root_of_the_project_that_holds_every_path(run_cli, tmp_path):
+    """Settings and cache are found from the same folder: the one holding every path named."""
+    write_project(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'two-services'\n",
+        "a/pyproject.toml": "[project]\nname = 'a'\n",
+        "a/app.py": "async def go(cm):\n    await cm.send_business_message('s', 'A', {})\n",
+        "b/app.py": "async def go(cm):\n    await cm.send_business_message('s', 'B', {})\n",
+    })
+    run_cli(["check", "a", "b"], cwd=tmp_path)
+    run_cli(["check", "a"], cwd=tmp_path)
+
+    folders = sorted(p.parent.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("facts-*.pickle"))
+    assert folders == [".fedcl-lint-cache", "a/.fedcl-lint-cache"]  # `a b` at the top, `a` in a
