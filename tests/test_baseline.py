@@ -91,6 +91,7 @@ def test_baseline_paths_are_relative_to_the_baseline_file(run_cli, tmp_path):
 
     result = run_cli(["check", "bug", "--baseline", "bug/fedapp/baseline.json"], cwd=tmp_path)
     assert result.exit_code == 0
+    assert "Not shown: 1 finding in the baseline." in result.output  # matched from another folder
 
 
 def test_baseline_from_the_configuration(run_cli, tmp_path):

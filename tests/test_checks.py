@@ -14,13 +14,28 @@ from fedcl_lint.reporters.rule_page import render_rule_page
 RUNNABLE_EXAMPLES = [c for c in ALL_CHECKS if c.code not in ("FCL901", "FCL902")]
 
 
+# What each page's example reports, all of it: a typo'd message type (FCL002) also leaves the
+# handler of the right name unused (FCL003); a policy (FCL008) is broken by the send and the handler.
+EXAMPLE_FINDINGS = {
+    "FCL001": [("FCL001", "server.py", 2)],
+    "FCL002": [("FCL003", "client.py", 2), ("FCL002", "server.py", 2)],
+    "FCL003": [("FCL003", "client.py", 2)],
+    "FCL004": [("FCL004", "client.py", 4)],
+    "FCL005": [("FCL005", "server.py", 2)],
+    "FCL006": [("FCL006", "client.py", 3)],
+    "FCL007": [("FCL007", "server.py", 2)],
+    "FCL008": [("FCL008", "client.py", 2), ("FCL008", "server.py", 2)],
+    "FCL900": [("FCL900", "broken.py", 1)],
+    "FCL100": [("FCL100", "server.py", 2)],
+}
+
+
 @pytest.mark.parametrize("check", RUNNABLE_EXAMPLES, ids=lambda c: c.code)
 def test_documented_example_is_reported(run_cli, tmp_path, check):
     write_project(tmp_path, check.example)
     result = run_cli(["check", "--format", "json"], cwd=tmp_path)
 
-    codes = {f["code"] for f in result.json["findings"]}
-    assert check.code in codes
+    assert [(f["code"], f["path"], f["line"]) for f in result.json["findings"]] == EXAMPLE_FINDINGS[check.code]
     assert result.exit_code == (1 if check.severity.value != "info" else 0)
 
 

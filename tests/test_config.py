@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 import sys
 from pathlib import Path
@@ -42,6 +44,7 @@ MIXED_FINDINGS = [
     ("FCL002", "TICK", "server.py", 5),
     ("FCL005", None, "server.py", 6),
 ]
+WITHOUT_FCL005 = [f for f in MIXED_FINDINGS if f[0] != "FCL005"]
 
 
 def codes(result) -> list[str]:
@@ -61,10 +64,10 @@ def test_config_is_found_by_walking_up_from_the_paths(run_cli, tmp_path):
         **{f"src/{name}": source for name, source in MIXED.items()},
     })
     result = run_cli(["check", "src", "--format", "json"], cwd=tmp_path)
-    assert "FCL005" not in codes(result)
+    assert findings_of(result.json) == [(c, m, f"src/{p}", n) for c, m, p, n in WITHOUT_FCL005]
 
     inner = run_cli(["check", "--format", "json"], cwd=tmp_path / "src")
-    assert "FCL005" not in codes(inner)
+    assert findings_of(inner.json) == WITHOUT_FCL005
 
 
 def test_a_pyproject_without_the_table_is_passed_over(run_cli, tmp_path):
@@ -75,7 +78,7 @@ def test_a_pyproject_without_the_table_is_passed_over(run_cli, tmp_path):
     })
     result = run_cli(["check", "--format", "json"], cwd=tmp_path / "app")
 
-    assert "FCL005" not in codes(result)
+    assert findings_of(result.json) == WITHOUT_FCL005
 
 
 def test_explicit_config_file_pyproject_or_standalone(run_cli, tmp_path):
@@ -200,7 +203,12 @@ def test_fail_on_error_lets_warnings_pass(run_cli, tmp_path):
     result = run_cli(["check"], cwd=tmp_path)
 
     assert result.exit_code == 0
-    assert "FCL003" in result.output
+    assert result.output == (
+        "client.py:3:5: FCL003 `STOP` has a handler over rpc (`register_message_handler`) but is never sent\n"
+        "client.py:4:5: FCL003 `PAUSE` has a handler over rpc (`register_message_handler`) but is never sent\n"
+        "Found 0 errors, 2 warnings, 0 infos in 1 file.\n"
+        "2 of 2 call sites resolved.\n"
+    )
 
 
 def test_external_message_types_are_neither_unhandled_nor_unused(run_cli, tmp_path):
@@ -317,9 +325,13 @@ def test_readme_configuration_example_loads_and_means_what_it_says(run_cli, tmp_
     config = load_config(["src"], tmp_path)
     assert config.path == tmp_path / "pyproject.toml"
     assert set(config.policy) == set(settings["protocol"])
+    recorded = json.loads((tmp_path / settings["baseline"]).read_text(encoding="utf-8"))
+    # today's findings, as the settings select them: FCL005 ignored, the others kept
+    assert sorted((e["code"], e["message_type"]) for e in recorded["findings"]) == [
+        ("FCL001", "STOP"), ("FCL002", "PING"), ("FCL002", "TICK"), ("FCL003", "PAUSE"),
+    ]
     result = run_cli(["check", "src", "--format", "json"], cwd=tmp_path)
-    assert result.exit_code in (0, 1)
-    assert result.json["version"] == 1
+    assert (result.exit_code, result.json["findings"]) == (0, [])  # the baseline knows them all
 
 
 def test_defaults_are_the_documented_ones():

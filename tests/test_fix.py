@@ -333,6 +333,9 @@ def test_policy_agreeing_with_the_handlers_is_fixed(run_cli, tmp_path):
 
     assert result.exit_code == 0
     assert result.stderr == "Fixed 1 of 1 FCL001 findings (1 file).\n"
+    assert (tmp_path / "server.py").read_text() == SERVER.replace(
+        "send_control_message", "send_business_message"
+    )
 
 
 def test_policy_given_to_the_api_directly(tmp_path):

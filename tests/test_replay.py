@@ -130,10 +130,12 @@ def test_a_report_drawn_on_a_terminal_is_never_recorded(run_cli, project, analys
 
 
 def test_no_cache_neither_records_nor_replays(run_cli, project, analyses):
+    (project / "pyproject.toml").write_text("[project]\nname = 'app'\n")  # the project root: cache here
     run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
     run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
 
     assert len(analyses) == 2
+    assert not (project / ".fedcl-lint-cache").exists()
 
 
 def test_github_job_summary_is_replayed_too(run_cli, project, analyses, monkeypatch, tmp_path):
