@@ -79,17 +79,18 @@ class FactStore:
         """Parse every file that mentions a name of the rule pack (all files without the prefilter)."""
         if not self.options.prefilter:
             return self.load(self.files)
-        return self.load(self.mentioning(self.pack.call_names_and_registrations | self.pack.payload_keys))
+        return self.load(self.mentioning(self.pack.call_names_and_registrations | self.pack.payload_keys, set()))
 
-    def mentioning(self, names: Iterable[str]) -> list[SourceFile]:
-        """Files not parsed yet whose bytes contain any of `names`."""
+    def mentioning(self, names: Iterable[str], taken: set[SourceFile]) -> list[SourceFile]:
+        """Files not in `taken` whose bytes contain any of `names` (parsed already or not: a module
+        parsed because an import needed it may also call what `names` name)."""
         names = set(names)
         self.searched |= names
         needles = [name.encode() for name in sorted(names)]
         # one substring search per name beats a regex alternation threefold on large trees
         return [
             f for f, content in self.contents.items()
-            if f not in self.modules and any(needle in content for needle in needles)
+            if f not in taken and any(needle in content for needle in needles)
         ]
 
     def module(self, file: SourceFile) -> Module:

@@ -233,7 +233,8 @@ class Linker:
             raw = self._raw_sites(wrappers)
             found = self._wrappers_from(raw)
             # a wrapper's name makes every file that mentions it matter (calls, same-named definitions)
-            more = self.store.load(self.store.mentioning(qualname.rsplit(".", 1)[-1] for _, qualname in found))
+            named = (qualname.rsplit(".", 1)[-1] for _, qualname in found)
+            more = self.store.load(self.store.mentioning(named, {m.file for m in self.modules}))
             if found == wrappers and not more:
                 break
             self._select(more)
@@ -512,12 +513,20 @@ class Linker:
             return _ClassValue(module, facts.classes[name])
         if name in facts.imports:
             return self._import(module, name, steps, seen)
-        for star_module, level in facts.star_imports:
+        starred = self._star_source(module, name)
+        if starred is not None:
+            target, star_module = starred
+            steps.append(Step(f"`{name}` from `from {star_module or '.'} import *`", None))
+            return self._global(target, name, steps, seen)
+        return _Unresolved(f"`{name}` is not defined in `{module.name}`")
+
+    def _star_source(self, module: Module, name: str) -> tuple[Module, str] | None:
+        """The module a `from ... import *` of `module` takes `name` from, and how the import names it."""
+        for star_module, level in module.facts.star_imports:
             target = self._module(self._absolute(module, star_module, level))
             if target is not None and self._defines(target, name):
-                steps.append(Step(f"`{name}` from `from {star_module or '.'} import *`", None))
-                return self._global(target, name, steps, seen)
-        return _Unresolved(f"`{name}` is not defined in `{module.name}`")
+                return target, star_module
+        return None
 
     def _import(self, module: Module, name: str, steps: list[Step], seen: frozenset) -> _Value:
         binding = module.facts.imports[name]
@@ -537,7 +546,7 @@ class Linker:
     def _member(self, module_name: str, name: str, steps: list[Step], seen: frozenset) -> _Value:
         """`module_name.name`: a name the module defines, else its submodule."""
         target = self._module(module_name)
-        if target is not None and self._defines(target, name):
+        if target is not None and (self._defines(target, name) or self._star_source(target, name) is not None):
             return self._global(target, name, steps, seen)
         submodule = self._module(f"{module_name}.{name}" if module_name else name)
         if submodule is not None:

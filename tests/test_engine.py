@@ -54,6 +54,32 @@ def test_prefilter_skips_files_that_cannot_matter(tmp_path):
     assert [f.code for f in everything.findings] == ["FCL002", "FCL900"]  # parsing it finds the syntax error
 
 
+def test_a_module_parsed_for_an_import_is_searched_for_wrappers_found_later(tmp_path):
+    """`x.py` mentions no API: it is parsed only because `server.py` imports through its star
+    import, before `relay` is known to be a wrapper. Its call of `relay` is still a send."""
+    write_project(tmp_path, {
+        "app/__init__.py": "",
+        "app/helpers.py": "async def notify(comm, cid, kind):\n    await comm.send_business_message(cid, kind, {})\n",
+        "app/relay.py": (
+            "from app.helpers import notify\n\n\n"
+            "async def relay(comm, cid, kind):\n    await notify(comm, cid, kind)\n"
+        ),
+        "app/x.py": (
+            "from app.helpers import *\nfrom app.relay import relay\n\n\n"
+            "async def ping(comm):\n    await relay(comm, 1, \"PING\")\n"
+        ),
+        "app/server.py": (
+            "from app.x import notify\n\n\n"
+            "async def setup(comm, handler):\n    comm.register_message_handler(\"PING\", handler)\n"
+            "    await notify(comm, 1, \"STOP\")\n"
+        ),
+    })
+    filtered = analyze(["."], cwd=tmp_path, options=EngineOptions(prefilter=True))
+
+    assert [(f.code, str(f.location)) for f in filtered.findings] == [("FCL002", "app/server.py:6:11")]
+    assert _outputs(tmp_path, EngineOptions(prefilter=True)) == _outputs(tmp_path, EngineOptions(prefilter=False))
+
+
 def test_jobs_and_cache_change_nothing_found(big_tree, tmp_path, monkeypatch):
     import concurrent.futures
 

@@ -162,3 +162,24 @@ def test_a_subclass_attribute_overrides_a_base_method_of_the_same_name(run_cli, 
         ("PING", [(11, "send")]),
     ]
     assert table["unresolved"] == []
+
+
+def test_from_a_package_import_a_name_its_star_import_provides(run_cli, tmp_path):
+    """`from pkg import STOP`, where `pkg/__init__.py` does `from .names import *`: Python finds
+    `STOP` in the package's namespace, and so does the resolution."""
+    write_project(tmp_path, {
+        "pkg/__init__.py": "from .names import *\n",
+        "pkg/names.py": 'STOP = "STOP"\n',
+        "app.py": """
+            from pkg import STOP
+
+
+            async def go(cm):
+                await cm.send_business_message("peer", STOP, {})
+            """,
+    })
+    table = run_cli(["table", ".", "--format", "json", "--no-cache"], cwd=tmp_path).json
+
+    assert table["unresolved"] == []
+    [message] = table["messages"]
+    assert (message["message_type"], message["sites"][0]["line"]) == ("STOP", 6)
