@@ -43,6 +43,29 @@ class RunInputs:
 
 
 @dataclass(frozen=True)
+class CheckResult:
+    """What a `check` report says: the findings the user's settings leave, and how much was
+    analysed. A full analysis and a patched run (`incremental`) both make one."""
+
+    findings: tuple[Finding, ...]
+    file_count: int
+    site_count: int
+    resolved_count: int
+    config: Config = Config()
+    cwd: Path | None = None  # display paths are relative to it
+    suppressed: int = 0  # findings hidden by `# fedcl-lint: ignore` comments
+    baselined: int = 0  # findings hidden because the baseline knows them
+
+    def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
+        """Findings at or above the threshold (default: the configured `fail-on`)."""
+        threshold = threshold or self.config.fail_on
+        return tuple(f for f in self.findings if f.severity.rank >= threshold.rank)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The outcome of one run over a project."""
 
@@ -56,13 +79,14 @@ class Analysis:
     baselined: int = 0  # findings hidden because the baseline knows them
     inputs: RunInputs = RunInputs()  # what decided the findings
 
+    @property
+    def result(self) -> CheckResult:
+        return CheckResult(self.findings, len(self.files), self.table.site_count, self.table.resolved_count,
+                           self.config, self.cwd, self.suppressed, self.baselined)
+
     def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
         """Findings at or above the threshold (default: the configured `fail-on`)."""
-        threshold = threshold or self.config.fail_on
-        return tuple(f for f in self.findings if f.severity.rank >= threshold.rank)
-
-    def count(self, severity: Severity) -> int:
-        return sum(1 for f in self.findings if f.severity is severity)
+        return self.result.failing(threshold)
 
 
 def analyze(
@@ -122,7 +146,8 @@ def _analyze(
     discovery = discover(paths, cwd, selection)
     files = list(discovery.files)
     store = FactStore(files, pack, options, on_progress=on_progress)
-    table = build_table(Linker(store, pack).link())
+    linked = Linker(store, pack).link()
+    table = build_table(linked)
     store.save()
     modules = sorted(store.modules.values(), key=lambda m: m.file.display)
     failures = tuple(
@@ -136,7 +161,7 @@ def _analyze(
     suppressions = {m.file.display: m.facts.suppressions for m in modules if m.facts.suppressions}
     if config.warn_unused_ignores:
         suppressions.update(store.unparsed_suppressions())
-    refined = refine(run_checks(context), config, cwd, suppressions)
+    refined = refine(run_checks(context, linked.modules).all(), config, cwd, suppressions)
     return Analysis(
         files=tuple(files),
         table=table,

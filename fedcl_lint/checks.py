@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar, Iterator, Mapping
 
-from fedcl_lint.link import LinkedSite
+from fedcl_lint.link import LinkedSite, ModuleLink
 from fedcl_lint.rulepack import RulePack
-from fedcl_lint.table import ProtocolTable, Status
+from fedcl_lint.table import MessageEntry, ProtocolTable, Status
 from fedcl_lint.types import Finding, Location, Mechanism, Related, Role, Severity
 
 
@@ -35,10 +36,22 @@ class CheckContext:
     failures: tuple[FileFailure, ...] = ()
     policy: Mapping[str, Mechanism] = field(default_factory=dict)  # declared mechanism per message type
     external: frozenset[str] = frozenset()  # message types sent or handled outside the repository
+    # the entries with handlers, by message type; None: the table's (a patched run's table holds
+    # only the entries it re-checks, and reads the others from its state when asked)
+    handled: Mapping[str, MessageEntry] | None = None
+
+    @cached_property
+    def handled_entries(self) -> Mapping[str, MessageEntry]:
+        if self.handled is not None:
+            return self.handled
+        return {e.message_type: e for e in self.table.entries if e.handles}
 
 
 class Check:
-    """A diagnostic: its identity, its documentation, and how to find it."""
+    """A diagnostic: its identity and its documentation. How to find it depends on what its
+    findings depend on (one entry, one site, the broken files): a patched run (`incremental`)
+    re-checks only the entries and sites a change reaches.
+    """
 
     code: ClassVar[str]
     name: ClassVar[str]
@@ -48,9 +61,6 @@ class Check:
     example: ClassVar[dict[str, str]]
     fix: ClassVar[dict[str, str]]
     fix_text: ClassVar[str]
-
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        raise NotImplementedError
 
     def finding(self, site: LinkedSite, message: str, *, severity: Severity | None = None,
                 related: tuple[Related, ...] = ()) -> Finding:
@@ -63,6 +73,23 @@ class Check:
             mechanism=site.mechanism,
             related=related,
         )
+
+
+class EntryCheck(Check):
+    """A check of one message type: its findings depend on that entry alone (and, for
+    suggestions, on which other types are handled)."""
+
+    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+class SiteCheck(Check):
+    """A check of one site: its findings depend on that site alone."""
+
+    forwarding: ClassVar[bool] = False  # also the calls inside wrappers that pass a parameter on
+
+    def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        raise NotImplementedError
 
 
 def describe(mechanism: Mechanism) -> str:
@@ -83,7 +110,7 @@ def _alternatives(pack: RulePack, mechanism: Mechanism, role: Role) -> str:
     return " or ".join(f"`{n}`" for n in names) if names else f"a {role} call on {mechanism}"
 
 
-class MechanismMismatch(Check):
+class MechanismMismatch(EntryCheck):
     code = "FCL001"
     name = "mechanism-mismatch"
     severity = Severity.ERROR
@@ -117,36 +144,35 @@ class MechanismMismatch(Check):
         "does), or change the registration to the mechanism the sender uses."
     )
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for entry in ctx.table.entries:
-            if entry.status is not Status.MISMATCH:
+    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
+        if entry.status is not Status.MISMATCH:
+            return
+        handled = entry.handle_mechanisms
+        for send in entry.sends:
+            mechanism = send.mechanism
+            if mechanism in handled:
                 continue
-            handled = entry.handle_mechanisms
-            for send in entry.sends:
-                mechanism = send.mechanism
-                if mechanism in handled:
-                    continue
-                other = next(iter(handled))
-                handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
-                change_send = f"send it with {_alternatives(ctx.pack, other, Role.SEND)}"
-                change_handler = f"register it with {_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
-                declared = ctx.policy.get(entry.message_type)
-                if declared is None:
-                    fix = f"{change_send}, or {change_handler}"
-                else:
-                    fix = (change_send if declared is other else change_handler) + (
-                        f" (the protocol policy declares `{entry.message_type}` as {declared})"
-                    )
-                message = (
-                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but only "
-                    f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; {fix}"
+            other = next(iter(handled))
+            handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
+            change_send = f"send it with {_alternatives(ctx.pack, other, Role.SEND)}"
+            change_handler = f"register it with {_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
+            declared = ctx.policy.get(entry.message_type)
+            if declared is None:
+                fix = f"{change_send}, or {change_handler}"
+            else:
+                fix = (change_send if declared is other else change_handler) + (
+                    f" (the protocol policy declares `{entry.message_type}` as {declared})"
                 )
-                yield self.finding(
-                    send, message, related=_related(entry.handles, "handled {how} here (`{api}`)")
-                )
+            message = (
+                f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but only "
+                f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; {fix}"
+            )
+            yield self.finding(
+                send, message, related=_related(entry.handles, "handled {how} here (`{api}`)")
+            )
 
 
-class UnhandledMessage(Check):
+class UnhandledMessage(EntryCheck):
     code = "FCL002"
     name = "unhandled-message"
     severity = Severity.ERROR
@@ -166,27 +192,27 @@ class UnhandledMessage(Check):
     }
     fix_text = "Register a handler for the message type on the receiving side, or correct the name sent."
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        handled = {e.message_type: e for e in ctx.table.entries if e.handles}
-        for entry in ctx.table.entries:
-            if entry.status is not Status.UNHANDLED or entry.message_type in ctx.external:
-                continue
-            suggestion = _did_you_mean(entry.message_type, list(handled))
-            for send in entry.sends:
-                mechanism = send.mechanism
-                message = (
-                    f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but no "
-                    f"handler is registered for it"
-                )
-                related: tuple[Related, ...] = ()
-                if suggestion is not None:
-                    message += f"; did you mean `{suggestion}`?"
-                    related = _related(handled[suggestion].handles, f"`{suggestion}` is handled {{how}} here (`{{api}}`)")
-                severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
-                yield self.finding(send, message, severity=severity, related=related)
+    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
+        if entry.status is not Status.UNHANDLED or entry.message_type in ctx.external:
+            return
+        handled = ctx.handled_entries
+        suggestion = did_you_mean(entry.message_type, list(handled))
+        for send in entry.sends:
+            mechanism = send.mechanism
+            message = (
+                f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but no "
+                f"handler is registered for it"
+            )
+            related: tuple[Related, ...] = ()
+            if suggestion is not None:
+                message += f"; did you mean `{suggestion}`?"
+                related = _related(handled[suggestion].handles, f"`{suggestion}` is handled {{how}} here (`{{api}}`)")
+            severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
+            yield self.finding(send, message, severity=severity, related=related)
 
 
-def _did_you_mean(name: str, candidates: list[str]) -> str | None:
+def did_you_mean(name: str, candidates: list[str]) -> str | None:
+    """The handled type an unhandled `name` was probably meant to be: same but for case, or close."""
     for candidate in sorted(candidates):
         if candidate.casefold() == name.casefold():
             return candidate
@@ -194,7 +220,7 @@ def _did_you_mean(name: str, candidates: list[str]) -> str | None:
     return close[0] if close else None
 
 
-class UnusedHandler(Check):
+class UnusedHandler(EntryCheck):
     code = "FCL003"
     name = "unused-handler"
     severity = Severity.WARNING
@@ -212,30 +238,29 @@ class UnusedHandler(Check):
     }
     fix_text = "Send the message somewhere (on the handler's mechanism), or remove the handler."
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for entry in ctx.table.entries:
-            if entry.status is Status.MISMATCH or entry.message_type in ctx.external:
-                continue  # a mismatch is reported once, as FCL001; external types are sent elsewhere
-            for handle in entry.handles:
-                mechanism = handle.mechanism
-                if mechanism in entry.send_mechanisms:
-                    continue
-                if entry.sends:
-                    message = (
-                        f"`{entry.message_type}` is handled {describe(mechanism)} (`{handle.api}`) but only "
-                        f"ever sent {describe(next(iter(entry.send_mechanisms)))}, so this handler never runs"
-                    )
-                    related = _related(entry.sends, "sent {how} here (`{api}`)")
-                else:
-                    message = (
-                        f"`{entry.message_type}` has a handler {describe(mechanism)} (`{handle.api}`) "
-                        f"but is never sent"
-                    )
-                    related = ()
-                yield self.finding(handle, message, related=related)
+    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
+        if entry.status is Status.MISMATCH or entry.message_type in ctx.external:
+            return  # a mismatch is reported once, as FCL001; external types are sent elsewhere
+        for handle in entry.handles:
+            mechanism = handle.mechanism
+            if mechanism in entry.send_mechanisms:
+                continue
+            if entry.sends:
+                message = (
+                    f"`{entry.message_type}` is handled {describe(mechanism)} (`{handle.api}`) but only "
+                    f"ever sent {describe(next(iter(entry.send_mechanisms)))}, so this handler never runs"
+                )
+                related = _related(entry.sends, "sent {how} here (`{api}`)")
+            else:
+                message = (
+                    f"`{entry.message_type}` has a handler {describe(mechanism)} (`{handle.api}`) "
+                    f"but is never sent"
+                )
+                related = ()
+            yield self.finding(handle, message, related=related)
 
 
-class DuplicateHandler(Check):
+class DuplicateHandler(EntryCheck):
     code = "FCL004"
     name = "duplicate-handler"
     severity = Severity.WARNING
@@ -264,24 +289,23 @@ class DuplicateHandler(Check):
     }
     fix_text = "Keep one registration per message type, or dispatch inside a single handler."
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for entry in ctx.table.entries:
-            first_in_scope: dict[tuple[str, str], LinkedSite] = {}
-            for handle in entry.handles:
-                if handle.mechanism is not Mechanism.RPC:
-                    continue
-                scope = (handle.location.path, (handle.function or "").split(".")[0])
-                first = first_in_scope.setdefault(scope, handle)
-                if first is handle:
-                    continue
-                message = (
-                    f"`{entry.message_type}` already has an rpc handler registered at {first.location}; "
-                    f"this registration silently replaces it"
-                )
-                yield self.finding(handle, message, related=_related([first], "first registered here (`{api}`)"))
+    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
+        first_in_scope: dict[tuple[str, str], LinkedSite] = {}
+        for handle in entry.handles:
+            if handle.mechanism is not Mechanism.RPC:
+                continue
+            scope = (handle.location.path, (handle.function or "").split(".")[0])
+            first = first_in_scope.setdefault(scope, handle)
+            if first is handle:
+                continue
+            message = (
+                f"`{entry.message_type}` already has an rpc handler registered at {first.location}; "
+                f"this registration silently replaces it"
+            )
+            yield self.finding(handle, message, related=_related([first], "first registered here (`{api}`)"))
 
 
-class UnresolvedMessageType(Check):
+class UnresolvedMessageType(SiteCheck):
     code = "FCL005"
     name = "unresolved-message-type"
     severity = Severity.INFO
@@ -303,16 +327,17 @@ class UnresolvedMessageType(Check):
     }
     fix_text = "Pass a literal, a module constant, a class attribute or an Enum member."
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for site in ctx.table.unresolved:
-            message = (
-                f"cannot resolve the message type of `{site.api}` ({site.role} {site.mechanism}): "
-                f"{site.resolution.reason}"
-            )
-            yield self.finding(site, message)
+    def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        if site.message_type is not None:
+            return
+        message = (
+            f"cannot resolve the message type of `{site.api}` ({site.role} {site.mechanism}): "
+            f"{site.resolution.reason}"
+        )
+        yield self.finding(site, message)
 
 
-class HandlerSignature(Check):
+class HandlerSignature(SiteCheck):
     code = "FCL006"
     name = "handler-signature"
     severity = Severity.ERROR
@@ -344,27 +369,26 @@ class HandlerSignature(Check):
     }
     fix_text = "Give the handler the parameters of its mechanism, or register it on the mechanism it was written for."
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for site in ctx.table.all_sites:
-            handler = site.handler
-            if site.role is not Role.HANDLE or handler is None or handler.params is None:
-                continue
-            doc = ctx.pack.mechanisms.get(site.mechanism)
-            if doc is None or not doc.handler_args:
-                continue
-            problem = _signature_problem(handler.params, len(doc.handler_args))
-            if problem is None:
-                continue
-            call = f"handler({', '.join(doc.handler_args)})"
-            subject = f"`{site.message_type}`" if site.message_type is not None else "this message"
-            message = (
-                f"handler `{handler.description}` of {subject} is registered {describe(site.mechanism)}, "
-                f"which calls it as `{call}`, but {problem}"
-            )
-            related = ()
-            if handler.definition is not None:
-                related = (Related(handler.definition, None, None, f"`{handler.description}` is defined here"),)
-            yield self.finding(site, message, related=related)
+    def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        handler = site.handler
+        if site.role is not Role.HANDLE or handler is None or handler.params is None:
+            return
+        doc = ctx.pack.mechanisms.get(site.mechanism)
+        if doc is None or not doc.handler_args:
+            return
+        problem = _signature_problem(handler.params, len(doc.handler_args))
+        if problem is None:
+            return
+        call = f"handler({', '.join(doc.handler_args)})"
+        subject = f"`{site.message_type}`" if site.message_type is not None else "this message"
+        message = (
+            f"handler `{handler.description}` of {subject} is registered {describe(site.mechanism)}, "
+            f"which calls it as `{call}`, but {problem}"
+        )
+        related = ()
+        if handler.definition is not None:
+            related = (Related(handler.definition, None, None, f"`{handler.description}` is defined here"),)
+        yield self.finding(site, message, related=related)
 
 
 def _signature_problem(params, count: int) -> str | None:
@@ -383,7 +407,7 @@ def _signature_problem(params, count: int) -> str | None:
     return None
 
 
-class UnawaitedSend(Check):
+class UnawaitedSend(SiteCheck):
     code = "FCL007"
     name = "unawaited-send"
     severity = Severity.ERROR
@@ -406,19 +430,20 @@ class UnawaitedSend(Check):
         "`asyncio.ensure_future`."
     )
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for site in ctx.table.all_sites + ctx.table.forwarding:
-            if not site.unawaited:
-                continue
-            what = f"`{site.message_type}`" if site.message_type is not None else "the message"
-            message = (
-                f"`{site.api}(...)` is not awaited: it only creates a coroutine, so {what} is never sent; "
-                f"await it or schedule it (asyncio.create_task)"
-            )
-            yield self.finding(site, message)
+    forwarding = True
+
+    def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        if not site.unawaited:
+            return
+        what = f"`{site.message_type}`" if site.message_type is not None else "the message"
+        message = (
+            f"`{site.api}(...)` is not awaited: it only creates a coroutine, so {what} is never sent; "
+            f"await it or schedule it (asyncio.create_task)"
+        )
+        yield self.finding(site, message)
 
 
-class ProtocolPolicy(Check):
+class ProtocolPolicy(EntryCheck):
     code = "FCL008"
     name = "protocol-policy"
     severity = Severity.ERROR
@@ -443,22 +468,21 @@ class ProtocolPolicy(Check):
     }
     fix_text = "Use the declared mechanism at both ends, or change the policy if the decision changed."
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for entry in ctx.table.entries:
-            declared = ctx.policy.get(entry.message_type)
-            if declared is None:
+    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
+        declared = ctx.policy.get(entry.message_type)
+        if declared is None:
+            return
+        for site in entry.sites:
+            if site.mechanism is declared:
                 continue
-            for site in entry.sites:
-                if site.mechanism is declared:
-                    continue
-                if site.role is Role.SEND and site.mechanism not in entry.handle_mechanisms and entry.handles:
-                    continue  # already FCL001 at this site, whose fix follows the policy
-                verb = "sends" if site.role is Role.SEND else "handles"
-                message = (
-                    f"the protocol policy declares `{entry.message_type}` as {declared}, but this site "
-                    f"{verb} it {describe(site.mechanism)} (`{site.api}`)"
-                )
-                yield self.finding(site, message)
+            if site.role is Role.SEND and site.mechanism not in entry.handle_mechanisms and entry.handles:
+                continue  # already FCL001 at this site, whose fix follows the policy
+            verb = "sends" if site.role is Role.SEND else "handles"
+            message = (
+                f"the protocol policy declares `{entry.message_type}` as {declared}, but this site "
+                f"{verb} it {describe(site.mechanism)} (`{site.api}`)"
+            )
+            yield self.finding(site, message)
 
 
 class ParseError(Check):
@@ -482,10 +506,9 @@ class ParseError(Check):
 
     kind: ClassVar[str] = "parse"
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for failure in ctx.failures:
-            if failure.kind == self.kind:
-                yield Finding(code=self.code, severity=self.severity, message=failure.message, location=failure.location)
+    def check_failure(self, failure: FileFailure) -> Iterator[Finding]:
+        if failure.kind == self.kind:
+            yield Finding(code=self.code, severity=self.severity, message=failure.message, location=failure.location)
 
 
 class ReadError(ParseError):
@@ -544,9 +567,7 @@ class UnusedSuppression(Check):
     }
     fix_text = "Remove the comment, or the codes in it that no longer match a finding on its line."
 
-    def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        return iter(())  # made after the other checks, by matching comments to findings (api.refine)
-
+    # made after the other checks, by matching comments to findings (api.refine)
     def finding_for(self, location: Location, unused_codes: tuple[str, ...]) -> Finding:
         """The finding for a comment at `location`; `unused_codes` is empty for a bare `ignore`."""
         if unused_codes:
@@ -577,6 +598,48 @@ def check_by_code(code: str) -> Check | None:
     return next((c for c in ALL_CHECKS if c.code == code.upper() or c.name == code.lower()), None)
 
 
-def run_checks(ctx: CheckContext) -> list[Finding]:
-    findings = [finding for check in ALL_CHECKS for finding in check.run(ctx)]
-    return sorted(findings, key=lambda f: f.sort_key)
+@dataclass(frozen=True)
+class ScopedFindings:
+    """The checks' findings, by what each depends on: a message type's entry, the sites one
+    module's code made (by display path), or the broken files. Empty groups are left out."""
+
+    by_entry: dict[str, tuple[Finding, ...]]
+    by_module: dict[str, tuple[Finding, ...]]
+    files: tuple[Finding, ...]
+
+    def all(self) -> list[Finding]:
+        findings = [*self.files]
+        for group in (*self.by_entry.values(), *self.by_module.values()):
+            findings.extend(group)
+        return sorted(findings, key=lambda f: f.sort_key)
+
+
+ENTRY_CHECKS = tuple(c for c in ALL_CHECKS if isinstance(c, EntryCheck))
+SITE_CHECKS = tuple(c for c in ALL_CHECKS if isinstance(c, SiteCheck))
+
+
+def check_entry(entry: MessageEntry, ctx: CheckContext) -> tuple[Finding, ...]:
+    return tuple(finding for check in ENTRY_CHECKS for finding in check.check_entry(entry, ctx))
+
+
+def check_module(link: ModuleLink, ctx: CheckContext) -> tuple[Finding, ...]:
+    """The findings of the sites (and wrapper calls) one module's code made."""
+    return tuple(
+        finding
+        for check in SITE_CHECKS
+        for site in (link.sites + link.forwarding if check.forwarding else link.sites)
+        for finding in check.check_site(site, ctx)
+    )
+
+
+def run_checks(ctx: CheckContext, modules: Mapping[str, ModuleLink]) -> ScopedFindings:
+    """Every check over the table, whose sites are those of `modules` (the link stage's, by display path)."""
+    by_entry = {e.message_type: found for e in ctx.table.entries if (found := check_entry(e, ctx))}
+    by_module = {origin: found for origin, link in modules.items() if (found := check_module(link, ctx))}
+    files = tuple(
+        finding
+        for check in ALL_CHECKS if isinstance(check, ParseError)
+        for failure in ctx.failures
+        for finding in check.check_failure(failure)
+    )
+    return ScopedFindings(by_entry, by_module, files)

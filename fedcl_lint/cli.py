@@ -30,7 +30,7 @@ from fedcl_lint.replay import Outcome, RunRecord
 from fedcl_lint.types import Severity, plural
 
 if TYPE_CHECKING:
-    from fedcl_lint.api import Analysis
+    from fedcl_lint.api import Analysis, CheckResult
     from fedcl_lint.engine import EngineOptions
     from fedcl_lint.protocol_diff import Message  # loaded only by the diff command
 
@@ -156,10 +156,10 @@ def check(
     analysis = _analyze(paths, config, options)
     if fix or show_diff:
         _fix(analysis, lambda: _analyze(paths, config, options), output_format, output, show_diff, exit_zero)
-    outcome = _report(analysis, output_format, output, exit_zero)
+    outcome = _report(analysis.result, output_format, output, exit_zero)
     if record is not None and outcome is not None:
         record.record(analysis.inputs, outcome)
-    sys.exit(_exit_code(analysis, exit_zero))
+    sys.exit(_exit_code(analysis.result, exit_zero))
 
 
 def _run_record(cache_dir: Path, paths: tuple[str, ...], config: Config, output_format: str, output: str | None,
@@ -172,8 +172,8 @@ def _run_record(cache_dir: Path, paths: tuple[str, ...], config: Config, output_
     return RunRecord(cache_dir, key)
 
 
-def _exit_code(analysis: Analysis, exit_zero: bool) -> int:
-    return EXIT_FINDINGS if analysis.failing() and not exit_zero else EXIT_CLEAN
+def _exit_code(result: CheckResult, exit_zero: bool) -> int:
+    return EXIT_FINDINGS if result.failing() and not exit_zero else EXIT_CLEAN
 
 
 def _fix(analysis: Analysis, reanalyze: Callable[[], Analysis], output_format: str, output: str | None, show_diff: bool,
@@ -186,40 +186,40 @@ def _fix(analysis: Analysis, reanalyze: Callable[[], Analysis], output_format: s
     if show_diff:
         _write(fixing.unified_diff(plan), output)
         click.echo(fixing.summary(plan, dry_run=True), err=True, nl=False)
-        sys.exit(_exit_code(analysis, exit_zero))
+        sys.exit(_exit_code(analysis.result, exit_zero))
     failures = fixing.apply(plan)
     after = reanalyze() if len(failures) < len(plan.files) else analysis
     click.echo(fixing.summary(plan, failures), err=True, nl=False)
-    _report(after, output_format, output, exit_zero)
+    _report(after.result, output_format, output, exit_zero)
     if failures:
         sys.exit(EXIT_ERROR)
-    sys.exit(_exit_code(after, exit_zero))
+    sys.exit(_exit_code(after.result, exit_zero))
 
 
-def _report(analysis: Analysis, output_format: str, output: str | None, exit_zero: bool) -> Outcome | None:
+def _report(result: CheckResult, output_format: str, output: str | None, exit_zero: bool) -> Outcome | None:
     """Write the report; return what was written (None when drawn on a terminal)."""
     summary = None
     if output_format == "json":
         from fedcl_lint.reporters import json_report
 
-        report = json_report.dumps(json_report.findings_document(analysis))
+        report = json_report.dumps(json_report.findings_document(result))
     elif output_format == "sarif":
         from fedcl_lint.reporters import sarif
 
-        report = sarif.dumps(sarif.sarif_document(analysis))
+        report = sarif.dumps(sarif.sarif_document(result))
     elif output_format == "github":
         from fedcl_lint.reporters import github
 
-        report, summary = github.render_commands(analysis), github.render_step_summary(analysis)
+        report, summary = github.render_commands(result), github.render_step_summary(result)
     else:
         from fedcl_lint.reporters import text
 
         console = _console()
         if output is None and console.is_terminal:
-            text.print_findings(analysis, console)
+            text.print_findings(result, console)
             return None
-        report = text.render_findings(analysis)
-    outcome = Outcome(report, _exit_code(analysis, exit_zero), summary)
+        report = text.render_findings(result)
+    outcome = Outcome(report, _exit_code(result, exit_zero), summary)
     _emit(outcome, output)
     return outcome
 

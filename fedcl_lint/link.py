@@ -12,7 +12,7 @@ never a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 from fedcl_lint.discover import SourceFile
@@ -105,12 +105,31 @@ class Wrapper:
 
 
 @dataclass(frozen=True)
+class ModuleLink:
+    """What linking one module's code produced, and every module whose facts that read.
+
+    The unit a patched run (`incremental`) redoes: when a module changes, only the
+    modules that read it can link differently, as long as nothing project-wide
+    (the wrappers, the dispatchers) changes with it.
+    """
+
+    sites: tuple[LinkedSite, ...]
+    forwarding: tuple[LinkedSite, ...]
+    wrappers: frozenset[tuple[tuple[str, str], _Api]]  # the wrappers its sites make (function, API)
+    dispatchers: frozenset[tuple[str, str]]  # the dispatchers it registers
+    reads: frozenset[str]  # display paths, its own included
+
+
+@dataclass(frozen=True)
 class LinkResult:
     """Everything linking found: the protocol's sites, and the wrappers' inner calls."""
 
     sites: tuple[LinkedSite, ...]
     forwarding: tuple[LinkedSite, ...]  # calls inside wrappers that pass a parameter on
     wrappers: tuple[Wrapper, ...]
+    modules: dict[str, ModuleLink] = field(default_factory=dict)  # by display path, of each module with sites
+    # the functions that share a wrapper's bare name, in the order `obj.name(...)` consults them
+    by_name: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,6 +162,7 @@ class _RawSite:
     function: str | None
     handler: Expr | None = None
     bare: bool = False
+    origin: str = ""  # the display path of the module whose call made it (a dispatcher's registration)
 
 
 # Values met while resolving; only `_Str` is a message type.
@@ -205,13 +225,16 @@ class Linker:
             for spec in pack.payloads
         }
         self.modules: list[Module] = []
-        self.definitions: dict[str, list[tuple[Module, FunctionFacts]]] = {}
+        self.definitions: dict[str, list[tuple[str, str]]] = {}  # bare name -> the functions defining it
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
         # Per call, what no round of the fixpoint changes: the sites a call of a pack API
         # makes, and the definition a callee resolves to (only the wrappers it reaches grow).
         self._pack_sites: dict[tuple[str, int], _RawSite] = {}
         self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
+        self._reads: dict[str, set[str]] = {}  # per module with sites: the modules its linking read
+        self._reading: set[str] = set()  # where `_module` notes what it hands out
+        self._registered: dict[str, set[tuple[str, str]]] = {}  # per module: the dispatchers it registers
 
     def _select(self, modules: list[Module]) -> None:
         """Take modules whose calls are sites; index their functions by bare name."""
@@ -222,7 +245,7 @@ class Linker:
             known.add(id(module))
             self.modules.append(module)
             for function in module.facts.functions.values():
-                self.definitions.setdefault(function.name, []).append((module, function))
+                self.definitions.setdefault(function.name, []).append(_identity(module, function.qualname))
         self.modules.sort(key=lambda m: m.file.display)
 
     def link(self) -> LinkResult:
@@ -230,7 +253,7 @@ class Linker:
         wrappers: dict[tuple[str, str], frozenset[_Api]] = {}
         self._select(self.store.initial())
         while True:
-            raw = self._raw_sites(wrappers)
+            raw = self._raw_sites(self.modules, wrappers, set())
             found = self._wrappers_from(raw)
             # a wrapper's name makes every file that mentions it matter (calls, same-named definitions)
             named = (qualname.rsplit(".", 1)[-1] for _, qualname in found)
@@ -239,10 +262,7 @@ class Linker:
                 break
             self._select(more)
             wrappers = found
-        sites, forwarding = [], []
-        for site in raw:
-            linked = self._linked(site)
-            (forwarding if self._forwarded(site, wrappers) else sites).append(linked)
+        modules = self._module_links(raw, wrappers)
         owners = {m.file.display: m for m in self.store.modules.values()}
         described = [
             Wrapper(qualname, module.location(module.facts.functions[qualname].position), api.role,
@@ -253,24 +273,59 @@ class Linker:
             )
             for api in sorted(apis, key=lambda a: (a.role, a.mechanism, a.chain))
         ]
-        return LinkResult(tuple(sites), tuple(forwarding), tuple(described))
+        sites = tuple(site for link in modules.values() for site in link.sites)
+        forwarding = tuple(site for link in modules.values() for site in link.forwarding)
+        by_name = {name: tuple(self.definitions[name]) for _, qualname in wrappers
+                   if (name := qualname.rsplit(".", 1)[-1]) in self.definitions}
+        return LinkResult(sites, forwarding, tuple(described), modules, by_name)
+
+    def relink(self, modules: list[Module], wrappers: dict[tuple[str, str], frozenset[_Api]],
+               by_name: dict[str, tuple[tuple[str, str], ...]],
+               claimed: set[tuple[str, str]]) -> dict[str, ModuleLink]:
+        """Link `modules` again, knowing the project's wrappers, their `by_name` index and the
+        dispatchers other modules claimed (a patched run: see `incremental`)."""
+        self.definitions = {name: list(identities) for name, identities in by_name.items()}
+        return self._module_links(self._raw_sites(modules, wrappers, set(claimed)), wrappers)
+
+    def _module_links(self, raw: list[_RawSite],
+                      wrappers: dict[tuple[str, str], frozenset[_Api]]) -> dict[str, ModuleLink]:
+        """Resolve the final round's sites, grouped by the module whose code made them."""
+        by_origin: dict[str, list[_RawSite]] = {}
+        for site in raw:
+            by_origin.setdefault(site.origin, []).append(site)
+        links = {}
+        for origin in sorted(self._reads):
+            group = by_origin.get(origin, [])
+            sites, forwarding = [], []
+            self._reading = self._reads[origin]
+            for site in group:
+                linked = self._linked(site)
+                (forwarding if self._forwarded(site, wrappers) else sites).append(linked)
+            made = frozenset((key, api) for key, apis in self._wrappers_from(group).items() for api in apis)
+            links[origin] = ModuleLink(tuple(sites), tuple(forwarding), made,
+                                       frozenset(self._registered.get(origin, ())), frozenset(self._reading))
+        self._reading = set()
+        return links
 
     # sites
 
-    def _raw_sites(self, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[_RawSite]:
+    def _raw_sites(self, modules: list[Module], wrappers: dict[tuple[str, str], frozenset[_Api]],
+                   dispatchers: set[tuple[str, str]]) -> list[_RawSite]:
+        """The sites `modules` make; a dispatcher in `dispatchers` was claimed (its cases made) already."""
         wrapper_names = {qualname.rsplit(".", 1)[-1] for _, qualname in wrappers}
         self._by_name_cache = {}
-        dispatchers: set[tuple[str, str]] = set()  # a dispatcher registered twice has its cases once
         raw: list[_RawSite] = []
         relevant = wrapper_names | self.pack.call_names_and_registrations
-        for module in self.modules:
+        for module in modules:
             facts = module.facts
+            display = module.file.display
+            self._reading = self._reads.setdefault(display, {display})
             for index, call in enumerate(facts.calls):
                 if call.name not in relevant:
                     continue
                 # The project's own definition, when it forwards to a known API, says
                 # more than the pack: it is what runs. Otherwise the pack decides.
-                key = (module.file.display, index)
+                key = (display, index)
                 reached = self._wrapper_apis(module, call, key, wrappers) if call.name in wrapper_names else []
                 if reached:
                     raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
@@ -282,9 +337,11 @@ class Linker:
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
             raw.extend(
-                _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position, payload.function)
+                _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position,
+                         payload.function, origin=display)
                 for payload in facts.payloads
             )
+        self._reading = set()
         return raw
 
     def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
@@ -303,7 +360,8 @@ class Linker:
         if api.handler is not None:
             handler_position = None if api.handler.position is None else api.handler.position + shift
             handler = call.argument(handler_position, api.handler.keyword)
-        return _RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare)
+        return _RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare,
+                        module.file.display)
 
     def _dispatch_sites(self, module: Module, call: Call, spec: DispatcherSpec,
                         done: set[tuple[str, str]]) -> list[_RawSite]:
@@ -312,16 +370,18 @@ class Linker:
         if target is None:
             return []
         owner, function, _shift = target
-        if _identity(owner, function.qualname) in done:
+        identity = _identity(owner, function.qualname)
+        self._registered.setdefault(module.file.display, set()).add(identity)
+        if identity in done:
             return []
-        done.add(_identity(owner, function.qualname))
+        done.add(identity)
         if spec.payload_argument >= len(function.params):
             return []
         param = function.params[spec.payload_argument].name
         chain = (f"{function.qualname} (dispatcher)", spec.registration)
         api = _Api(function.qualname, Role.HANDLE, spec.mechanism, ArgSlot(None, None), None, False, chain)
         return [
-            _RawSite(owner, api, case.value, "", case.position, case.function)
+            _RawSite(owner, api, case.value, "", case.position, case.function, origin=module.file.display)
             for case in owner.facts.dispatch_cases
             if case.function == function.qualname and case.param == param and case.key == spec.key
         ]
@@ -352,14 +412,10 @@ class Linker:
     def _by_name(self, name: str, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[tuple[_Api, int]]:
         """What `obj.name(...)` reaches when `obj` is unknown: see `_wrapper_apis`."""
         definitions = self.definitions.get(name, [])
-        kinds = {
-            frozenset(api.kind for api in wrappers.get(_identity(owner, function.qualname), ()))
-            for owner, function in definitions
-        }
+        kinds = {frozenset(api.kind for api in wrappers.get(identity, ())) for identity in definitions}
         if len(kinds) != 1 or not next(iter(kinds)):
             return []
-        owner, function = definitions[0]
-        apis = sorted(wrappers[_identity(owner, function.qualname)], key=_api_key)
+        apis = sorted(wrappers[definitions[0]], key=_api_key)
         if len(definitions) > 1:  # all wrappers of the same kind: which one runs does not matter
             apis = [replace(api, chain=(f"{name} (one of {len(definitions)} definitions)", api.chain[-1]))
                     for api in apis]
@@ -640,7 +696,10 @@ class Linker:
     def _module(self, name: str | None) -> Module | None:
         """The module an import names, parsed on demand."""
         file = self.files_by_name.get(name) if name is not None else None
-        return self.store.module(file) if file is not None else None
+        if file is None:
+            return None
+        self._reading.add(file.display)
+        return self.store.module(file)
 
     def _absolute(self, module: Module, name: str, level: int) -> str | None:
         if level == 0:
@@ -667,6 +726,7 @@ class _Lineage:
 
     def __init__(self, linker: Linker, module: Module, cls: ClassFacts):
         self.linker = linker
+        self.reads = {module.file.display}  # what resolving its bases read: whoever walks it reads it too
         self.found: list[tuple[Module, ClassFacts]] = []
         self.stack = [(module, cls)]
         self.seen: set[tuple[str, str]] = set()
@@ -676,6 +736,7 @@ class _Lineage:
     def __iter__(self) -> Iterator[tuple[Module, ClassFacts]]:
         index = 0
         while index < len(self.found) or self._advance():
+            self.linker._reading |= self.reads
             yield self.found[index]
             index += 1
 
@@ -685,11 +746,14 @@ class _Lineage:
             return False  # a base expression that needs this very lineage: a cycle ends here
         if self.expanded < len(self.found):
             self.expanding = True
+            reader, self.linker._reading = self.linker._reading, self.reads
             try:
                 module, cls = self.found[-1]
                 self.stack.extend(reversed(self.linker._bases(module, cls)))
             finally:
                 self.expanding = False
+                reader |= self.reads  # in place: it is the module's own set
+                self.linker._reading = reader
             self.expanded = len(self.found)
         while self.stack:
             module, cls = self.stack.pop()

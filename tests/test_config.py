@@ -12,6 +12,7 @@ import pytest
 
 from conftest import FIXTURES, findings_of, write_project
 from fedcl_lint import api
+from fedcl_lint.checks import ScopedFindings
 from fedcl_lint.config import Config, load_config
 
 if sys.version_info >= (3, 11):
@@ -246,9 +247,9 @@ def test_rule_packs_are_relative_to_the_config_file(run_cli, tmp_path):
 def test_protocol_policy_and_external_reach_the_checks(monkeypatch, tmp_path):
     seen = {}
 
-    def capture(context):
+    def capture(context, modules):
         seen["policy"], seen["external"] = dict(context.policy), context.external
-        return []
+        return ScopedFindings({}, {}, ())
 
     monkeypatch.setattr(api, "run_checks", capture)
     write_project(tmp_path, {

@@ -27,7 +27,7 @@ PROJECTS = ["seed/bug", "checks", "framework", "resolution", "broken"]
 def _outputs(path: Path, options: EngineOptions) -> tuple[str, str]:
     analysis = analyze(["."], cwd=path, options=options)
     return (
-        json_report.dumps(json_report.findings_document(analysis)),
+        json_report.dumps(json_report.findings_document(analysis.result)),
         json_report.dumps(json_report.table_document(analysis)),
     )
 

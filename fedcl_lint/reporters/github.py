@@ -7,7 +7,7 @@ complete report therefore also goes to `$GITHUB_STEP_SUMMARY` when it is set.
 
 from __future__ import annotations
 
-from fedcl_lint.api import Analysis
+from fedcl_lint.api import CheckResult
 from fedcl_lint.checks import check_by_code
 from fedcl_lint.reporters.text import footer_lines
 from fedcl_lint.types import Finding, Severity
@@ -39,19 +39,19 @@ def annotation(finding: Finding) -> str:
     return f"::{_COMMAND[finding.severity]} {rendered}::{escape_data(message)}"
 
 
-def render_commands(analysis: Analysis) -> str:
+def render_commands(result: CheckResult) -> str:
     """The workflow commands, then the plain summary lines for the log."""
-    lines = [annotation(f) for f in analysis.findings]
-    lines.extend(footer_lines(analysis))
+    lines = [annotation(f) for f in result.findings]
+    lines.extend(footer_lines(result))
     return "\n".join(lines) + "\n"
 
 
-def render_step_summary(analysis: Analysis) -> str:
+def render_step_summary(result: CheckResult) -> str:
     """The whole report as Markdown for the job summary page."""
-    lines = ["## fedcl-lint", "", *footer_lines(analysis), ""]
-    if analysis.findings:
+    lines = ["## fedcl-lint", "", *footer_lines(result), ""]
+    if result.findings:
         lines += ["| Severity | Code | Location | Message |", "| --- | --- | --- | --- |"]
-        for finding in analysis.findings:
+        for finding in result.findings:
             message = _cell(finding.message) + "".join(
                 f"<br>{_cell(f'`{r.location}`')}: {_cell(r.note)}" for r in finding.related
             )

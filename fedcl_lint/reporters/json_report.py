@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import json
 
-from fedcl_lint.api import Analysis
+from fedcl_lint.api import Analysis, CheckResult
 from fedcl_lint.link import LinkedSite
 from fedcl_lint.types import Finding, Location, Severity
 
 SCHEMA_VERSION = 1
 
 
-def findings_document(analysis: Analysis) -> dict:
-    table = analysis.table
+def findings_document(result: CheckResult) -> dict:
     return {
         "version": SCHEMA_VERSION,
-        "findings": [_finding(f) for f in analysis.findings],
+        "findings": [_finding(f) for f in result.findings],
         "summary": {
-            "files": len(analysis.files),
-            "errors": analysis.count(Severity.ERROR),
-            "warnings": analysis.count(Severity.WARNING),
-            "infos": analysis.count(Severity.INFO),
-            "call_sites": table.site_count,
-            "resolved_call_sites": table.resolved_count,
+            "files": result.file_count,
+            "errors": result.count(Severity.ERROR),
+            "warnings": result.count(Severity.WARNING),
+            "infos": result.count(Severity.INFO),
+            "call_sites": result.site_count,
+            "resolved_call_sites": result.resolved_count,
         },
     }
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fedcl_lint import __version__
-from fedcl_lint.api import Analysis
+from fedcl_lint.api import CheckResult
 from fedcl_lint.baseline import SourceLines, fingerprint, line_hash
 from fedcl_lint.checks import ALL_CHECKS, Check
 from fedcl_lint.reporters.rule_page import render_rule_page
@@ -29,14 +29,14 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 _BRACKET = re.compile(r"([\[\]])")
 
 
-def sarif_document(analysis: Analysis) -> dict:
-    cwd = analysis.cwd or Path.cwd()
-    rules = [_rule(check, analysis) for check in ALL_CHECKS]
+def sarif_document(result: CheckResult) -> dict:
+    cwd = result.cwd or Path.cwd()
+    rules = [_rule(check, result) for check in ALL_CHECKS]
     index = {check.code: position for position, check in enumerate(ALL_CHECKS)}
     sources = SourceLines(cwd)
     occurrences: Counter[tuple[str, str]] = Counter()
     results = []
-    for finding in analysis.findings:
+    for finding in result.findings:
         text = sources.line(finding.location.path, finding.location.line)
         hashed = line_hash(text)
         occurrences[(finding.location.path, hashed)] += 1
@@ -70,8 +70,8 @@ def dumps(document: dict) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _rule(check: Check, analysis: Analysis) -> dict:
-    severity = analysis.config.severity_of(check.code, check.severity)
+def _rule(check: Check, result: CheckResult) -> dict:
+    severity = result.config.severity_of(check.code, check.severity)
     return {
         "id": check.code,
         "name": check.name,

@@ -41,7 +41,7 @@ def print_table(analysis: Analysis, console: Console) -> None:
         for site in analysis.table.unresolved:
             unresolved.add_row(escape(str(site.location)), _call(site), escape(site.resolution.reason or ""))
         console.print(unresolved)
-    console.print(coverage_line(analysis), highlight=False)
+    console.print(coverage_line(analysis.result), highlight=False)
 
 
 def _sites(sites: tuple[LinkedSite, ...]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from fedcl_lint.api import Analysis
+from fedcl_lint.api import CheckResult
 from fedcl_lint.baseline import SourceLines
 from fedcl_lint.types import Finding, Severity, plural
 
@@ -21,22 +21,22 @@ _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", 
 _CALLEE = re.compile(r"[\w.]+")
 
 
-def render_findings(analysis: Analysis) -> str:
+def render_findings(result: CheckResult) -> str:
     lines = []
-    for finding in analysis.findings:
+    for finding in result.findings:
         lines.append(f"{finding.location}: {finding.code} {finding.message}")
         for related in finding.related:
             lines.append(f"    {related.location}: {related.note}")
-    lines.extend(footer_lines(analysis))
+    lines.extend(footer_lines(result))
     return "\n".join(lines) + "\n"
 
 
-def print_findings(analysis: Analysis, console: Console) -> None:
+def print_findings(result: CheckResult, console: Console) -> None:
     """The same report for a terminal: coloured, with a code frame under each finding."""
     from rich.markup import escape
 
-    sources = SourceLines(analysis.cwd) if analysis.cwd is not None else None
-    for finding in analysis.findings:
+    sources = SourceLines(result.cwd) if result.cwd is not None else None
+    for finding in result.findings:
         style = _SEVERITY_STYLE[finding.severity]
         console.print(
             f"[bold]{escape(str(finding.location))}[/]: [{style}]{finding.code}[/] {escape(finding.message)}"
@@ -47,7 +47,7 @@ def print_findings(analysis: Analysis, console: Console) -> None:
         for related in finding.related:
             console.print(f"    [cyan]{escape(str(related.location))}[/]: {escape(related.note)}")
         console.print()
-    for line in footer_lines(analysis):
+    for line in footer_lines(result):
         console.print(escape(line))
 
 
@@ -77,36 +77,35 @@ def code_frame(sources: SourceLines, finding: Finding, context: int = 1) -> list
     return frame
 
 
-def footer_lines(analysis: Analysis) -> list[str]:
-    lines = [summary_line(analysis)]
-    hidden = hidden_line(analysis)
+def footer_lines(result: CheckResult) -> list[str]:
+    lines = [summary_line(result)]
+    hidden = hidden_line(result)
     if hidden:
         lines.append(hidden)
-    lines.append(coverage_line(analysis))
+    lines.append(coverage_line(result))
     return lines
 
 
-def summary_line(analysis: Analysis) -> str:
-    if not analysis.findings:
-        return f"All checks passed ({plural(len(analysis.files), 'file')} analysed)."
+def summary_line(result: CheckResult) -> str:
+    if not result.findings:
+        return f"All checks passed ({plural(result.file_count, 'file')} analysed)."
     counts = ", ".join(
-        plural(analysis.count(severity), severity.value)
+        plural(result.count(severity), severity.value)
         for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
     )
-    return f"Found {counts} in {plural(len(analysis.files), 'file')}."
+    return f"Found {counts} in {plural(result.file_count, 'file')}."
 
 
-def hidden_line(analysis: Analysis) -> str | None:
+def hidden_line(result: CheckResult) -> str | None:
     """Say how many findings the user's suppressions and baseline hid, if any."""
     parts = []
-    if analysis.suppressed:
-        parts.append(f"{plural(analysis.suppressed, 'finding')} suppressed by comments")
-    if analysis.baselined:
-        parts.append(f"{plural(analysis.baselined, 'finding')} in the baseline")
+    if result.suppressed:
+        parts.append(f"{plural(result.suppressed, 'finding')} suppressed by comments")
+    if result.baselined:
+        parts.append(f"{plural(result.baselined, 'finding')} in the baseline")
     return f"Not shown: {' and '.join(parts)}." if parts else None
 
 
-def coverage_line(analysis: Analysis) -> str:
-    table = analysis.table
-    return f"{table.resolved_count} of {table.site_count} call sites resolved."
+def coverage_line(result: CheckResult) -> str:
+    return f"{result.resolved_count} of {result.site_count} call sites resolved."
 
