@@ -11,16 +11,16 @@ from __future__ import annotations
 import gc
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from fedcl_lint.baseline import SourceLines, load_baseline
-from fedcl_lint.checks import CheckContext, FileFailure, UnusedSuppression, run_checks
+from fedcl_lint.checks import CheckContext, FileFailure, ScopedFindings, UnusedSuppression, run_checks
 from fedcl_lint.config import Config, protocol_pairs, with_overrides
 from fedcl_lint.discover import Discovery, FileSelection, SourceFile, discover, display_path
 from fedcl_lint.engine import EngineOptions, FactStore
-from fedcl_lint.link import Linker
+from fedcl_lint.link import Linker, LinkResult
 from fedcl_lint.rulepack import RulePack, load_packs
 from fedcl_lint.suppressions import Suppression, apply_suppressions
 from fedcl_lint.table import ProtocolTable, build_table
@@ -37,9 +37,19 @@ class RunInputs:
     the findings as long as they still mention none of `names`.
     """
 
-    paths: tuple[Path, ...] = ()
-    skipped: frozenset[Path] = frozenset()
+    paths: tuple[str, ...] = ()
+    skipped: frozenset[str] = frozenset()
     names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trace:
+    """How a run reached its findings: what a later run needs to patch it (`incremental`)."""
+
+    store: FactStore
+    link: LinkResult
+    findings: ScopedFindings  # before the user's settings
+    suppressions: dict[str, tuple[Suppression, ...]]  # by display path
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class Analysis:
     suppressed: int = 0  # findings hidden by `# fedcl-lint: ignore` comments
     baselined: int = 0  # findings hidden because the baseline knows them
     inputs: RunInputs = RunInputs()  # what decided the findings
+    trace: Trace | None = field(default=None, repr=False, compare=False)
 
     @property
     def result(self) -> CheckResult:
@@ -99,13 +110,15 @@ def analyze(
     external: frozenset[str] | None = None,
     options: EngineOptions = EngineOptions(),
     on_progress: Callable[[int, int], None] | None = None,
+    trace: bool = False,
 ) -> Analysis:
     """Analyse the Python files under `paths` (relative to `cwd`) with `config` (defaults if None).
 
     `packs`, `policy` and `external` override the configuration's `rules`,
     `[protocol]` and `external` (a shorthand for library callers and tests).
     `options` tune speed (jobs, cache, prefilter), never the findings; `on_progress(done, total)`
-    hears how parsing goes.
+    hears how parsing goes. With `trace`, the analysis keeps how it got there (`Analysis.trace`,
+    all the project's facts) for a later run to patch.
     """
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     config = with_overrides(
@@ -115,7 +128,7 @@ def analyze(
         external=external,
     )
     with paused_gc():
-        return _analyze(paths, config, load_packs(config.rules), cwd, options, on_progress)
+        return _analyze(paths, config, load_packs(config.rules), cwd, options, on_progress, trace)
 
 
 @contextmanager
@@ -138,7 +151,7 @@ def paused_gc():
 
 def _analyze(
     paths: list[str] | tuple[str, ...], config: Config, pack: RulePack, cwd: Path, options: EngineOptions,
-    on_progress: Callable[[int, int], None] | None,
+    on_progress: Callable[[int, int], None] | None, trace: bool,
 ) -> Analysis:
     selection = FileSelection(
         root=config.root, include=config.include, exclude=config.exclude, respect_gitignore=config.respect_gitignore
@@ -161,7 +174,8 @@ def _analyze(
     suppressions = {m.file.display: m.facts.suppressions for m in modules if m.facts.suppressions}
     if config.warn_unused_ignores:
         suppressions.update(store.unparsed_suppressions())
-    refined = refine(run_checks(context, linked.modules).all(), config, cwd, suppressions)
+    scoped = run_checks(context, linked.modules)
+    refined = refine(scoped.all(), config, cwd, suppressions)
     return Analysis(
         files=tuple(files),
         table=table,
@@ -172,6 +186,7 @@ def _analyze(
         suppressed=refined.suppressed,
         baselined=refined.baselined,
         inputs=_inputs(discovery, store, config),
+        trace=Trace(store, linked, scoped, suppressions) if trace else None,
     )
 
 
@@ -182,8 +197,9 @@ def _inputs(discovery: Discovery, store: FactStore, config: Config) -> RunInputs
     named = [config.path, config.baseline, *store.pack.sources]
     paths = (*(f.path for f in discovery.files), *discovery.consulted, *(p for p in named if p is not None))
     if config.warn_unused_ignores:
-        return RunInputs(paths)
-    return RunInputs(paths, frozenset(f.path for f in store.unparsed()), tuple(sorted(store.searched)))
+        return RunInputs(tuple(map(str, paths)))
+    skipped = frozenset(str(f.path) for f in store.unparsed())
+    return RunInputs(tuple(map(str, paths)), skipped, tuple(sorted(store.searched)))
 
 
 @dataclass(frozen=True)

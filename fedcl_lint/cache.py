@@ -1,15 +1,18 @@
 """A cache of per-file facts, keyed by content hash, tool version, Python version and rule pack.
 
-The entries of one tool version and rule pack live in one base file, plus a few
-small files of additions: a run that parsed a handful of changed files writes
-only those (rewriting every entry cost 0.1 s on 2,000 files), and once there are
-`_MAX_ADDITIONS` of them, or they outgrow a quarter of the base, the next run
-folds them into a new base. Thousands of one-entry files would cost more in
-system calls than parsing saves. Every file is written whole under a temporary
-name and then renamed, so concurrent runs never see half a file, and a file that
-vanishes or is corrupted or truncated is a cache miss, never an error. Entries
-are unpickled with an allow-list of fact classes only, so a cache folder shipped
-inside an untrusted repository cannot run code.
+Each entry is pickled on its own, so a run reads only the entries it asks for:
+a patched run (`incremental`) needs the facts of a few modules out of thousands.
+A file of entries is an index (key -> where its bytes are) followed by the
+entries' bytes. The entries of one tool version and rule pack live in one base
+file, plus a few small files of additions: a run that parsed a handful of
+changed files writes only those, and once there are `_MAX_ADDITIONS` of them, or
+they outgrow a quarter of the base, the next run folds them into a new base
+(copying bytes, never pickling an entry again). Thousands of one-entry files
+would cost more in system calls than parsing saves. Every file is written whole
+under a temporary name and then renamed, so concurrent runs never see half a
+file, and a file or entry that vanishes or is corrupted or truncated is a cache
+miss, never an error. Entries are unpickled with an allow-list of fact classes
+only, so a cache folder shipped inside an untrusted repository cannot run code.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hashlib
 import io
 import os
 import pickle
+import struct
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +33,8 @@ if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a repla
     from fedcl_lint.rulepack import RulePack
 
 CACHE_DIR_NAME = ".fedcl-lint-cache"
-_FORMAT = "3"
+_FORMAT = "4"
+_MAGIC = b"fedcl-lint facts 4\n"
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
 _MAX_ADDITIONS = 8
 
@@ -43,77 +48,129 @@ class FactCache:
         python = ".".join(map(str, sys.version_info[:2]))
         identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{python}\0{pack.fingerprint}".encode()).hexdigest()
         self.path = self.directory / f"facts-{identity[:16]}.pickle"
-        self._entries: dict[str, ModuleFacts] | None = None  # read on first use
-        self._base_size = 0
-        self._additions: list[Path] = []  # the addition files read
-        self._new: dict[str, ModuleFacts] = {}
+        self._files: list[EntryFile] | None = None  # the base, then the additions: read on first use
+        self._new: dict[str, bytes] = {}  # what this run added, pickled
 
     @staticmethod
     def key(content: bytes) -> str:
         return hashlib.sha256(content).hexdigest()
 
     def get(self, key: str) -> ModuleFacts | None:
-        return self._load().get(key)
+        for entries in reversed(self._load()):
+            if key in entries:
+                return entries.facts(key)
+        return None
 
-    def put(self, key: str, value: ModuleFacts) -> None:
-        self._load()[key] = value
-        self._new[key] = value
+    def put(self, key: str, value: ModuleFacts, data: bytes | None = None) -> None:
+        """Add an entry; `data` is `value` pickled already (by the worker that extracted it)."""
+        self._new[key] = data if data is not None else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
     def save(self) -> None:
         """Write what this run added; a read-only or full disk costs speed only."""
         if not self._new:
             return
-        entries = self._load()
-        added = len(entries) - self._base_size
-        folding = len(self._additions) + 1 > _MAX_ADDITIONS or added > self._base_size / 4
+        base, *additions = self._load()
+        added = sum(len(entries) for entries in additions) + len(self._new)
+        folding = len(additions) + 1 > _MAX_ADDITIONS or added > len(base) / 4
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Created by fedcl-lint: the cache is not for version control.\n*\n")
             if folding:
-                if len(entries) > _MAX_ENTRIES:
-                    entries = dict(list(entries.items())[-_MAX_ENTRIES:])
-                _write(self.path, entries)
-                for addition in self._additions:  # folded in: others written meanwhile stay
-                    addition.unlink(missing_ok=True)
+                every: dict[str, bytes] = {}
+                for entries in self._load():
+                    every.update(entries.items())
+                every.update(self._new)
+                if len(every) > _MAX_ENTRIES:
+                    every = dict(list(every.items())[-_MAX_ENTRIES:])
+                _write(self.path, every)
+                for entries in additions:  # folded in: others written meanwhile stay
+                    entries.path.unlink(missing_ok=True)
             else:
                 _write(self.directory / f"{self.path.stem}.{os.getpid()}-{os.urandom(4).hex()}.added", self._new)
         except OSError:
             return
         self._new = {}
 
-    def _load(self) -> dict[str, ModuleFacts]:
-        if self._entries is None:
-            self._entries = _read(self.path)
-            self._base_size = len(self._entries)
-            self._additions = sorted(self.directory.glob(f"{self.path.stem}.*.added"))
-            for addition in self._additions:
-                self._entries.update(_read(addition))
-        return self._entries
+    def _load(self) -> list[EntryFile]:
+        if self._files is None:
+            additions = sorted(self.directory.glob(f"{self.path.stem}.*.added"))
+            self._files = [EntryFile.read(self.path), *map(EntryFile.read, additions)]
+        return self._files
 
 
-def _write(path: Path, entries: dict[str, ModuleFacts]) -> None:
+class EntryFile:
+    """One file of entries: its index, and the bytes of each entry."""
+
+    def __init__(self, path: Path, index: dict[str, tuple[int, int]], blobs: memoryview):
+        self.path = path
+        self.index = index
+        self.blobs = blobs
+
+    @classmethod
+    def read(cls, path: Path) -> EntryFile:
+        """The entries of `path`; none if it is missing, corrupted or truncated."""
+        try:
+            data = memoryview(path.read_bytes())
+            start = len(_MAGIC) + 8
+            if bytes(data[: len(_MAGIC)]) != _MAGIC:
+                raise ValueError("not a file of entries")
+            (length,) = struct.unpack("<Q", data[len(_MAGIC): start])
+            index = _PlainUnpickler(io.BytesIO(data[start: start + length])).load()
+            blobs = data[start + length:]
+            if not isinstance(index, dict) or not all(
+                isinstance(k, str) and isinstance(v, tuple) and len(v) == 2 and v[0] + v[1] <= len(blobs)
+                for k, v in index.items()
+            ):
+                raise ValueError("not an index")
+        except (OSError, struct.error, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
+                KeyError, AttributeError, MemoryError):
+            return cls(path, {}, memoryview(b""))
+        return cls(path, index, blobs)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.index
+
+    def data(self, key: str) -> bytes:
+        start, length = self.index[key]
+        return bytes(self.blobs[start: start + length])
+
+    def items(self):
+        return ((key, self.data(key)) for key in self.index)
+
+    def facts(self, key: str) -> ModuleFacts | None:
+        """The entry's facts, or None if its bytes are not facts (then it is a miss)."""
+        from fedcl_lint.facts import ModuleFacts
+
+        start, length = self.index[key]
+        try:
+            value = _FactsUnpickler(io.BytesIO(self.blobs[start: start + length])).load()
+        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError, KeyError,
+                ImportError, MemoryError):
+            return None  # corrupted or truncated
+        return value if isinstance(value, ModuleFacts) else None
+
+
+def _write(path: Path, entries: dict[str, bytes]) -> None:
     from fedcl_lint.files import replace_atomically  # only a run that adds entries writes
 
-    replace_atomically(path, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+    index, offset = {}, 0
+    for key, data in entries.items():
+        index[key] = (offset, len(data))
+        offset += len(data)
+    head = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
+    replace_atomically(path, b"".join([_MAGIC, struct.pack("<Q", len(head)), head, *entries.values()]))
 
 
-def _read(path: Path) -> dict[str, ModuleFacts]:
-    from fedcl_lint.facts import ModuleFacts
+class _PlainUnpickler(pickle.Unpickler):
+    """An index holds strings and numbers only."""
 
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return {}
-    try:
-        entries = _FactsUnpickler(io.BytesIO(data)).load()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError, KeyError,
-            ImportError, MemoryError):
-        return {}  # corrupted or truncated: start afresh
-    if not isinstance(entries, dict):
-        return {}
-    return {k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, ModuleFacts)}
+    def find_class(self, module: str, name: str):
+        raise pickle.UnpicklingError(f"unexpected {module}.{name} in a cache index")
 
 
 class _FactsUnpickler(pickle.Unpickler):

@@ -152,13 +152,25 @@ def check(
     if record is not None and (outcome := record.replay()) is not None:
         _emit(outcome, output)
         sys.exit(outcome.exit_code)
+    if record is not None:
+        from fedcl_lint import incremental
+
+        patched = incremental.patch(record, config, Path.cwd())
+        if patched is not None:
+            result, inputs = patched
+            outcome = _report(result, output_format, output, exit_zero)
+            if outcome is not None:
+                record.record(inputs, outcome)
+            sys.exit(_exit_code(result, exit_zero))
     options = _engine(paths, jobs, no_cache, cache_dir)
-    analysis = _analyze(paths, config, options)
+    analysis = _analyze(paths, config, options, trace=record is not None)
     if fix or show_diff:
         _fix(analysis, lambda: _analyze(paths, config, options), output_format, output, show_diff, exit_zero)
     outcome = _report(analysis.result, output_format, output, exit_zero)
     if record is not None and outcome is not None:
-        record.record(analysis.inputs, outcome)
+        statuses = record.record(analysis.inputs, outcome)
+        if statuses is not None:
+            incremental.save(record, statuses, analysis.inputs, analysis)
     sys.exit(_exit_code(analysis.result, exit_zero))
 
 
@@ -481,7 +493,7 @@ def _cache_dir(paths: tuple[str, ...], no_cache: bool, cache_dir: Path | None) -
     return cache_dir if cache_dir is not None else default_cache_dir(paths or (".",), Path.cwd())
 
 
-def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> Analysis:
+def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions, trace: bool = False) -> Analysis:
     from fedcl_lint.api import analyze
     from fedcl_lint.baseline import BaselineError
     from fedcl_lint.discover import DiscoveryError
@@ -489,7 +501,7 @@ def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> 
 
     progress = ProgressAfter() if sys.stderr.isatty() else None
     try:
-        return analyze(paths or (".",), config, options=options, on_progress=progress)
+        return analyze(paths or (".",), config, options=options, on_progress=progress, trace=trace)
     except (DiscoveryError, RulePackError, BaselineError) as exc:
         raise FatalError(str(exc)) from None
     finally:

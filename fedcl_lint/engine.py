@@ -70,10 +70,19 @@ class FactStore:
         self.searched: set[str] = set()  # every name a file was searched for: what could have made it matter
         for file in files:
             try:
-                self.contents[file] = _read(file.path)
+                self.contents[file] = read_source(file.path)
             except OSError as exc:
                 failure = ParseFailure(f"cannot read: {_read_problem(file.path, exc)}", (1, 1), kind="read")
                 self.modules[file] = Module(file, ModuleFacts(failure=failure))
+
+    @cached_property
+    def files_by_name(self) -> dict[str, SourceFile]:
+        """The file an import of each module name finds (the first file to have that name)."""
+        found: dict[str, SourceFile] = {}
+        for file in self.files:
+            for name in file.module_names:
+                found.setdefault(name, file)
+        return found
 
     def initial(self) -> list[Module]:
         """Parse every file that mentions a name of the rule pack (all files without the prefilter)."""
@@ -116,28 +125,31 @@ class FactStore:
                 missing.append((file, key))
             else:
                 self.modules[file] = Module(file, facts)
-        for (file, key), facts in zip(missing, self._extract([self.contents[f] for f, _ in missing])):
+        for (file, key), (facts, data) in zip(missing, self._extract([self.contents[f] for f, _ in missing])):
             self.modules[file] = Module(file, facts)
             if key is not None:
-                self.cache.put(key, facts)
+                self.cache.put(key, facts, data)
         return [self.modules[f] for f in files]
 
-    def _extract(self, sources: list[bytes]) -> list[ModuleFacts]:
+    def _extract(self, sources: list[bytes]) -> list[tuple[ModuleFacts, bytes | None]]:
+        """Each source's facts, and the facts pickled when a worker extracted them (what the
+        cache stores: the parent need not pickle them again)."""
         jobs = self.options.jobs or os.cpu_count() or 1
         if jobs <= 1 or len(sources) < 2 * _CHUNK:
-            results = []
+            results: list[tuple[ModuleFacts, bytes | None]] = []
             for index, source in enumerate(sources):
-                results.append(extract(source, self.pack))
+                results.append((extract(source, self.pack), None))
                 self._progress(index + 1, len(sources))
             return results
+        import pickle
         from concurrent.futures import ProcessPoolExecutor  # loaded only when a run is big enough
 
         chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
         results = []
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
             # map() keeps the input order, so the output never depends on worker timing
-            for chunk_facts in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks)):
-                results.extend(chunk_facts)
+            for pickled in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks)):
+                results.extend((pickle.loads(data), data) for data in pickled)
                 self._progress(len(results), len(sources))
         return results
 
@@ -168,7 +180,7 @@ class FactStore:
             self.on_progress(done, total)
 
 
-def _read(path: Path) -> bytes:
+def read_source(path: Path) -> bytes:
     """A file's bytes, in three system calls when it has the size it says: reading a large tree
     is a tenth of a cold run."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # Windows would translate line ends
@@ -193,6 +205,9 @@ def _read_problem(path: Path, error: OSError) -> str:
     return error.strerror or error.__class__.__name__
 
 
-def _extract_chunk(sources: list[bytes], pack: RulePack) -> list[ModuleFacts]:
+def _extract_chunk(sources: list[bytes], pack: RulePack) -> list[bytes]:
+    """The facts of each source, pickled one by one: the parent keeps the bytes for the cache."""
+    import pickle
+
     gc.disable()  # a worker only accumulates results; see api.paused_gc
-    return [extract(source, pack) for source in sources]
+    return [pickle.dumps(extract(source, pack), protocol=pickle.HIGHEST_PROTOCOL) for source in sources]

@@ -210,10 +210,7 @@ class Linker:
     def __init__(self, store: FactStore, pack: RulePack):
         self.store = store
         self.pack = pack
-        self.files_by_name: dict[str, SourceFile] = {}
-        for file in store.files:
-            for name in file.module_names:
-                self.files_by_name.setdefault(name, file)
+        self.files_by_name = store.files_by_name
         self.pack_apis = {
             spec.name: _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler,
                             spec.coroutine, (spec.name,))

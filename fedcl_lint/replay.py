@@ -65,6 +65,13 @@ class RunRecord:
         text = repr((_FORMAT, __version__, os.path.dirname(__file__), sys.version, _canonical(key)))
         self.key = text
         self.path = Path(cache_dir) / "runs" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
+        self.seen: dict[str, _Status] = {}  # statuses taken when this run started
+
+    def status(self, path: str) -> _Status:
+        """The status of an input as this run found it (taken once)."""
+        if path not in self.seen:
+            self.seen[path] = _status(path)
+        return self.seen[path]
 
     def replay(self) -> Outcome | None:
         """The recorded outcome, if there is one and every input is as it was.
@@ -79,7 +86,7 @@ class RunRecord:
         _, statuses, skipped, names, outcome = loaded
         changed = []
         for path, status in statuses:
-            if _status(path) != status:
+            if self.status(path) != status:
                 if path not in skipped or _mentions(path, names):
                     return None
                 changed.append(path)
@@ -88,20 +95,28 @@ class RunRecord:
             self._write([path for path, _ in statuses], skipped, names, replayed)
         return replayed
 
-    def record(self, inputs: RunInputs, outcome: Outcome) -> None:
+    def record(self, inputs: RunInputs, outcome: Outcome) -> list[tuple[str, _Status]] | None:
         """Keep `outcome` for the next run, unless an input changed too recently to tell (see above).
-        A read-only or full disk costs speed only."""
-        paths = list(dict.fromkeys([*map(str, inputs.paths), *_code_that_decided()]))
-        self._write(paths, frozenset(map(str, inputs.skipped)), inputs.names, outcome)
+        Returns the statuses recorded, if it was. A read-only or full disk costs speed only."""
+        paths = list(dict.fromkeys([*inputs.paths, *_code_that_decided()]))
+        return self._write(paths, inputs.skipped, inputs.names, outcome)
 
-    def _write(self, paths: list[str], skipped: frozenset[str], names: tuple[str, ...], outcome: Outcome) -> None:
+    def settled(self, paths: list[str]) -> list[tuple[str, _Status]] | None:
+        """The statuses of `paths` now, or None if one changed too recently to tell (see above)."""
         limit = (self.started - RACY_SECONDS) * 1e9
         statuses = []
         for path in paths:
             status = _status(path)
             if _changed_at(status) >= limit:
-                return
+                return None
             statuses.append((path, status))
+        return statuses
+
+    def _write(self, paths: list[str], skipped: frozenset[str], names: tuple[str, ...],
+               outcome: Outcome) -> list[tuple[str, _Status]] | None:
+        statuses = self.settled(paths)
+        if statuses is None:
+            return None
         record = (self.key, statuses, skipped, names, (outcome.report, outcome.exit_code, outcome.summary))
         data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         from fedcl_lint.files import replace_atomically
@@ -111,7 +126,8 @@ class RunRecord:
             replace_atomically(self.path, data)
             _drop_oldest(self.path.parent)
         except OSError:
-            pass
+            return None
+        return statuses
 
 
 def _load(path: Path) -> tuple | None:
@@ -170,6 +186,7 @@ def _drop_oldest(folder: Path) -> None:
                if (status := _status(str(path))) is not None and isinstance(status[0], int)]
     for _, old in sorted(records)[:-_KEEP]:
         old.unlink(missing_ok=True)
+        old.with_suffix(".state").unlink(missing_ok=True)  # a patched run's starting point (`incremental`)
 
 
 def _canonical(value: object) -> object:

@@ -90,20 +90,23 @@ def build_table(linked: LinkResult) -> ProtocolTable:
             unresolved.append(site)
         else:
             by_type.setdefault(site.message_type, []).append(site)
-    entries = tuple(
-        MessageEntry(
-            message_type=message_type,
-            sends=tuple(s for s in group if s.role is Role.SEND),
-            handles=tuple(s for s in group if s.role is Role.HANDLE),
-        )
-        for message_type, group in sorted(by_type.items())
-    )
+    entries = tuple(entry_of(message_type, group) for message_type, group in sorted(by_type.items()))
     return ProtocolTable(
         entries=entries,
         unresolved=tuple(unresolved),
         site_count=len(sites),
         forwarding=tuple(sorted(linked.forwarding, key=_order)),
         wrappers=linked.wrappers,
+    )
+
+
+def entry_of(message_type: str, sites: list[LinkedSite]) -> MessageEntry:
+    """The entry of `sites` (all of `message_type`), in location order."""
+    group = sorted(sites, key=_order)
+    return MessageEntry(
+        message_type=message_type,
+        sends=tuple(s for s in group if s.role is Role.SEND),
+        handles=tuple(s for s in group if s.role is Role.HANDLE),
     )
 
 

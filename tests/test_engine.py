@@ -13,7 +13,7 @@ import pytest
 
 from conftest import FIXTURES, write_project
 from fedcl_lint.api import analyze
-from fedcl_lint.cache import _MAX_ADDITIONS, FactCache
+from fedcl_lint.cache import _MAX_ADDITIONS, EntryFile, FactCache, _write
 from fedcl_lint.engine import EngineOptions
 from fedcl_lint.reporters import json_report
 from fedcl_lint.rulepack import load_packs
@@ -109,7 +109,7 @@ def test_cache_is_written_once_with_its_own_gitignore(tmp_path):
 
     assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
     [entries] = list(cache.glob("facts-*.pickle"))
-    assert len(pickle.loads(entries.read_bytes())) == 4  # the four modules of the seed app
+    assert len(EntryFile.read(entries)) == 4  # the four modules of the seed app
 
 
 def test_corrupted_or_truncated_cache_is_a_miss_not_an_error(tmp_path):
@@ -137,7 +137,7 @@ def test_a_cache_entry_cannot_run_code(tmp_path):
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    cache.path.write_bytes(pickle.dumps({"key": Exploit()}))
+    _write(cache.path, {"key": pickle.dumps(Exploit())})  # a well-formed file, a hostile entry
     assert FactCache(cache_dir, load_packs(["fedcl"])).get("key") is None
     assert not marker.exists()
 
@@ -166,7 +166,7 @@ def test_a_run_that_parsed_few_files_writes_only_those(tmp_path):
 
     assert base.read_bytes() == before
     [added] = cache.glob("facts-*.added")
-    assert len(pickle.loads(added.read_bytes())) == 1  # the edited file only
+    assert len(EntryFile.read(added)) == 1  # the edited file only
     assert changed == _outputs(project, EngineOptions()) == _outputs(project, EngineOptions(cache_dir=cache))
 
 
@@ -188,7 +188,7 @@ def test_additions_are_folded_into_the_base_when_they_pile_up(tmp_path):
 
     assert list(cache.glob("facts-*.added")) == []
     [base] = cache.glob("facts-*.pickle")
-    assert len(pickle.loads(base.read_bytes())) == 40 + _MAX_ADDITIONS + 1  # every version of node0.py seen
+    assert len(EntryFile.read(base)) == 40 + _MAX_ADDITIONS + 1  # every version of node0.py seen
     assert last == _outputs(project, EngineOptions())
 
 

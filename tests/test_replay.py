@@ -14,7 +14,7 @@ import pytest
 
 import fedcl_lint.api
 from conftest import FIXTURES, write_project
-from fedcl_lint import replay
+from fedcl_lint import incremental, replay
 
 LONG_AGO = 1_600_000_000  # 2020: older than any run's start
 
@@ -32,15 +32,22 @@ def project(tmp_path, monkeypatch):
 
 @pytest.fixture
 def analyses(monkeypatch):
-    """How many times the engine really ran."""
+    """How many runs did the work: a full analysis, or a patch of the last one (see test_incremental)."""
     calls = []
-    real = fedcl_lint.api.analyze
+    real_analyze, real_patch = fedcl_lint.api.analyze, incremental.patch
 
-    def counted(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
+    def analyzed(*args, **kwargs):
+        calls.append(("analyze", args))
+        return real_analyze(*args, **kwargs)
 
-    monkeypatch.setattr(fedcl_lint.api, "analyze", counted)
+    def patched(*args, **kwargs):
+        result = real_patch(*args, **kwargs)
+        if result is not None:
+            calls.append(("patch", args))
+        return result
+
+    monkeypatch.setattr(fedcl_lint.api, "analyze", analyzed)
+    monkeypatch.setattr(incremental, "patch", patched)
     return calls
 
 
