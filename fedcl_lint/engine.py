@@ -145,11 +145,12 @@ class FactStore:
         from concurrent.futures import ProcessPoolExecutor  # loaded only when a run is big enough
 
         chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
+        cached = self.cache is not None  # without a cache, the bytes would only add to the peak memory
         results = []
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
             # map() keeps the input order, so the output never depends on worker timing
-            for pickled in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks)):
-                results.extend((pickle.loads(data), data) for data in pickled)
+            for chunk in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks), [cached] * len(chunks)):
+                results.extend((pickle.loads(item), item) if cached else (item, None) for item in chunk)
                 self._progress(len(results), len(sources))
         return results
 
@@ -205,9 +206,10 @@ def _read_problem(path: Path, error: OSError) -> str:
     return error.strerror or error.__class__.__name__
 
 
-def _extract_chunk(sources: list[bytes], pack: RulePack) -> list[bytes]:
-    """The facts of each source, pickled one by one: the parent keeps the bytes for the cache."""
+def _extract_chunk(sources: list[bytes], pack: RulePack, pickled: bool) -> list[ModuleFacts] | list[bytes]:
+    """The facts of each source; `pickled` one by one for the cache, which keeps the bytes."""
     import pickle
 
     gc.disable()  # a worker only accumulates results; see api.paused_gc
-    return [pickle.dumps(extract(source, pack), protocol=pickle.HIGHEST_PROTOCOL) for source in sources]
+    facts = [extract(source, pack) for source in sources]
+    return [pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL) for f in facts] if pickled else facts

@@ -25,10 +25,11 @@ import io
 import pickle
 import struct
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 from fedcl_lint.api import Analysis, CheckResult, RunInputs, refine
 from fedcl_lint.cache import FactCache
@@ -38,12 +39,15 @@ from fedcl_lint.discover import SourceFile
 from fedcl_lint.engine import Module, read_source
 from fedcl_lint.extract import decode, extract
 from fedcl_lint.facts import ModuleFacts, Suppression
-from fedcl_lint.link import Linker, LinkedSite, ModuleLink, _Api
+from fedcl_lint.link import Linker, LinkedSite, ModuleLink
 from fedcl_lint.replay import RunRecord
 from fedcl_lint.rulepack import RulePack, load_packs
 from fedcl_lint.suppressions import parse_suppressions
 from fedcl_lint.table import MessageEntry, ProtocolTable, entry_of
 from fedcl_lint.types import Role
+
+if TYPE_CHECKING:
+    from fedcl_lint.link import _Api
 
 _MAGIC = b"fedcl-lint state 1\n"
 _MAX_CHANGED = 32  # changed files past which a full run (and a new state) costs less
@@ -467,7 +471,8 @@ class _StateUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if module in _ALLOWED_MODULES:
             value = getattr(sys.modules[module], name, None)
-            if isinstance(value, type) and value.__module__ == module:
+            value_class = isinstance(value, type) and (is_dataclass(value) or issubclass(value, Enum))
+            if value_class and value.__module__ == module:
                 return value
         raise pickle.UnpicklingError(f"unexpected {module}.{name} in a saved state")
 

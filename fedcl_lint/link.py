@@ -104,7 +104,7 @@ class Wrapper:
     via: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModuleLink:
     """What linking one module's code produced, and every module whose facts that read.
 
@@ -302,6 +302,7 @@ class Linker:
             links[origin] = ModuleLink(tuple(sites), tuple(forwarding), made,
                                        frozenset(self._registered.get(origin, ())), frozenset(self._reading))
         self._reading = set()
+        self._reads = {}  # frozen into the links (a large run has tens of thousands)
         return links
 
     # sites

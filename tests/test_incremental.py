@@ -72,52 +72,135 @@ PROTOCOL = {
             async def on_stop(self, source, data):
                 return {}
         """,
+    "router.py": """
+        async def dispatch(source, data):
+            message_type = data.get("message_type")
+            if message_type == "HELLO":
+                return {}
+        """,
+    "boot.py": """
+        from router import dispatch
+
+
+        def start(transport):
+            transport.register_request_handler("me", dispatch)
+        """,
+    "base.py": """
+        class Base:
+            KIND = "HELLO"
+        """,
+    "backup.py": """
+        from router import dispatch
+
+
+        def standby(transport):
+            transport.register_request_handler("spare", dispatch)
+        """,
+    "worker.py": """
+        from base import Base
+
+
+        class Worker(Base):
+            async def greet(self, cm):
+                await cm.send_business_message("peer", self.KIND, {})
+        """,
+    "zone.py": """
+        from worker import Worker
+
+
+        class Zone:
+            def __init__(self, conn):
+                self.conn = conn
+
+            async def tick(self, cm):
+                await cm.send_business_message("peer", Worker.KIND, {})
+                await self.conn.route(cm, "TRAIN")
+        """,
     "util.py": """
+        LABEL = "TRAIN"
+
+
         def idle():
             return 1
         """,
 }
 
 
+BASE = {name: textwrap.dedent(source) for name, source in PROTOCOL.items()}
+
+
 def _shifted(source: str) -> str:
-    return "# moved down a line\n" + textwrap.dedent(source)
+    return "# moved down a line\n" + source
 
 
 VARIANTS = {
     "msgs.py": [
-        _shifted(PROTOCOL["msgs.py"]),
-        PROTOCOL["msgs.py"].replace('STOP = "STOP"', 'STOP = "SHUTDOWN"'),
-        PROTOCOL["msgs.py"].replace('PING = "PING"', 'PING = "Ping"'),
-        PROTOCOL["msgs.py"] + '\nEXTRA = "EXTRA"\n',
+        _shifted(BASE["msgs.py"]),
+        BASE["msgs.py"].replace('STOP = "STOP"', 'STOP = "SHUTDOWN"'),
+        BASE["msgs.py"].replace('PING = "PING"', 'PING = "Ping"'),
+        BASE["msgs.py"] + '\nEXTRA = "EXTRA"\n',
     ],
     "conn.py": [
-        _shifted(PROTOCOL["conn.py"]),
-        PROTOCOL["conn.py"].replace("send_business_message", "send_control_message"),  # the wrapper changes
-        PROTOCOL["conn.py"].replace("kind, {}", '"ROUTED", {}'),  # no longer a wrapper
+        _shifted(BASE["conn.py"]),
+        BASE["conn.py"].replace("send_business_message", "send_control_message"),  # the wrapper changes
+        BASE["conn.py"].replace("kind, {}", '"ROUTED", {}'),  # no longer a wrapper
     ],
     "node.py": [
-        _shifted(PROTOCOL["node.py"]),
-        PROTOCOL["node.py"].replace("== PING", '== "PONG"'),
-        PROTOCOL["node.py"].replace("message_type == PING", "message_type == PING or message_type == PING"),
+        _shifted(BASE["node.py"]),
+        BASE["node.py"].replace("== PING", '== "PONG"'),
+        BASE["node.py"].replace("message_type == PING", "message_type == PING or message_type == PING"),
     ],
     "server.py": [
-        _shifted(PROTOCOL["server.py"]),
-        PROTOCOL["server.py"].replace('cm.send_business_message("peer", Kind.STOP',
+        _shifted(BASE["server.py"]),
+        BASE["server.py"].replace('cm.send_business_message("peer", Kind.STOP',
                                       'cm.send_control_message("peer", Kind.STOP'),
-        PROTOCOL["server.py"].replace('"PING", {})', '"PNG", {})'),
-        PROTOCOL["server.py"].replace('await cm.send_business_message("peer", "PING"',
+        BASE["server.py"].replace('"PING", {})', '"PNG", {})'),
+        BASE["server.py"].replace('await cm.send_business_message("peer", "PING"',
                                       'cm.send_business_message("peer", "PING"'),
-        PROTOCOL["server.py"].replace(
+        BASE["server.py"].replace(
             'await cm.send_business_message("peer", Kind.STOP, {})',
             'await cm.send_control_message("peer", Kind.STOP, {})  # fedcl-lint: ignore[FCL001]'),
-        PROTOCOL["server.py"].replace('"PING", {})', "kind, {})").replace("async def go(cm):",
+        BASE["server.py"].replace('"PING", {})', "kind, {})").replace("async def go(cm):",
                                                                            "async def go(cm, kind):"),
+        "from util import LABEL\n" + BASE["server.py"].replace("Kind.TRAIN", "LABEL"),  # needs the skipped util.py
     ],
     "client.py": [
-        _shifted(PROTOCOL["client.py"]),
-        PROTOCOL["client.py"].replace("async def on_stop(self, source, data)", "async def on_stop(self, data)"),
-        PROTOCOL["client.py"].replace("self.on_stop)", "self.on_train)  # fedcl-lint: ignore"),
-        PROTOCOL["client.py"].replace("cm.register_message_handler(Kind.STOP, self.on_stop)", ""),
+        _shifted(BASE["client.py"]),
+        BASE["client.py"].replace("async def on_stop(self, source, data)", "async def on_stop(self, data)"),
+        BASE["client.py"].replace("self.on_stop)", "self.on_train)  # fedcl-lint: ignore"),
+        BASE["client.py"].replace("cm.register_message_handler(Kind.STOP, self.on_stop)", ""),
+        BASE["client.py"] + "\n    def route(self):\n        return 1\n",  # `obj.route(...)` becomes ambiguous
+        BASE["client.py"].replace("cm.register_message_handler(Kind.TRAIN, self.on_train)",
+                                  'cm.register_message_handler(Kind.TRAIN, self.on_train)\n'
+                                  '        cm.register_message_handler("PONG", self.on_train)'),
+    ],
+    "router.py": [
+        _shifted(BASE["router.py"]),
+        BASE["router.py"].replace('"HELLO"', '"HELO"'),
+        BASE["router.py"] + '    if message_type == "BYE":\n        return {}\n',
+    ],
+    "boot.py": [
+        _shifted(BASE["boot.py"]),
+        BASE["boot.py"].replace('register_request_handler("me", dispatch)', "register_request_handler('me', dispatch)"
+                                    "\n    transport.register_request_handler('you', dispatch)"),
+    ],
+    "base.py": [
+        _shifted(BASE["base.py"]),
+        BASE["base.py"].replace('"HELLO"', '"BYE"'),
+        BASE["base.py"].replace('KIND = "HELLO"', "def KIND(self):\n        return 1"),
+        'Base = object\n',  # not a class of the project: the lineage of `Worker` ends there
+    ],
+    "backup.py": [
+        _shifted(BASE["backup.py"]),
+        BASE["backup.py"].replace('    transport.register_request_handler("spare", dispatch)', "    return dispatch"),
+    ],
+    "worker.py": [
+        _shifted(BASE["worker.py"]),
+        BASE["worker.py"].replace("self.KIND", '"HELLO"'),
+    ],
+    "zone.py": [
+        _shifted(BASE["zone.py"]),
+        BASE["zone.py"].replace('"TRAIN"', '"TRAINING"'),
     ],
     "util.py": [
         "def idle():\n    return 2  # fedcl-lint: ignore[FCL002]\n",
@@ -181,7 +264,7 @@ def test_every_patched_run_reports_what_a_fresh_run_would(run_cli, project, runs
     assert runs == ["analyze", "analyze"]
     for step in range(30):
         name = chooser.choice(sorted(VARIANTS))
-        source = chooser.choice([PROTOCOL[name], *VARIANTS[name]])
+        source = chooser.choice([BASE[name], *VARIANTS[name]])
         _edit(project, name, source, when=step + 1)
         for options in commands:
             cached = _check(run_cli, project, *options)
@@ -212,10 +295,59 @@ def test_an_edit_reaches_the_modules_that_read_the_edited_one(run_cli, project, 
     assert (third.exit_code, third.output) == (fresh.exit_code, fresh.output)
 
 
+def test_a_suggestion_follows_the_handler_it_points_at(run_cli, project, runs):
+    """`PNG` is unhandled, and FCL002 suggests `PING`, pointing at its handler: moving that handler
+    changes the finding of a message type no edited module sends."""
+    _edit(project, "server.py", VARIANTS["server.py"][2])
+    _check(run_cli, project, "--format", "json")
+    _edit(project, "node.py", VARIANTS["node.py"][0], when=120)
+    moved = _check(run_cli, project, "--format", "json")
+    fresh = _fresh(run_cli, project, "--format", "json")
+
+    assert runs[:2] == ["analyze", "patch"]
+    assert [(f["code"], f["message_type"], [r["line"] for r in f["related"]]) for f in moved.json["findings"]] == [
+        ("FCL003", "PING", []), ("FCL002", "PNG", [12]),
+    ]
+    assert moved.output == fresh.output
+
+
+def test_a_newly_handled_type_changes_the_suggestions_of_unhandled_ones(run_cli, project, runs):
+    """`PNG` suggested `PING`; a handler for `PONG`, in a module that has nothing to do with either,
+    makes `PONG` the closer match."""
+    _edit(project, "server.py", VARIANTS["server.py"][2])
+    first = _check(run_cli, project, "--format", "json")
+    _edit(project, "client.py", VARIANTS["client.py"][5], when=120)
+    second = _check(run_cli, project, "--format", "json")
+    fresh = _fresh(run_cli, project, "--format", "json")
+
+    assert runs[:2] == ["analyze", "patch"]
+    assert [f["message"].rsplit(";", 1)[-1] for f in first.json["findings"] if f["code"] == "FCL002"] == [
+        " did you mean `PING`?"]
+    assert [f["message"].rsplit(";", 1)[-1] for f in second.json["findings"] if f["code"] == "FCL002"] == [
+        " did you mean `PONG`?"]
+    assert second.output == fresh.output
+
+
+def test_an_edited_base_class_reaches_every_module_that_walked_it(run_cli, project, runs):
+    """`zone.py` reads `Worker.KIND`, found in `base.py` through the lineage `worker.py` walked first."""
+    _check(run_cli, project, "--format", "json")
+    _edit(project, "base.py", VARIANTS["base.py"][1])
+    edited = _check(run_cli, project, "--format", "json")
+    fresh = _fresh(run_cli, project, "--format", "json")
+
+    assert runs[:2] == ["analyze", "patch"]
+    assert [(f["code"], f["message_type"], f["path"]) for f in edited.json["findings"]] == [
+        ("FCL003", "HELLO", "router.py"), ("FCL002", "BYE", "worker.py"), ("FCL002", "BYE", "zone.py"),
+    ]
+    assert edited.output == fresh.output
+
+
 @pytest.mark.parametrize(
     ("name", "source"),
     [
         pytest.param("conn.py", VARIANTS["conn.py"][1], id="a-wrapper-changes"),
+        pytest.param("client.py", VARIANTS["client.py"][4], id="a-function-shares-a-wrapper-name"),
+        pytest.param("server.py", VARIANTS["server.py"][6], id="an-import-of-a-skipped-module"),
         pytest.param("util.py", VARIANTS["util.py"][1], id="a-skipped-file-starts-to-matter"),
         pytest.param("server.py", "def broken(:\n    send_business_message\n", id="a-file-breaks"),
     ],
@@ -230,13 +362,41 @@ def test_a_change_that_reaches_further_makes_a_full_run(run_cli, project, runs, 
     assert (cached.exit_code, cached.output) == (fresh.exit_code, fresh.output)
 
 
-def test_a_touched_file_with_the_same_content_is_no_change(run_cli, project, runs):
+def test_a_touched_file_with_the_same_content_is_no_change(run_cli, project, runs, monkeypatch):
     first = _check(run_cli, project, "--format", "json")
     os.utime(project / "server.py", (LONG_AGO + 60, LONG_AGO + 60))
+    extracted = []
+    monkeypatch.setattr(incremental, "extract", lambda *args: extracted.append(args))
     second = _check(run_cli, project, "--format", "json")
 
-    assert runs == ["analyze", "patch"]
+    assert runs == ["analyze", "patch"] and extracted == []  # nothing was parsed or linked again
     assert second.output == first.output
+
+
+def test_a_module_that_stops_registering_a_dispatcher_hands_its_cases_over(run_cli, project, runs):
+    """`backup.py` registers the dispatcher `boot.py` registers too; `backup.py` comes first, so the
+    cases are its sites until it stops registering: then they are `boot.py`'s."""
+    first = _check(run_cli, project, "--format", "json")
+    _edit(project, "backup.py", VARIANTS["backup.py"][1])
+    second = _check(run_cli, project, "--format", "json")
+    fresh = _fresh(run_cli, project, "--format", "json")
+
+    assert runs[:2] == ["analyze", "analyze"]  # which module makes the cases changed: done in full
+    assert second.output == fresh.output == first.output  # the same cases, from another registration
+
+
+def test_a_base_that_becomes_a_class_reaches_the_subclasses(run_cli, project, runs):
+    """While `Base = object`, `Worker`'s lineage ends at a name of `base.py` that is no class:
+    `base.py` was read all the same, so turning it into a class re-links `worker.py`."""
+    _edit(project, "base.py", VARIANTS["base.py"][3])
+    before = _check(run_cli, project, "--format", "json")
+    _edit(project, "base.py", BASE["base.py"], when=120)
+    after = _check(run_cli, project, "--format", "json")
+    fresh = _fresh(run_cli, project, "--format", "json")
+
+    assert runs[:2] == ["analyze", "patch"]
+    assert "FCL005" in [f["code"] for f in before.json["findings"]]
+    assert after.output == fresh.output
 
 
 def test_patched_runs_keep_the_state_and_too_many_changes_make_a_new_one(run_cli, project, runs, monkeypatch):
@@ -252,6 +412,19 @@ def test_patched_runs_keep_the_state_and_too_many_changes_make_a_new_one(run_cli
     _check(run_cli, project, "--format", "json")
 
     assert runs == ["analyze", "patch", "analyze"] and state.read_bytes() != saved
+
+
+def test_a_patch_without_the_fact_cache_parses_what_it_needs(run_cli, project, runs):
+    """The state keeps no facts: they come from the fact cache, or from the unchanged sources."""
+    _check(run_cli, project, "--format", "json")
+    for entries in (project.parent / "cache").glob("facts-*"):
+        entries.unlink()
+    _edit(project, "msgs.py", VARIANTS["msgs.py"][1])
+    patched = _check(run_cli, project, "--format", "json")
+    fresh = _fresh(run_cli, project, "--format", "json")
+
+    assert runs[:2] == ["analyze", "patch"]
+    assert patched.output == fresh.output
 
 
 @pytest.mark.parametrize("damage", [lambda data: data[: len(data) // 2], lambda data: data[:30] + b"x" * 50,
