@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
-from fedcl_lint.discover import SourceFile
 from fedcl_lint.engine import FactStore, Module
 from fedcl_lint.facts import (
     AttrRef,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,3 +54,42 @@ def write_project(root: Path, files: dict[str, str | bytes]) -> Path:
 def findings_of(document: dict) -> list[tuple]:
     """(code, message_type, path, line) of every finding, in report order."""
     return [(f["code"], f["message_type"], f["path"], f["line"]) for f in document["findings"]]
+
+
+LONG_AGO = 1_600_000_000  # 2020: older than any run's start
+
+
+def long_untouched(root: Path, monkeypatch) -> Path:
+    """Make a tree look long untouched, as a project under version control, and runs record at once:
+    replay's racy rule would otherwise wait for files written a moment ago."""
+    from fedcl_lint import replay
+
+    monkeypatch.setattr(replay, "RACY_SECONDS", 0.0)
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (LONG_AGO, LONG_AGO))
+    return root
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """How each `check` that did the work got its report: "analyze" (a full run) or "patch" (a patch
+    of the last full run, fedcl_lint/incremental.py). A replayed run adds nothing."""
+    import fedcl_lint.api
+    from fedcl_lint import incremental
+
+    seen: list[str] = []
+    real_analyze, real_patch = fedcl_lint.api.analyze, incremental.patch
+
+    def analyzed(*args, **kwargs):
+        seen.append("analyze")
+        return real_analyze(*args, **kwargs)
+
+    def patched(*args, **kwargs):
+        result = real_patch(*args, **kwargs)
+        if result is not None:
+            seen.append("patch")
+        return result
+
+    monkeypatch.setattr(fedcl_lint.api, "analyze", analyzed)
+    monkeypatch.setattr(incremental, "patch", patched)
+    return seen

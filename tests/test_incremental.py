@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import fedcl_lint.api
-from conftest import write_project
-from fedcl_lint import incremental, replay
-
-LONG_AGO = 1_600_000_000
+from conftest import LONG_AGO, long_untouched, write_project
+from fedcl_lint import incremental
 
 PROTOCOL = {
     "msgs.py": """
@@ -211,32 +208,7 @@ VARIANTS = {
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    root = write_project(tmp_path / "app", PROTOCOL)
-    monkeypatch.setattr(replay, "RACY_SECONDS", 0.0)  # the files look long untouched, as under version control
-    for path in [root, *root.rglob("*")]:
-        os.utime(path, (LONG_AGO, LONG_AGO))
-    return root
-
-
-@pytest.fixture
-def runs(monkeypatch):
-    """How each run reached its report: "analyze" (a full run) or "patch"."""
-    seen = []
-    real_analyze, real_patch = fedcl_lint.api.analyze, incremental.patch
-
-    def analyzed(*args, **kwargs):
-        seen.append("analyze")
-        return real_analyze(*args, **kwargs)
-
-    def patched(*args, **kwargs):
-        result = real_patch(*args, **kwargs)
-        if result is not None:
-            seen.append("patch")
-        return result
-
-    monkeypatch.setattr(fedcl_lint.api, "analyze", analyzed)
-    monkeypatch.setattr(incremental, "patch", patched)
-    return seen
+    return long_untouched(write_project(tmp_path / "app", PROTOCOL), monkeypatch)
 
 
 def _check(run_cli, root: Path, *options: str):

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import fedcl_lint.api
-from conftest import FIXTURES, write_project
-from fedcl_lint import incremental, replay
+from conftest import FIXTURES, LONG_AGO, long_untouched, write_project
+from fedcl_lint import replay
 
-LONG_AGO = 1_600_000_000  # 2020: older than any run's start
 
 
 @pytest.fixture
@@ -24,36 +22,7 @@ def project(tmp_path, monkeypatch):
     """A copy of the seed's buggy app (one FCL001), whose files look long untouched."""
     root = tmp_path / "app"
     shutil.copytree(FIXTURES / "seed" / "bug", root)
-    # The files were written a moment ago; pretend they were not, as a project under version control.
-    monkeypatch.setattr(replay, "RACY_SECONDS", 0.0)
-    _age(root)
-    return root
-
-
-@pytest.fixture
-def analyses(monkeypatch):
-    """How many runs did the work: a full analysis, or a patch of the last one (see test_incremental)."""
-    calls = []
-    real_analyze, real_patch = fedcl_lint.api.analyze, incremental.patch
-
-    def analyzed(*args, **kwargs):
-        calls.append(("analyze", args))
-        return real_analyze(*args, **kwargs)
-
-    def patched(*args, **kwargs):
-        result = real_patch(*args, **kwargs)
-        if result is not None:
-            calls.append(("patch", args))
-        return result
-
-    monkeypatch.setattr(fedcl_lint.api, "analyze", analyzed)
-    monkeypatch.setattr(incremental, "patch", patched)
-    return calls
-
-
-def _age(root: Path) -> None:
-    for path in [root, *root.rglob("*")]:
-        os.utime(path, (LONG_AGO, LONG_AGO))
+    return long_untouched(root, monkeypatch)
 
 
 def _check(run_cli, project: Path, *options: str):
@@ -61,11 +30,11 @@ def _check(run_cli, project: Path, *options: str):
                    cwd=project)
 
 
-def test_an_unchanged_run_is_replayed_without_analysing(run_cli, project, analyses):
+def test_an_unchanged_run_is_replayed_without_analysing(run_cli, project, runs):
     first = _check(run_cli, project)
     second = _check(run_cli, project)
 
-    assert len(analyses) == 1  # the second run never reached the engine
+    assert len(runs) == 1  # the second run never reached the engine
     assert (second.exit_code, second.output) == (first.exit_code, first.output)
     assert first.exit_code == 1 and [f["code"] for f in first.json["findings"]] == ["FCL001"]
 
@@ -84,18 +53,18 @@ def test_an_unchanged_run_is_replayed_without_analysing(run_cli, project, analys
             '[tool.fedcl-lint]\nignore = ["FCL001"]\n'), id="settings-added"),
     ],
 )
-def test_any_changed_input_is_analysed_again(run_cli, project, analyses, change):
+def test_any_changed_input_is_analysed_again(run_cli, project, runs, change):
     first = _check(run_cli, project)
     change(project)
     changed = _check(run_cli, project)
     expected = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
 
-    assert len(analyses) == 3  # first run, the run after the change, the reference
+    assert len(runs) == 3  # first run, the run after the change, the reference
     assert (changed.exit_code, changed.output) == (expected.exit_code, expected.output)
     assert changed.output != first.output
 
 
-def test_an_edit_that_keeps_the_size_is_seen(run_cli, project, analyses):
+def test_an_edit_that_keeps_the_size_is_seen(run_cli, project, runs):
     messages = project / "fedapp" / "messages.py"
     _check(run_cli, project)
     source = messages.read_text()
@@ -103,49 +72,49 @@ def test_an_edit_that_keeps_the_size_is_seen(run_cli, project, analyses):
     again = _check(run_cli, project)
 
     assert messages.stat().st_size == len(source.encode())
-    assert len(analyses) == 2
+    assert len(runs) == 2
     assert "SHUTDOWX" in [f["message_type"] for f in again.json["findings"]]
 
 
-def test_other_options_are_another_run(run_cli, project, analyses):
+def test_other_options_are_another_run(run_cli, project, runs):
     _check(run_cli, project)
     ignored = _check(run_cli, project, "--ignore", "FCL001")
     text = run_cli(["check", ".", "--cache-dir", str(project.parent / "cache")], cwd=project)
 
-    assert len(analyses) == 3
+    assert len(runs) == 3
     assert (ignored.exit_code, ignored.json["findings"]) == (0, [])
     assert "FCL001" in text.output
 
 
-def test_inputs_changed_just_before_the_run_are_not_recorded(run_cli, project, analyses, monkeypatch):
+def test_inputs_changed_just_before_the_run_are_not_recorded(run_cli, project, runs, monkeypatch):
     monkeypatch.setattr(replay, "RACY_SECONDS", 2.0)
     (project / "fedapp" / "server.py").touch()  # as an editor saving the file a moment ago
 
     _check(run_cli, project)
     _check(run_cli, project)
 
-    assert len(analyses) == 2
+    assert len(runs) == 2
     assert not list((project.parent / "cache" / "runs").glob("*.pickle"))
 
 
-def test_a_report_drawn_on_a_terminal_is_never_recorded(run_cli, project, analyses, monkeypatch):
+def test_a_report_drawn_on_a_terminal_is_never_recorded(run_cli, project, runs, monkeypatch):
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich then draws as on a terminal
     run_cli(["check", ".", "--cache-dir", str(project.parent / "cache")], cwd=project)
     run_cli(["check", ".", "--cache-dir", str(project.parent / "cache")], cwd=project)
 
-    assert len(analyses) == 2
+    assert len(runs) == 2
 
 
-def test_no_cache_neither_records_nor_replays(run_cli, project, analyses):
+def test_no_cache_neither_records_nor_replays(run_cli, project, runs):
     (project / "pyproject.toml").write_text("[project]\nname = 'app'\n")  # the project root: cache here
     run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
     run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
 
-    assert len(analyses) == 2
+    assert len(runs) == 2
     assert not (project / ".fedcl-lint-cache").exists()
 
 
-def test_github_job_summary_is_replayed_too(run_cli, project, analyses, monkeypatch, tmp_path):
+def test_github_job_summary_is_replayed_too(run_cli, project, runs, monkeypatch, tmp_path):
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     options = ["check", ".", "--format", "github", "--cache-dir", str(project.parent / "cache")]
@@ -153,24 +122,24 @@ def test_github_job_summary_is_replayed_too(run_cli, project, analyses, monkeypa
     written = summary.read_text()
     second = run_cli(options, cwd=project)
 
-    assert len(analyses) == 1
+    assert len(runs) == 1
     assert second.output == first.output and "::error" in first.output
     assert summary.read_text() == written * 2
 
 
 @pytest.mark.parametrize("damage", [lambda data: data[: len(data) // 2], lambda data: b"garbage"])
-def test_a_damaged_record_means_analysing_again(run_cli, project, analyses, damage):
+def test_a_damaged_record_means_analysing_again(run_cli, project, runs, damage):
     first = _check(run_cli, project)
     [record] = (project.parent / "cache" / "runs").glob("*.pickle")
     record.write_bytes(damage(record.read_bytes()))
 
     again = _check(run_cli, project)
 
-    assert len(analyses) == 2
+    assert len(runs) == 2
     assert again.output == first.output
 
 
-def test_a_record_cannot_run_code(run_cli, project, analyses, tmp_path):
+def test_a_record_cannot_run_code(run_cli, project, runs, tmp_path):
     _check(run_cli, project)
     [record] = (project.parent / "cache" / "runs").glob("*.pickle")
     marker = tmp_path / "pwned"
@@ -183,10 +152,10 @@ def test_a_record_cannot_run_code(run_cli, project, analyses, tmp_path):
     _check(run_cli, project)
 
     assert not marker.exists()
-    assert len(analyses) == 2
+    assert len(runs) == 2
 
 
-def test_a_report_written_into_the_project_is_replayed_there_too(run_cli, project, analyses):
+def test_a_report_written_into_the_project_is_replayed_there_too(run_cli, project, runs):
     """Writing the report changes its folder's times: folders are compared by their entries."""
     first = _check(run_cli, project, "-o", "report.json")
     written = (project / "report.json").read_text()
@@ -194,7 +163,7 @@ def test_a_report_written_into_the_project_is_replayed_there_too(run_cli, projec
     second = _check(run_cli, project, "-o", "report.json")
     third = _check(run_cli, project, "-o", "report.json")
 
-    assert len(analyses) == 2  # the deleted report changed the folder's entries once
+    assert len(runs) == 2  # the deleted report changed the folder's entries once
     assert first.exit_code == second.exit_code == third.exit_code == 1
     assert (project / "report.json").read_text() == written
 
@@ -229,10 +198,7 @@ WRAPPED = {
 @pytest.fixture
 def wrapped(tmp_path, monkeypatch):
     """A project whose `util.py` mentions nothing that matters: the prefilter skips it."""
-    root = write_project(tmp_path / "wrapped", WRAPPED)
-    monkeypatch.setattr(replay, "RACY_SECONDS", 0.0)
-    _age(root)
-    return root
+    return long_untouched(write_project(tmp_path / "wrapped", WRAPPED), monkeypatch)
 
 
 def _edit(path: Path, source: str) -> None:
@@ -240,14 +206,14 @@ def _edit(path: Path, source: str) -> None:
     os.utime(path, (LONG_AGO + 60, LONG_AGO + 60))  # an edit made a while ago, as the racy rule wants
 
 
-def test_an_edit_to_a_file_that_cannot_matter_is_replayed(run_cli, wrapped, analyses):
+def test_an_edit_to_a_file_that_cannot_matter_is_replayed(run_cli, wrapped, runs):
     first = _check(run_cli, wrapped)
     record = next((wrapped.parent / "cache" / "runs").glob("*.pickle"))
     recorded = record.read_bytes()
     _edit(wrapped / "util.py", "def idle():\n    return 2  # still no messaging\n")
     second = _check(run_cli, wrapped)
 
-    assert len(analyses) == 1
+    assert len(runs) == 1
     assert (second.exit_code, second.output) == (first.exit_code, first.output)
     assert record.read_bytes() != recorded  # it now holds util.py's new status
 
@@ -259,26 +225,26 @@ def test_an_edit_to_a_file_that_cannot_matter_is_replayed(run_cli, wrapped, anal
         pytest.param('from conn import route\n\n\nasync def go(cm):\n    await route(cm, "PONG")\n', id="wrapper"),
     ],
 )
-def test_an_edit_that_makes_a_skipped_file_matter_is_analysed(run_cli, wrapped, analyses, source):
+def test_an_edit_that_makes_a_skipped_file_matter_is_analysed(run_cli, wrapped, runs, source):
     first = _check(run_cli, wrapped)
     _edit(wrapped / "util.py", source)
     second = _check(run_cli, wrapped)
 
-    assert len(analyses) == 2
+    assert len(runs) == 2
     assert [f["code"] for f in first.json["findings"]] == []
     assert [(f["code"], f["message_type"]) for f in second.json["findings"]] == [("FCL002", "PONG")]
 
 
-def test_with_unused_ignores_reported_skipped_files_matter_too(run_cli, wrapped, analyses):
+def test_with_unused_ignores_reported_skipped_files_matter_too(run_cli, wrapped, runs):
     _check(run_cli, wrapped, "--warn-unused-ignores")
     _edit(wrapped / "util.py", "def idle():\n    return 1  # fedcl-lint: ignore[FCL002]\n")
     second = _check(run_cli, wrapped, "--warn-unused-ignores")
 
-    assert len(analyses) == 2
+    assert len(runs) == 2
     assert [f["code"] for f in second.json["findings"]] == ["FCL100"]
 
 
-def test_a_record_of_the_right_key_but_the_wrong_shape_means_analysing_again(run_cli, project, analyses):
+def test_a_record_of_the_right_key_but_the_wrong_shape_means_analysing_again(run_cli, project, runs):
     first = _check(run_cli, project)
     [record] = (project.parent / "cache" / "runs").glob("*.pickle")
     key, statuses, skipped, names, (report, exit_code, summary) = pickle.loads(record.read_bytes())
@@ -286,11 +252,11 @@ def test_a_record_of_the_right_key_but_the_wrong_shape_means_analysing_again(run
 
     again = _check(run_cli, project)
 
-    assert len(analyses) == 2
+    assert len(runs) == 2
     assert (again.exit_code, again.output) == (first.exit_code, first.output)
 
 
-def test_old_records_are_dropped_beyond_the_limit(run_cli, project, analyses):
+def test_old_records_are_dropped_beyond_the_limit(run_cli, project, runs):
     runs = project.parent / "cache" / "runs"
     runs.mkdir(parents=True)
     for number in range(replay._KEEP + 5):
@@ -326,7 +292,7 @@ _VARIANTS = {
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_replayed_or_not_every_run_reports_what_a_fresh_run_would(run_cli, wrapped, seed, analyses):
+def test_replayed_or_not_every_run_reports_what_a_fresh_run_would(run_cli, wrapped, seed, runs):
     """Random edits, additions, deletions, ignore files and settings; after each, the cached
     run (replayed or not) must print exactly what a run without any cache prints."""
     import random
@@ -342,16 +308,16 @@ def test_replayed_or_not_every_run_reports_what_a_fresh_run_would(run_cli, wrapp
         else:
             path.write_text(source)
             os.utime(path, (LONG_AGO + step + 1, LONG_AGO + step + 1))  # written a while ago, as the racy rule wants
-        before = len(analyses)
+        before = len(runs)
         cached = _check(run_cli, wrapped)
-        replayed += len(analyses) == before
+        replayed += len(runs) == before
         fresh = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=wrapped)
 
         assert (cached.exit_code, cached.output) == (fresh.exit_code, fresh.output), (step, name, source)
     assert replayed > 0  # some runs were replays, or this test proved nothing about them
 
 
-def test_a_repository_made_above_the_project_is_seen(run_cli, project, analyses):
+def test_a_repository_made_above_the_project_is_seen(run_cli, project, runs):
     """`git init` above the project brings its ignore files into play: no replay of the old report."""
     first = _check(run_cli, project)
     git = project.parent / ".git"
@@ -362,7 +328,7 @@ def test_a_repository_made_above_the_project_is_seen(run_cli, project, analyses)
 
     fresh = run_cli(["check", ".", "--format", "json", "--no-cache"], cwd=project)
 
-    assert len(analyses) == 3
+    assert len(runs) == 3
     assert (again.exit_code, again.output) == (fresh.exit_code, fresh.output)
     assert ("FCL002", "SHUTDOWN") in [(f["code"], f["message_type"]) for f in again.json["findings"]]
     assert again.output != first.output
