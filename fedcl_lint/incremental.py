@@ -198,16 +198,15 @@ def _patched(state: _State, cache: FactCache, changed: list[str], pack: RulePack
     dirty = set(edited).union(*(header.dependents.get(display, ()) for display in edited))
     relinked = sorted(dirty & header.selected)
     store = _PatchStore(state, cache, pack, edited)
-    claimed = {dispatcher for dispatcher, origin in header.claims.items() if origin not in dirty}
+    claimed = {dispatcher for dispatcher, origin in header.claims.items() if origin not in dirty}  # by the others
     links = Linker(store, pack).relink([store.by_display(d) for d in relinked], header.wrappers, header.by_name,
                                        claimed)
     if store.unparsed_needed:
         return None
     before = {display: state.link(display) for display in relinked}
-    for display in relinked:
-        if (links[display].wrappers, links[display].dispatchers) != (before[display].wrappers,
-                                                                      before[display].dispatchers):
-            return None
+    if any((links[d].wrappers, links[d].dispatchers) != (before[d].wrappers, before[d].dispatchers)
+           for d in relinked):
+        return None  # what other modules' linking relies on changed
     return _rechecked(state, config, cwd, pack, before, links, edited, unparsed_suppressions)
 
 
@@ -232,6 +231,7 @@ def _rechecked(state: _State, config: Config, cwd: Path, pack: RulePack, before:
         rechecked = touched.union(*(header.suggested.get(t, ()) for t in touched))
     else:  # any unhandled type's suggestion can
         rechecked = touched | header.unhandled
+    # entry and site checks read only the entries and sites they are given, and the handled types
     context = CheckContext(table=ProtocolTable((), (), 0), pack=pack, policy=config.policy,
                            external=config.external, handled=_Handled(state, entries, frozenset(handled)))
     by_entry = dict(header.findings.by_entry)

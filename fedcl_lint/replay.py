@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 _FORMAT = "2"
 RACY_SECONDS = 2.0
 _KEEP = 64  # recorded runs per cache folder: one per distinct command, oldest dropped first
+_KEEP_STATES = 8  # of those, the most recent keep their full run's state (`incremental`): megabytes each
 
 # A file: mode, inode, size, mtime_ns, ctime_ns. A folder: its entries, each with whether it is
 # a folder (its times change whenever anything is written in it, e.g. a report). None: missing.
@@ -181,12 +182,15 @@ def _code_that_decided() -> list[str]:
 
 
 def _drop_oldest(folder: Path) -> None:
-    """Keep the `_KEEP` most recent records (another run may be dropping them too)."""
+    """Keep the `_KEEP` most recent records, and the states of the `_KEEP_STATES` most recent
+    (another run may be dropping them too)."""
     records = [(status[3], path) for path in folder.glob("*.pickle")
                if (status := _status(str(path))) is not None and isinstance(status[0], int)]
-    for _, old in sorted(records)[:-_KEEP]:
+    ordered = [path for _, path in sorted(records)]
+    for old in ordered[:-_KEEP]:
         old.unlink(missing_ok=True)
-        old.with_suffix(".state").unlink(missing_ok=True)  # a patched run's starting point (`incremental`)
+    for old in ordered[:-_KEEP_STATES]:
+        old.with_suffix(".state").unlink(missing_ok=True)
 
 
 def _canonical(value: object) -> object:

@@ -256,17 +256,22 @@ def test_a_record_of_the_right_key_but_the_wrong_shape_means_analysing_again(run
     assert (again.exit_code, again.output) == (first.exit_code, first.output)
 
 
-def test_old_records_are_dropped_beyond_the_limit(run_cli, project, runs):
-    runs = project.parent / "cache" / "runs"
-    runs.mkdir(parents=True)
+def test_old_records_are_dropped_beyond_the_limit(run_cli, project):
+    folder = project.parent / "cache" / "runs"
+    folder.mkdir(parents=True)
     for number in range(replay._KEEP + 5):
-        (runs / f"{number:024x}.pickle").write_bytes(b"old")
-        os.utime(runs / f"{number:024x}.pickle", (LONG_AGO + number, LONG_AGO + number))
+        (folder / f"{number:024x}.pickle").write_bytes(b"old")
+        (folder / f"{number:024x}.state").write_bytes(b"old")
+        os.utime(folder / f"{number:024x}.pickle", (LONG_AGO + number, LONG_AGO + number))
     _check(run_cli, project)
 
-    kept = sorted(path.name for path in runs.glob("*.pickle"))
+    kept = sorted(path.name for path in folder.glob("*.pickle"))
     assert len(kept) == replay._KEEP
     assert f"{0:024x}.pickle" not in kept and f"{replay._KEEP + 4:024x}.pickle" in kept
+    [new] = [path.stem for path in folder.glob("*.pickle") if path.read_bytes() != b"old"]
+    newest_old = range(replay._KEEP + 5 - (replay._KEEP_STATES - 1), replay._KEEP + 5)
+    # megabytes each: only the states of the most recent records are kept, this run's among them
+    assert {path.stem for path in folder.glob("*.state")} == {f"{n:024x}" for n in newest_old} | {new}
 
 
 _VARIANTS = {
