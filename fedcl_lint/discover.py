@@ -101,7 +101,7 @@ def discover(
     _package_parts.cache_clear()  # a memo for one run: the next may see a new `__init__.py`
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     root = Path(os.path.abspath(selection.root or cwd))
-    found: dict[Path, SourceFile] = {}
+    found: dict[Path, list[Path]] = {}  # each file, and the given folders that hold it
     consulted: list[Path] = []
     for given in paths:
         absolute = Path(os.path.abspath(cwd / given))
@@ -110,15 +110,16 @@ def discover(
         if absolute.is_dir():
             walker = _Walker(selection, root, absolute, consulted)
             for file in walker.files():
-                found.setdefault(file, _source_file(file, absolute, cwd))
+                found.setdefault(file, []).append(absolute)
         elif absolute.is_file():
-            found.setdefault(absolute, _source_file(absolute, absolute.parent, cwd))
+            found.setdefault(absolute, []).append(absolute.parent)
         else:
             raise DiscoveryError(f"not a file or directory: {given}")
     for folder in {file.parent for file in found}:
         # module names depend on the `__init__.py` files up to the first folder without one
         consulted.extend(f / "__init__.py" for f in [folder, *folder.parents[: len(_package_parts(str(folder)))]])
-    return Discovery(tuple(sorted(found.values(), key=lambda f: f.display)), tuple(dict.fromkeys(consulted)))
+    files = [_source_file(file, roots, cwd) for file, roots in found.items()]
+    return Discovery(tuple(sorted(files, key=lambda f: f.display)), tuple(dict.fromkeys(consulted)))
 
 
 _Ignores = tuple[tuple[Path, "pathspec.GitIgnoreSpec"], ...]
@@ -247,13 +248,16 @@ def _git_ignored(path: Path, is_dir: bool, ignores: _Ignores) -> bool:
     return ignored
 
 
-def _source_file(path: Path, root: Path, cwd: Path) -> SourceFile:
+def _source_file(path: Path, roots: list[Path], cwd: Path) -> SourceFile:
+    """A file found under the given folders `roots`: each is a way an import may name it, the
+    outermost first, whatever the order of the command's paths."""
     # Plain strings: the walker's paths are absolute and normalised, and pathlib's
     # operations cost more than the rest of discovery on a large tree.
     text = str(path)
     below_cwd = _below(text, str(cwd))
     display = below_cwd.replace(os.sep, "/") if below_cwd is not None else display_path(path, cwd)
-    return SourceFile(path=path, display=display, module_names=_module_names(text, str(root)))
+    outermost_first = sorted({str(root) for root in roots}, key=lambda root: (len(root), root))
+    return SourceFile(path=path, display=display, module_names=_module_names(text, outermost_first))
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -266,14 +270,16 @@ def _below(path: str, folder: str) -> str | None:
     return path[len(prefix):] if path.startswith(prefix) else None
 
 
-def _module_names(path: str, root: str) -> tuple[str, ...]:
+def _module_names(path: str, roots: list[str]) -> tuple[str, ...]:
     folder, name = os.path.split(path)
     parts = list(_package_parts(folder))
     if name != "__init__.py":
         parts.append(os.path.splitext(name)[0])
     names = [".".join(parts)] if parts else []
-    relative = _below(path, root)
-    if relative is not None:
+    for root in roots:
+        relative = _below(path, root)
+        if relative is None:
+            continue
         rel_parts = os.path.splitext(relative)[0].split(os.sep)
         if rel_parts[-1] == "__init__":
             rel_parts.pop()

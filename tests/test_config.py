@@ -388,3 +388,30 @@ def test_module_names_follow_an_init_file_added_between_runs(tmp_path):
 
     assert [f.module_names for f in before] == [("a", "pkg.a")]
     assert [(f.display, f.module_names) for f in after] == [("pkg/__init__.py", ("pkg",)), ("pkg/a.py", ("pkg.a",))]
+
+
+@pytest.mark.parametrize("paths", [["src", "src/pkg"], ["src/pkg", "src"], ["src/pkg/server.py", "src"]])
+def test_the_order_of_the_paths_changes_nothing(run_cli, tmp_path, paths):
+    """`src/pkg` has no `__init__.py` (a namespace package): given `src`, `pkg.msgs` is a module; given
+    `src/pkg` too, so is `msgs`. Both names hold, in whatever order the paths come."""
+    write_project(tmp_path, {
+        "src/pkg/msgs.py": 'STOP = "STOP"\n',
+        "src/pkg/server.py": """
+            from pkg.msgs import STOP
+
+
+            async def stop(cm):
+                await cm.send_business_message("peer", STOP, {})
+            """,
+        "src/pkg/client.py": """
+            from msgs import STOP
+
+
+            def setup(cm, handler):
+                cm.register_message_handler(STOP, handler)
+            """,
+    })
+    table = run_cli(["table", *paths, "--format", "json", "--no-cache"], cwd=tmp_path).json
+
+    assert table["unresolved"] == []
+    assert [(m["message_type"], m["status"]) for m in table["messages"]] == [("STOP", "ok")]
