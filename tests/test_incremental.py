@@ -246,6 +246,23 @@ def test_every_patched_run_reports_what_a_fresh_run_would(run_cli, project, runs
     assert patched >= 20 and analysed >= 2, (patched, analysed)  # both paths were taken, often
 
 
+@pytest.mark.parametrize("output_format", ["sarif", "github", "text"])
+def test_every_report_format_is_patched_alike(run_cli, project, runs, output_format, monkeypatch, tmp_path):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    _check(run_cli, project, "--format", output_format)
+    _edit(project, "server.py", VARIANTS["server.py"][1])
+    patched = _check(run_cli, project, "--format", output_format)
+    fresh = _fresh(run_cli, project, "--format", output_format)
+
+    assert runs[:2] == ["analyze", "patch"]
+    assert (patched.exit_code, patched.output) == (fresh.exit_code, fresh.output)
+    assert "FCL001" in patched.output
+    if output_format == "github":  # each run appends its job summary: the patched one as the fresh one
+        *_, after_patch, after_fresh = summary.read_text().split("## fedcl-lint")
+        assert after_patch == after_fresh and "FCL001" in after_patch
+
+
 def test_an_edit_reaches_the_modules_that_read_the_edited_one(run_cli, project, runs):
     first = _check(run_cli, project, "--format", "json")
     _edit(project, "msgs.py", PROTOCOL["msgs.py"].replace('STOP = "STOP"', 'STOP = "SHUTDOWN"'))
