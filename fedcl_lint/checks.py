@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar, Iterator, Mapping
 
-from fedcl_lint.link import LinkedSite, ModuleLink
+from fedcl_lint.link import DISPATCHER, LinkedSite, ModuleLink
 from fedcl_lint.rulepack import RulePack
 from fedcl_lint.table import MessageEntry, ProtocolTable, Status
 from fedcl_lint.types import Finding, Location, Mechanism, Related, Role, Severity
@@ -267,7 +267,8 @@ class DuplicateHandler(EntryCheck):
     summary = "The same message type gets a second rpc handler in the same class, function or module body."
     why = (
         "A node's rpc handler table holds one handler per message type: the later registration "
-        "silently replaces the earlier one. Registrations in different top-level classes or "
+        "silently replaces the earlier one. In a dispatcher, the first branch comparing the type "
+        "wins and a repeated comparison never runs. Registrations in different top-level classes or "
         "functions are assumed to run on different nodes and are not reported."
     )
     example = {
@@ -298,11 +299,24 @@ class DuplicateHandler(EntryCheck):
             first = first_in_scope.setdefault(scope, handle)
             if first is handle:
                 continue
+            dispatcher = _dispatcher(handle)
+            if dispatcher is not None and dispatcher == _dispatcher(first):  # the first matching branch wins
+                message = (
+                    f"`{entry.message_type}` is already compared in an earlier branch of the dispatcher "
+                    f"`{dispatcher}` at {first.location}; this branch never runs"
+                )
+                yield self.finding(handle, message, related=_related([first], "compared first here"))
+                continue
             message = (
                 f"`{entry.message_type}` already has an rpc handler registered at {first.location}; "
                 f"this registration silently replaces it"
             )
             yield self.finding(handle, message, related=_related([first], "first registered here (`{api}`)"))
+
+
+def _dispatcher(site: LinkedSite) -> str | None:
+    """The dispatcher a site is a comparison of, if it is one (see `link.Linker._dispatch_sites`)."""
+    return site.via[0][: -len(DISPATCHER)] if site.via and site.via[0].endswith(DISPATCHER) else None
 
 
 class UnresolvedMessageType(SiteCheck):

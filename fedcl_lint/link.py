@@ -39,6 +39,7 @@ from fedcl_lint.rulepack import ArgSlot, DispatcherSpec, RulePack
 from fedcl_lint.types import Location, Mechanism, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
+DISPATCHER = " (dispatcher)"  # ends the first step of a dispatcher comparison's `via`
 _MAX_DEPTH = 64
 
 
@@ -375,7 +376,7 @@ class Linker:
         if spec.payload_argument >= len(function.params):
             return []
         param = function.params[spec.payload_argument].name
-        chain = (f"{function.qualname} (dispatcher)", spec.registration)
+        chain = (f"{function.qualname}{DISPATCHER}", spec.registration)
         api = _Api(function.qualname, Role.HANDLE, spec.mechanism, ArgSlot(None, None), None, False, chain)
         return [
             _RawSite(owner, api, case.value, "", case.position, case.function, origin=module.file.display)

@@ -127,6 +127,32 @@ def test_duplicates_in_different_classes_are_different_nodes(run_cli, tmp_path):
     assert result.json["findings"] == []
 
 
+def test_a_repeated_dispatcher_branch_is_a_branch_that_never_runs(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "node.py": """
+            class Node:
+                def __init__(self, transport):
+                    transport.register_request_handler("me", self.handle)
+
+                async def handle(self, source, data):
+                    kind = data.get("message_type")
+                    if kind == "PING":
+                        return 1
+                    if kind == "PING":
+                        return 2
+            async def go(cm):
+                await cm.send_business_message("x", "PING", {})
+        """,
+    })
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert [(f["code"], f["line"], f["message"], [r["line"] for r in f["related"]])
+            for f in result.json["findings"]] == [
+        ("FCL004", 10, "`PING` is already compared in an earlier branch of the dispatcher `Node.handle` at "
+                       "node.py:8:20; this branch never runs", [8]),
+    ]
+
+
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.code)
 def test_rule_command_prints_the_page(run_cli, tmp_path, check):
     result = run_cli(["rule", check.code], cwd=tmp_path)
