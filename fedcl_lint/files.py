@@ -35,9 +35,7 @@ def replace_atomically(path: Path, data: bytes) -> None:
         status: os.stat_result | None = path.stat()
     except FileNotFoundError:
         status = None
-    import tempfile  # late: most runs write nothing
-
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".fedcl-tmp")
+    descriptor, temporary = create_temporary(path)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -46,16 +44,24 @@ def replace_atomically(path: Path, data: bytes) -> None:
         if status is not None:
             _same_owner(temporary, status)
             os.chmod(temporary, stat.S_IMODE(status.st_mode))  # after chown, which may clear setuid bits
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)  # what a plain open() would have created
         os.replace(temporary, path)
         temporary = None
     finally:
         if temporary is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
+
+
+def create_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, open for writing, with the mode a plain `open()` would give it:
+    the system applies the umask (reading the umask means setting it, a race with other threads)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.fedcl-tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue  # 48 random bits taken already: draw again
 
 
 def _same_owner(temporary: str, status: os.stat_result) -> None:

@@ -195,6 +195,19 @@ def test_permissions_are_preserved(run_cli, tmp_path):
     assert (tmp_path / "server.py").read_text() == SERVER.replace("send_control_message", "send_business_message")
 
 
+def test_a_new_file_gets_the_mode_the_umask_gives(tmp_path):
+    from fedcl_lint.files import replace_atomically
+
+    previous = os.umask(0o027)
+    try:
+        replace_atomically(tmp_path / "report.txt", b"report\n")
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE((tmp_path / "report.txt").stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]  # no temporary file left
+
+
 def test_a_symlinked_file_is_fixed_through_the_link(run_cli, tmp_path):
     real = tmp_path / "elsewhere" / "server_impl.py"
     real.parent.mkdir()
@@ -572,12 +585,12 @@ def test_a_read_only_folder_leaves_the_original_and_exits_2(run_cli, tmp_path, m
     os.chmod(project, 0o555)
     try:
         if os.access(project, os.W_OK):  # root writes anyway: make the folder refuse as it would for a user
-            import tempfile
+            from fedcl_lint import files
 
             def refuse(*args, **kwargs):
                 raise PermissionError(13, "Permission denied")
 
-            monkeypatch.setattr(tempfile, "mkstemp", refuse)
+            monkeypatch.setattr(files, "create_temporary", refuse)
         files = snapshot(project)
 
         result = fix(run_cli, project)
