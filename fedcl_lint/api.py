@@ -99,6 +99,9 @@ class Analysis:
         """Findings at or above the threshold (default: the configured `fail-on`)."""
         return self.result.failing(threshold)
 
+    def count(self, severity: Severity) -> int:
+        return self.result.count(severity)
+
 
 def analyze(
     paths: list[str] | tuple[str, ...],

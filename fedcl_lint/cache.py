@@ -36,6 +36,9 @@ CACHE_DIR_NAME = ".fedcl-lint-cache"
 _FORMAT = "4"
 _MAGIC = b"fedcl-lint facts 4\n"
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
+# what unpickling a corrupted, truncated or hostile file raises (the allow-lists raise UnpicklingError)
+UNPICKLING_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError, KeyError,
+                     ImportError, MemoryError)
 _MAX_ADDITIONS = 8
 
 
@@ -124,8 +127,7 @@ class EntryFile:
                 for k, v in index.items()
             ):
                 raise ValueError("not an index")
-        except (OSError, struct.error, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
-                KeyError, AttributeError, MemoryError):
+        except (OSError, struct.error, *UNPICKLING_ERRORS):
             return cls(path, {}, memoryview(b""))
         return cls(path, index, blobs)
 
@@ -149,8 +151,7 @@ class EntryFile:
         start, length = self.index[key]
         try:
             value = _FactsUnpickler(io.BytesIO(self.blobs[start: start + length])).load()
-        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError, KeyError,
-                ImportError, MemoryError):
+        except UNPICKLING_ERRORS:
             return None  # corrupted or truncated
         return value if isinstance(value, ModuleFacts) else None
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping
 
 from fedcl_lint.api import Analysis, CheckResult, RunInputs, refine
-from fedcl_lint.cache import FactCache
+from fedcl_lint.cache import UNPICKLING_ERRORS, FactCache
 from fedcl_lint.checks import CheckContext, ScopedFindings, check_entry, check_module, did_you_mean
 from fedcl_lint.config import Config
 from fedcl_lint.discover import SourceFile
@@ -307,7 +307,7 @@ class _State:
             (length,) = struct.unpack("<Q", data[len(_MAGIC): len(_MAGIC) + 8])
             start = len(_MAGIC) + 8
             header = _unpickle(data[start: start + length])
-        except (OSError, struct.error, *_DAMAGED):
+        except (OSError, struct.error, *UNPICKLING_ERRORS):
             return None
         if not _well_formed(header):
             return None
@@ -338,7 +338,7 @@ class _State:
         start, length = span
         try:
             return _unpickle(self.blobs[start: start + length])
-        except _DAMAGED as exc:
+        except UNPICKLING_ERRORS as exc:
             raise _Unpatchable from exc
 
 
@@ -441,8 +441,6 @@ class _Unpatchable(Exception):
     it ran): it is done in full instead."""
 
 
-_DAMAGED = (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError, KeyError,
-            ImportError, MemoryError)
 _ALLOWED_MODULES = ("fedcl_lint.facts", "fedcl_lint.link", "fedcl_lint.types", "fedcl_lint.rulepack",
                     "fedcl_lint.checks", "fedcl_lint.api", "fedcl_lint.incremental")
 

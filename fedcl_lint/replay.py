@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fedcl_lint import __version__
+from fedcl_lint.cache import UNPICKLING_ERRORS
 
 if TYPE_CHECKING:
     from fedcl_lint.api import RunInputs  # the engine is never loaded to replay
@@ -136,8 +137,7 @@ def _load(path: Path) -> tuple | None:
     try:
         record = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
         key, statuses, skipped, names, (report, exit_code, summary) = record
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
-            AttributeError, MemoryError):
+    except (OSError, *UNPICKLING_ERRORS):
         return None
     well_formed = (
         isinstance(key, str) and isinstance(statuses, list)
