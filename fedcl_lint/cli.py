@@ -170,7 +170,7 @@ def check(
     if record is not None and outcome is not None:
         statuses = record.record(analysis.inputs, outcome)
         if statuses is not None:
-            incremental.save(record, statuses, analysis.inputs, analysis)
+            incremental.save(record, statuses, analysis)
     sys.exit(_exit_code(analysis.result, exit_zero))
 
 

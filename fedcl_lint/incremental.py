@@ -39,6 +39,7 @@ from fedcl_lint.discover import SourceFile
 from fedcl_lint.engine import Module, read_source
 from fedcl_lint.extract import decode, extract
 from fedcl_lint.facts import ModuleFacts, Suppression
+from fedcl_lint.files import replace_atomically
 from fedcl_lint.link import Linker, LinkedSite, ModuleLink
 from fedcl_lint.replay import RunRecord
 from fedcl_lint.rulepack import RulePack, load_packs
@@ -83,8 +84,9 @@ class _Header:
     resolved_count: int
 
 
-def save(record: RunRecord, statuses: list, inputs: RunInputs, analysis: Analysis) -> None:
-    """Keep what a full run found for the runs that patch it. A read-only or full disk costs speed only."""
+def save(record: RunRecord, statuses: list, analysis: Analysis) -> None:
+    """Keep what a full run found, whose inputs had `statuses`, for the runs that patch it.
+    A read-only or full disk costs speed only."""
     trace = analysis.trace
     assert trace is not None, "only a full analysis has a state to keep"
     store, linked = trace.store, trace.link
@@ -120,7 +122,7 @@ def save(record: RunRecord, statuses: list, inputs: RunInputs, analysis: Analysi
     header = _Header(
         key=record.key,
         statuses=statuses,
-        inputs=inputs,
+        inputs=analysis.inputs,
         sources={f.display: (str(f.path), f.module_names) for f in analysis.files},
         parsed=parsed,
         links=links,
@@ -143,8 +145,6 @@ def save(record: RunRecord, statuses: list, inputs: RunInputs, analysis: Analysi
         resolved_count=table.resolved_count,
     )
     head = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
-    from fedcl_lint.files import replace_atomically
-
     try:
         replace_atomically(_path(record), b"".join([_MAGIC, struct.pack("<Q", len(head)), head, *blobs.parts]))
     except OSError:
