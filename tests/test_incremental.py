@@ -265,20 +265,24 @@ def test_every_report_format_is_patched_alike(run_cli, project, runs, output_for
 
 def test_an_edit_reaches_the_modules_that_read_the_edited_one(run_cli, project, runs):
     first = _check(run_cli, project, "--format", "json")
-    _edit(project, "msgs.py", PROTOCOL["msgs.py"].replace('STOP = "STOP"', 'STOP = "SHUTDOWN"'))
+    renamed = BASE["msgs.py"].replace('STOP = "STOP"', 'STOP = "SHUTDOWN"').replace('PING = "PING"', 'PING = "Ping"')
+    _edit(project, "msgs.py", renamed)
     second = _check(run_cli, project, "--format", "json")
 
     assert runs == ["analyze", "patch"]
     assert first.json["findings"] == []
-    # server.py and client.py were re-linked through their import of msgs.py
-    assert [(f["code"], f["message_type"], f["path"]) for f in second.json["findings"]] == []
-    assert second.json["summary"]["call_sites"] == first.json["summary"]["call_sites"]
+    # node.py's dispatcher compares `PING` from msgs.py: it was re-linked through that import
+    assert [(f["code"], f["message_type"], f["path"], f["line"]) for f in second.json["findings"]] == [
+        ("FCL003", "Ping", "node.py", 11), ("FCL002", "PING", "server.py", 9),
+    ]
     _edit(project, "client.py", PROTOCOL["client.py"].replace("Kind.STOP", '"STOP"'), when=120)
     third = _check(run_cli, project, "--format", "json")
 
     assert runs == ["analyze", "patch", "patch"]
+    # server.py sends Kind.STOP, now "SHUTDOWN": it was re-linked through msgs.py too
     assert [(f["code"], f["message_type"], f["path"]) for f in third.json["findings"]] == [
-        ("FCL003", "STOP", "client.py"), ("FCL002", "SHUTDOWN", "server.py"),
+        ("FCL003", "STOP", "client.py"), ("FCL003", "Ping", "node.py"),
+        ("FCL002", "SHUTDOWN", "server.py"), ("FCL002", "PING", "server.py"),
     ]
     fresh = _fresh(run_cli, project, "--format", "json")
     assert (third.exit_code, third.output) == (fresh.exit_code, fresh.output)
@@ -364,7 +368,8 @@ def test_a_touched_file_with_the_same_content_is_no_change(run_cli, project, run
 
 def test_a_module_that_stops_registering_a_dispatcher_hands_its_cases_over(run_cli, project, runs):
     """`backup.py` registers the dispatcher `boot.py` registers too; `backup.py` comes first, so the
-    cases are its sites until it stops registering: then they are `boot.py`'s."""
+    cases are its sites until it stops registering: then they are `boot.py`'s. The report cannot
+    tell whose they are, but it must still have them: a patch of `backup.py` alone would lose them."""
     first = _check(run_cli, project, "--format", "json")
     _edit(project, "backup.py", VARIANTS["backup.py"][1])
     second = _check(run_cli, project, "--format", "json")
@@ -384,8 +389,10 @@ def test_a_base_that_becomes_a_class_reaches_the_subclasses(run_cli, project, ru
     fresh = _fresh(run_cli, project, "--format", "json")
 
     assert runs[:2] == ["analyze", "patch"]
-    assert "FCL005" in [f["code"] for f in before.json["findings"]]
-    assert after.output == fresh.output
+    assert [(f["code"], f["message_type"], f["path"], f["line"]) for f in before.json["findings"]] == [
+        ("FCL003", "HELLO", "router.py", 4), ("FCL005", None, "worker.py", 7), ("FCL005", None, "zone.py", 10),
+    ]
+    assert after.json["findings"] == [] and after.output == fresh.output
 
 
 def test_patched_runs_keep_the_state_and_too_many_changes_make_a_new_one(run_cli, project, runs, monkeypatch):
@@ -408,11 +415,14 @@ def test_a_patch_without_the_fact_cache_parses_what_it_needs(run_cli, project, r
     _check(run_cli, project, "--format", "json")
     for entries in (project.parent / "cache").glob("facts-*"):
         entries.unlink()
-    _edit(project, "msgs.py", VARIANTS["msgs.py"][1])
+    _edit(project, "msgs.py", VARIANTS["msgs.py"][2])
     patched = _check(run_cli, project, "--format", "json")
     fresh = _fresh(run_cli, project, "--format", "json")
 
     assert runs[:2] == ["analyze", "patch"]
+    assert [(f["code"], f["message_type"], f["path"], f["line"]) for f in patched.json["findings"]] == [
+        ("FCL003", "Ping", "node.py", 11), ("FCL002", "PING", "server.py", 9),
+    ]
     assert patched.output == fresh.output
 
 
