@@ -154,8 +154,23 @@ def test_every_flipped_mechanism_is_reported_as_a_mismatch(tmp_path, relative, i
     before = {f.message_type for f in analyze(["."], cwd=FRAMEWORK).findings if f.code == "FCL001"}
     after = {f.message_type for f in analyze(["."], cwd=project).findings if f.code == "FCL001"}
 
-    # A flip breaks a working message (a new FCL001), or, on the planted ROUND_STARTED
-    # bug, repairs it: either way the mismatch table changes.
-    assert after - before or before - after == {"ROUND_STARTED"}, (
-        f"flipping {flip.flipped} in {relative} (call #{index}) went unnoticed"
+    # A flip breaks the messages that call carries (new FCL001s), or, on the planted
+    # ROUND_STARTED bug, repairs it: exactly these mismatches appear and disappear.
+    assert (sorted(after - before), sorted(before - after)) == FLIPPED[(relative, index)], (
+        f"flipping {flip.flipped} in {relative} (call #{index})"
     )
+
+
+FLIPPED = {  # (file, call index) -> (FCL001 types added, removed)
+    ("fedframe/comm/base.py", 0): (["CLIENT_REGISTERED"], ["ROUND_STARTED"]),
+    ("fedframe/federation/client.py", 0): (["SHUTDOWN"], []),
+    ("fedframe/federation/client.py", 1): (["train"], []),
+    ("fedframe/federation/client.py", 2): (["evaluate"], []),
+    ("fedframe/federation/client.py", 3): (["business_request"], []),
+    ("fedframe/federation/client.py", 4): ([], ["ROUND_STARTED"]),
+    ("fedframe/federation/client.py", 5): (["CLIENT_REGISTERED"], []),
+    ("fedframe/federation/client.py", 6): (["STATUS"], []),
+    ("fedframe/federation/connection.py", 0): (["SHUTDOWN", "business_request", "evaluate", "train"], []),
+    ("fedframe/federation/connection.py", 1): (["CLIENT_REGISTERED"], ["ROUND_STARTED"]),
+    ("fedframe/federation/server.py", 0): (["STATUS"], []),
+}
