@@ -142,7 +142,10 @@ def check(
 
         options = _engine(paths, jobs, no_cache, cache_dir)
         analysis = _analyze(paths, replace(config, baseline=None), options)  # record everything there is today
-        count = record_baseline(Path(write_baseline), analysis.findings, SourceLines(analysis.cwd or Path.cwd()))
+        try:
+            count = record_baseline(Path(write_baseline), analysis.findings, SourceLines(analysis.cwd or Path.cwd()))
+        except OSError as exc:
+            raise FatalError(f"cannot write {write_baseline}: {exc.strerror or exc}") from None
         click.echo(f"Wrote {plural(count, 'finding')} to {write_baseline}.")
         sys.exit(EXIT_CLEAN)
     record = None
@@ -286,7 +289,7 @@ def table(
     jobs: int | None, no_cache: bool, cache_dir: Path | None,
 ) -> None:
     """Print the message type -> mechanism table of PATHS (with --format json: the protocol manifest)."""
-    analysis = _analyze(paths, _settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
+    analysis = _analyze(paths, _protocol_settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     if output_format == "json":
         from fedcl_lint.reporters import json_report
 
@@ -314,7 +317,7 @@ def docs(
     """Write the protocol of PATHS as a Markdown page: table, mechanisms, policy, flow diagram."""
     if check_only and output is None:
         raise click.UsageError("--check needs the page to compare: --output FILE")
-    analysis = _analyze(paths, _settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
+    analysis = _analyze(paths, _protocol_settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     link_base = Path(os.path.abspath(output)).parent if output is not None else Path.cwd()
     from fedcl_lint.reporters.protocol_doc import render_protocol_doc  # loaded for this command only
 
@@ -397,7 +400,7 @@ def _protocols_since(
     from fedcl_lint.reporters import json_report
     from fedcl_lint.rulepack import RulePackError
 
-    config = _settings(paths, config_file, packs)
+    config = _protocol_settings(paths, config_file, packs)
     new = parse_manifest(json_report.table_document(_analyze(paths, config, options)), "the working tree")
     cwd = Path.cwd().resolve()
     try:
@@ -412,10 +415,10 @@ def _protocols_since(
             base_cwd = copy / cwd.relative_to(top)
             base_cwd.mkdir(parents=True, exist_ok=True)
             root = config.root if config.root is None else in_copy(config.root) or config.root
-            base_config = replace(config, root=root, baseline=None)
+            base_config = replace(config, root=root)
             base_paths = []
             for path in paths or (".",):
-                moved = in_copy(Path(path)) if os.path.isabs(path) else Path(path)
+                moved = in_copy(Path(os.path.abspath(path)))
                 if moved is None:
                     raise FatalError(f"--base {revision}: {path} is outside the git repository")
                 base_paths.append(str(moved))
@@ -458,6 +461,12 @@ def demo(clients: int, rounds: int, bug: bool) -> None:
     from fedcl_lint.demo import run_demo  # the runtime is only loaded when asked for
 
     sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console()))
+
+
+def _protocol_settings(paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...]) -> Config:
+    """The settings of the commands that describe the protocol (`table`, `docs`, `diff`): the baseline
+    only hides known findings from `check`, so it is neither read nor required there."""
+    return replace(_settings(paths, config_file, packs), baseline=None)
 
 
 def _settings(paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...]) -> Config:

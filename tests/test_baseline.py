@@ -104,8 +104,20 @@ def test_baseline_from_the_configuration(run_cli, tmp_path):
     assert missing.exit_code == 2
     assert "baseline not found (create it with --write-baseline" in missing.stderr
 
+    # the commands that describe the protocol neither read nor need it
+    assert [run_cli([command], cwd=tmp_path / "src").exit_code for command in ("table", "docs")] == [0, 0]
+
     assert run_cli(["check", "--write-baseline", "ci/fedcl-lint-baseline.json"], cwd=tmp_path).exit_code == 0
     assert run_cli(["check"], cwd=tmp_path / "src").exit_code == 0
+
+
+def test_a_baseline_that_cannot_be_written_is_a_clear_error(run_cli, tmp_path):
+    write_project(tmp_path, {"server.py": SERVER, "client.py": CLIENT, "taken/keep.txt": "mine\n"})
+    result = run_cli(["check", "--write-baseline", "taken", "--no-cache"], cwd=tmp_path)
+
+    assert (result.exit_code, result.stderr) == (2, "Error: cannot write taken: Is a directory\n")
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["client.py", "server.py", "taken"]  # no temporary left
 
 
 def test_broken_baselines_are_usage_errors(run_cli, tmp_path):

@@ -167,6 +167,10 @@ def test_base_revision_is_read_from_git_without_touching_the_repository(run_cli,
     assert (outside.exit_code, outside.stderr.splitlines()[-1]) == (
         2, f"Error: --base HEAD: {tmp_path} is outside the git repository"
     )
+    relative = run_cli(["diff", "--base", "HEAD", ".."], cwd=repo)  # the same place, named relatively
+    assert (relative.exit_code, relative.stderr.splitlines()[-1]) == (
+        2, "Error: --base HEAD: .. is outside the git repository"
+    )
     assert git(repo, "status", "--porcelain").stdout == status_before
     assert git(repo, "stash", "list").stdout == ""
 
