@@ -114,10 +114,9 @@ class FactStore:
         missing: list[tuple[SourceFile, str | None]] = []
         for file in wanted:
             content = self.contents[file]
-            if len(content) > MAX_FILE_BYTES:
-                size = f"{len(content) / 1e6:.1f} MB is over the {MAX_FILE_BYTES / 1e6:g} MB limit for one file"
-                failure = ParseFailure(f"not analysed: {size}", (1, 1), kind="size")
-                self.modules[file] = Module(file, ModuleFacts(failure=failure))
+            refused = too_large(content)
+            if refused is not None:
+                self.modules[file] = Module(file, refused)
                 continue
             key = FactCache.key(content) if self.cache else None
             facts = self.cache.get(key) if key is not None else None
@@ -179,6 +178,14 @@ class FactStore:
     def _progress(self, done: int, total: int) -> None:
         if self.on_progress is not None:
             self.on_progress(done, total)
+
+
+def too_large(content: bytes) -> ModuleFacts | None:
+    """The facts of a file too large to parse (a failure saying so), or None when it is not."""
+    if len(content) <= MAX_FILE_BYTES:
+        return None
+    size = f"{len(content) / 1e6:.1f} MB is over the {MAX_FILE_BYTES / 1e6:g} MB limit for one file"
+    return ModuleFacts(failure=ParseFailure(f"not analysed: {size}", (1, 1), kind="size"))
 
 
 def read_source(path: Path) -> bytes:

@@ -36,7 +36,7 @@ from fedcl_lint.cache import UNPICKLING_ERRORS, FactCache
 from fedcl_lint.checks import CheckContext, ScopedFindings, check_entry, check_module, did_you_mean
 from fedcl_lint.config import Config
 from fedcl_lint.discover import SourceFile
-from fedcl_lint.engine import Module, read_source
+from fedcl_lint.engine import Module, read_source, too_large
 from fedcl_lint.extract import decode, extract
 from fedcl_lint.facts import ModuleFacts, Suppression
 from fedcl_lint.files import replace_atomically
@@ -189,7 +189,7 @@ def _patched(state: _State, cache: FactCache, changed: list[str], pack: RulePack
             continue
         if header.parsed[display] == FactCache.key(content):
             continue  # touched, not changed
-        facts = extract(content, pack)
+        facts = too_large(content) or extract(content, pack)
         if display in header.broken or facts.failure is not None:
             return None
         if display in header.selected and _named(facts, header.by_name) != header.named.get(display, ()):
@@ -207,6 +207,8 @@ def _patched(state: _State, cache: FactCache, changed: list[str], pack: RulePack
     if any((links[d].wrappers, links[d].dispatchers) != (before[d].wrappers, before[d].dispatchers)
            for d in relinked):
         return None  # what other modules' linking relies on changed
+    if any((before[d].reads - links[d].reads) & header.broken for d in relinked):
+        return None  # a broken module it no longer reads may no longer be parsed, nor reported
     return _rechecked(state, config, cwd, pack, before, links, edited, unparsed_suppressions)
 
 
@@ -252,7 +254,10 @@ def _rechecked(state: _State, config: Config, cwd: Path, pack: RulePack, before:
     refined = refine(ScopedFindings(by_entry, by_module, header.findings.files).all(), config, cwd, suppressions)
     result = CheckResult(refined.findings, len(header.sources), header.site_count + sites,
                          header.resolved_count + resolved, config, cwd, refined.suppressed, refined.baselined)
-    return result, header.inputs
+    # the full run's inputs, the modules of the code that decided it among them (pathspec, which
+    # a patched run does not load, included)
+    inputs = header.inputs
+    return result, RunInputs(tuple(path for path, _ in header.statuses), inputs.skipped, inputs.names)
 
 
 def _put(groups: dict, key: str, values: tuple) -> None:
@@ -398,7 +403,7 @@ class _PatchStore:
             raise _Unpatchable(f"{file.display} cannot be read") from exc
         if FactCache.key(content) != digest:
             raise _Unpatchable(f"{file.display} changed during the run")
-        return extract(content, self.pack)
+        return too_large(content) or extract(content, self.pack)
 
 
 class _FilesByName(Mapping[str, SourceFile]):

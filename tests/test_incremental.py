@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -424,6 +426,58 @@ def test_a_patch_without_the_fact_cache_parses_what_it_needs(run_cli, project, r
         ("FCL003", "Ping", "node.py", 11), ("FCL002", "PING", "server.py", 9),
     ]
     assert patched.output == fresh.output
+
+
+BIG = "#" * 5_100_000 + "\n"  # over the size limit for one file (FCL902)
+SEND_KIND = '\n\nasync def kind(cm):\n    await cm.send_business_message("peer", KIND, {})\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "edits"),
+    [
+        pytest.param(  # the full run parsed broken.py for the import and reported it; the edit drops the import
+            {"broken.py": "FLAG = (\n", "server.py": "from broken import FLAG\n\n" + BASE["server.py"] +
+             '\n\nasync def flag(cm):\n    await cm.send_business_message("peer", FLAG, {})\n'},
+            {"server.py": BASE["server.py"]}, id="a-broken-module-no-longer-imported"),
+        pytest.param({}, {"server.py": BASE["server.py"] + BIG}, id="an-edit-over-the-size-limit"),
+        pytest.param(  # the full run refused big.py; the patch must not read it after all
+            {"big.py": 'KIND = "PING"\n' + BIG, "server.py": "from big import KIND\n" + BASE["server.py"] + SEND_KIND},
+            {"server.py": "from big import KIND\n" + _shifted(BASE["server.py"]) + SEND_KIND},
+            id="an-import-of-a-module-over-the-limit"),
+    ],
+)
+def test_what_the_full_run_refused_or_reported_stays_so(run_cli, project, runs, files, edits, monkeypatch):
+    write_project(project, files)
+    long_untouched(project, monkeypatch)
+    first = _check(run_cli, project, "--format", "json")
+    for name, source in edits.items():
+        _edit(project, name, source)
+    cached = _check(run_cli, project, "--format", "json")
+    fresh = _fresh(run_cli, project, "--format", "json")
+
+    assert (cached.exit_code, cached.output) == (fresh.exit_code, fresh.output)
+    assert cached.output != first.output
+
+
+def test_the_record_of_a_patched_run_keeps_the_code_of_the_full_run(run_cli, project, monkeypatch):
+    """pathspec matches the ignore files: the full run loads it, a patch does not. Its modules stay
+    among the inputs of the record a patched run writes, so upgrading it is still a change."""
+    write_project(project, {".gitignore": "build/\n"})
+    long_untouched(project, monkeypatch)
+    _check(run_cli, project, "--format", "json")
+    [record] = (project.parent / "cache" / "runs").glob("*.pickle")
+    [state] = (project.parent / "cache" / "runs").glob("*.state")
+    recorded = [path for path, _ in pickle.loads(record.read_bytes())[1] if "pathspec" in path]
+    saved, kept = record.read_bytes(), state.read_bytes()
+    _edit(project, "server.py", VARIANTS["server.py"][0])
+    # in a process of its own: this one has loaded pathspec already
+    script = "from fedcl_lint import replay; replay.RACY_SECONDS = 0.0; from fedcl_lint.cli import main; main()"
+    patched = subprocess.run([sys.executable, "-c", script, "check", ".", "--format", "json", "--cache-dir",
+                              str(project.parent / "cache")], cwd=project, capture_output=True, text=True)
+
+    assert (patched.returncode, patched.stderr) == (0, "") and recorded
+    assert state.read_bytes() == kept and record.read_bytes() != saved  # a patch, which recorded its run
+    assert [path for path, _ in pickle.loads(record.read_bytes())[1] if "pathspec" in path] == recorded
 
 
 @pytest.mark.parametrize("damage", [lambda data: data[: len(data) // 2], lambda data: data[:30] + b"x" * 50,
