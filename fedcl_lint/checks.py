@@ -1,4 +1,4 @@
-"""Checks: one class per diagnostic, reading the protocol table.
+"""Checks: one class per diagnostic, each reading one message type's entry, one site, or the broken files.
 
 Each check carries its own documentation (what it does, why it matters, an
 example and its fix). The examples are mini projects (path -> source): the
@@ -29,7 +29,8 @@ class FileFailure:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What the checks read: the table, the API, broken files and the user's declarations."""
+    """What the checks read: the table (or, in a patched run, the handled types), the API, broken
+    files and the user's declarations."""
 
     table: ProtocolTable
     pack: RulePack
@@ -503,7 +504,8 @@ class ParseError(Check):
     code = "FCL900"
     name = "parse-error"
     severity = Severity.ERROR
-    summary = "A file that mentions the messaging API cannot be decoded or parsed; the other files are still analysed."
+    summary = ("A file that mentions the messaging API, or that an import needs, cannot be decoded or parsed; "
+               "the other files are still analysed.")
     why = (
         "A file fedcl-lint cannot read may hold sends or handlers that the rest of the "
         "protocol depends on, so the report would be incomplete without saying so."
@@ -546,7 +548,8 @@ class FileTooLarge(ParseError):
     name = "file-too-large"
     severity = Severity.WARNING
     kind = "size"
-    summary = "A file that mentions the messaging API is too large to parse (over 5 MB), so it is not analysed."
+    summary = ("A file that mentions the messaging API, or that an import needs, is too large to parse (over 5 MB), "
+               "so it is not analysed.")
     why = (
         "Parsing cost grows with the file: a 50 MB generated file takes minutes and gigabytes. Such "
         "files are generated data, not protocol code; the warning makes the gap in the analysis visible."
@@ -622,10 +625,11 @@ class ScopedFindings:
     files: tuple[Finding, ...]
 
     def all(self) -> list[Finding]:
+        """Every finding, in no particular order (`api.refine` sorts what it keeps)."""
         findings = [*self.files]
         for group in (*self.by_entry.values(), *self.by_module.values()):
             findings.extend(group)
-        return sorted(findings, key=lambda f: f.sort_key)
+        return findings
 
 
 ENTRY_CHECKS = tuple(c for c in ALL_CHECKS if isinstance(c, EntryCheck))

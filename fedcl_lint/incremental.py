@@ -25,7 +25,7 @@ import io
 import pickle
 import struct
 import sys
-from dataclasses import dataclass, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -65,18 +65,15 @@ class _Header:
     inputs: RunInputs
     sources: dict[str, tuple[str, tuple[str, ...]]]  # display path -> path, module names (a SourceFile)
     parsed: dict[str, str | None]  # display -> content hash (the fact cache's key), of the modules parsed
-    links: dict[str, tuple[int, int]]  # display -> span of its ModuleLink, of the modules with sites
+    links: dict[str, tuple[int, int]]  # display -> span of its ModuleLink, of the modules with sites (selected)
     entries: dict[str, tuple[str, ...]]  # message type -> the modules with its sites
-    named: dict[str, tuple[str, ...]]  # module -> its functions that share a wrapper's name
     searched: tuple[str, ...]  # a file mentioning one of them is parsed
-    selected: frozenset[str]  # modules whose calls are sites
     broken: frozenset[str]  # modules that could not be read or parsed
     wrappers: dict[_Identity, frozenset[_Api]]
     by_name: dict[str, tuple[_Identity, ...]]
     claims: dict[_Identity, str]  # dispatcher -> the module whose registration made its sites
     dependents: dict[str, frozenset[str]]  # module -> the modules whose linking read it
     handled: frozenset[str]  # message types with handlers
-    unhandled: frozenset[str]  # message types sent but handled nowhere
     suggested: dict[str, tuple[str, ...]]  # handled type -> the unhandled types suggesting it
     findings: ScopedFindings
     suppressions: dict[str, tuple[Suppression, ...]]
@@ -112,7 +109,6 @@ def save(record: RunRecord, statuses: list, analysis: Analysis) -> None:
             wrappers.setdefault(identity, set()).add(api)
     table = analysis.table
     handled = frozenset(e.message_type for e in table.entries if e.handles)
-    unhandled = frozenset(e.message_type for e in table.entries if not e.handles)
     suggested: dict[str, list[str]] = {}
     for entry in table.entries:
         if not entry.handles and entry.message_type not in analysis.config.external:
@@ -127,17 +123,13 @@ def save(record: RunRecord, statuses: list, analysis: Analysis) -> None:
         parsed=parsed,
         links=links,
         entries={message_type: tuple(origins) for message_type, origins in by_type.items()},
-        named={m.file.display: named for m in store.modules.values() if m.file.display in linked.modules
-               and (named := _named(m.facts, linked.by_name))},
         searched=tuple(sorted(store.searched)),
-        selected=frozenset(linked.modules),
         broken=frozenset(f.display for f, m in store.modules.items() if m.facts.failure is not None),
         wrappers={identity: frozenset(apis) for identity, apis in wrappers.items()},
         by_name=linked.by_name,
         claims=claims,
         dependents={display: frozenset(users) for display, users in dependents.items()},
         handled=handled,
-        unhandled=unhandled,
         suggested={t: tuple(users) for t, users in suggested.items()},
         findings=trace.findings,
         suppressions=trace.suppressions,
@@ -163,7 +155,7 @@ def patch(record: RunRecord, config: Config, cwd: Path) -> tuple[CheckResult, Ru
         return None  # too many changes, or a change besides sources: settings, a folder, the tool
     pack = load_packs(config.rules)  # unchanged since the full run read it
     try:
-        return _patched(state, FactCache(record.path.parent.parent, pack), changed, pack, config, cwd)
+        return _patched(state, FactCache(record.cache_dir, pack), changed, pack, config, cwd)
     except _Unpatchable:
         return None
 
@@ -180,7 +172,7 @@ def _patched(state: _State, cache: FactCache, changed: list[str], pack: RulePack
             content = read_source(Path(path))
         except OSError:
             return None
-        if any(name.encode() in content for name in header.searched) != (display in header.selected):
+        if any(name.encode() in content for name in header.searched) != (display in header.links):
             return None  # what is parsed changes
         if display not in header.parsed:  # skipped, and still mentions nothing
             if config.warn_unused_ignores:
@@ -192,11 +184,11 @@ def _patched(state: _State, cache: FactCache, changed: list[str], pack: RulePack
         facts = too_large(content) or extract(content, pack)
         if display in header.broken or facts.failure is not None:
             return None
-        if display in header.selected and _named(facts, header.by_name) != header.named.get(display, ()):
+        if display in header.links and _named(facts, header.by_name) != _named_before(display, header.by_name):
             return None
         edited[display] = facts
     dirty = set(edited).union(*(header.dependents.get(display, ()) for display in edited))
-    relinked = sorted(dirty & header.selected)
+    relinked = sorted(dirty & header.links.keys())
     store = _PatchStore(state, cache, pack, edited)
     claimed = {dispatcher for dispatcher, origin in header.claims.items() if origin not in dirty}  # by the others
     links = Linker(store, pack).relink([store.by_display(d) for d in relinked], header.wrappers, header.by_name,
@@ -232,7 +224,7 @@ def _rechecked(state: _State, config: Config, cwd: Path, pack: RulePack, before:
     if handled == header.handled:  # the suggestions that can change are those of the touched types
         rechecked = touched.union(*(header.suggested.get(t, ()) for t in touched))
     else:  # any unhandled type's suggestion can
-        rechecked = touched | header.unhandled
+        rechecked = touched | (header.entries.keys() - header.handled)
     # entry and site checks read only the entries and sites they are given, and the handled types
     context = CheckContext(table=ProtocolTable((), (), 0), pack=pack, policy=config.policy,
                            external=config.external, handled=_Handled(state, entries, frozenset(handled)))
@@ -274,6 +266,12 @@ def _resolved(link: ModuleLink) -> int:
 def _named(facts: ModuleFacts, by_name: Mapping[str, tuple[_Identity, ...]]) -> tuple[str, ...]:
     """The functions of a module that share a wrapper's name: `obj.name(...)` consults them all."""
     return tuple(sorted(qualname for qualname, function in facts.functions.items() if function.name in by_name))
+
+
+def _named_before(display: str, by_name: Mapping[str, tuple[_Identity, ...]]) -> tuple[str, ...]:
+    """`_named` of a module as the full run found it."""
+    return tuple(sorted(qualname for identities in by_name.values() for owner, qualname in identities
+                        if owner == display))
 
 
 def _path(record: RunRecord) -> Path:
@@ -453,14 +451,11 @@ _ALLOWED_MODULES = ("fedcl_lint.facts", "fedcl_lint.link", "fedcl_lint.types", "
 def _well_formed(header: object) -> bool:
     """A header as `save` writes it, as far as its fields' containers go (a state written by
     another version of the tool may lack some)."""
-    kinds = {
-        "key": str, "statuses": list, "inputs": RunInputs, "sources": dict, "parsed": dict, "links": dict,
-        "entries": dict, "named": dict, "searched": tuple, "selected": frozenset, "broken": frozenset, "wrappers": dict, "by_name": dict,
-        "claims": dict, "dependents": dict, "handled": frozenset, "unhandled": frozenset, "suggested": dict,
-        "findings": ScopedFindings, "suppressions": dict, "site_count": int, "resolved_count": int,
-    }
-    return isinstance(header, _Header) and all(isinstance(getattr(header, name, None), kind)
-                                               for name, kind in kinds.items())
+    kinds = {"key": str, "statuses": list, "inputs": RunInputs, "findings": ScopedFindings, "site_count": int,
+             "resolved_count": int, "searched": tuple, "broken": frozenset, "handled": frozenset}
+    return isinstance(header, _Header) and all(
+        isinstance(getattr(header, f.name, None), kinds.get(f.name, dict)) for f in fields(_Header)
+    )
 
 
 def _unpickle(data: memoryview):

@@ -12,7 +12,7 @@ never a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from fedcl_lint.engine import FactStore, Module
@@ -127,9 +127,9 @@ class LinkResult:
     sites: tuple[LinkedSite, ...]
     forwarding: tuple[LinkedSite, ...]  # calls inside wrappers that pass a parameter on
     wrappers: tuple[Wrapper, ...]
-    modules: dict[str, ModuleLink] = field(default_factory=dict)  # by display path, of each module with sites
+    modules: dict[str, ModuleLink]  # by display path, of each module with sites
     # the functions that share a wrapper's bare name, in the order `obj.name(...)` consults them
-    by_name: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    by_name: dict[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
@@ -494,7 +494,7 @@ class Linker:
     def resolve(self, expr: Expr, module: Module) -> Resolution:
         """The message type `expr` denotes in `module`, with the steps that led there."""
         steps: list[Step] = []
-        value = self._final(self._value(expr, module, steps, frozenset()), steps)
+        value = self._final(self._value(expr, module, steps, frozenset()))
         if isinstance(value, _Str):
             return Resolution(value.value, tuple(steps))
         return Resolution(None, tuple(steps), value.reason)
@@ -521,7 +521,7 @@ class Linker:
         if isinstance(expr, Join):
             text = []
             for part in expr.parts:
-                value = self._final(self._value(part, module, steps, seen), steps)
+                value = self._final(self._value(part, module, steps, seen))
                 if isinstance(value, _Unresolved):
                     return value
                 text.append(value.value)
@@ -536,7 +536,7 @@ class Linker:
             return _Unresolved(f"`{describe(expr)}` is a function, not a message type")
         raise TypeError(f"unknown expression {expr!r}")
 
-    def _final(self, value: _Value, steps: list[Step]) -> _Str | _Unresolved:
+    def _final(self, value: _Value) -> _Str | _Unresolved:
         """What a value means as a message type."""
         if isinstance(value, (_Str, _Unresolved)):
             return value
@@ -651,7 +651,7 @@ class Linker:
             if enum_kind == "StrEnum":
                 return _EnumMember(cls, attr, attr.lower())
             return _Unresolved(f"`{cls.name}.{attr}` = auto() is not a string (use StrEnum or a literal)")
-        value = self._final(self._value(assignment.value, module, steps, seen), steps)
+        value = self._final(self._value(assignment.value, module, steps, seen))
         if isinstance(value, _Unresolved):
             return value
         return _EnumMember(cls, attr, value.value)

@@ -66,7 +66,8 @@ class RunRecord:
         # the installation too: two checkouts of one version can hold different code
         text = repr((_FORMAT, __version__, os.path.dirname(__file__), sys.version, _canonical(key)))
         self.key = text
-        self.path = Path(cache_dir) / "runs" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
+        self.cache_dir = Path(cache_dir)
+        self.path = self.cache_dir / "runs" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
         self.seen: dict[str, _Status] = {}  # statuses taken when this run started
 
     def status(self, path: str) -> _Status:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from enum import Enum
 
 from fedcl_lint.link import LinkedSite, LinkResult, Wrapper
@@ -70,11 +69,6 @@ class ProtocolTable:
     @property
     def resolved_count(self) -> int:
         return self.site_count - len(self.unresolved)
-
-    @cached_property
-    def all_sites(self) -> tuple[LinkedSite, ...]:
-        """Every protocol site, resolved or not, in location order."""
-        return tuple(sorted([s for e in self.entries for s in e.sites] + list(self.unresolved), key=_order))
 
     def entry(self, message_type: str) -> MessageEntry | None:
         return next((e for e in self.entries if e.message_type == message_type), None)
