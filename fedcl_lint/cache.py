@@ -24,7 +24,7 @@ import pickle
 import struct
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from fedcl_lint import __version__
 
@@ -115,19 +115,14 @@ class EntryFile:
     def read(cls, path: Path) -> EntryFile:
         """The entries of `path`; none if it is missing, corrupted or truncated."""
         try:
-            data = memoryview(path.read_bytes())
-            start = len(_MAGIC) + 8
-            if bytes(data[: len(_MAGIC)]) != _MAGIC:
-                raise ValueError("not a file of entries")
-            (length,) = struct.unpack("<Q", data[len(_MAGIC): start])
-            index = _PlainUnpickler(io.BytesIO(data[start: start + length])).load()
-            blobs = data[start + length:]
+            head, blobs = read_parts(path, _MAGIC)
+            index = _PlainUnpickler(io.BytesIO(head)).load()
             if not isinstance(index, dict) or not all(
                 isinstance(k, str) and isinstance(v, tuple) and len(v) == 2 and v[0] + v[1] <= len(blobs)
                 for k, v in index.items()
             ):
                 raise ValueError("not an index")
-        except (OSError, struct.error, *UNPICKLING_ERRORS):
+        except (OSError, *UNPICKLING_ERRORS):
             return cls(path, {}, memoryview(b""))
         return cls(path, index, blobs)
 
@@ -163,8 +158,27 @@ def _write(path: Path, entries: dict[str, bytes]) -> None:
     for key, data in entries.items():
         index[key] = (offset, len(data))
         offset += len(data)
-    head = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
-    replace_atomically(path, b"".join([_MAGIC, struct.pack("<Q", len(head)), head, *entries.values()]))
+    replace_atomically(path, joined_parts(_MAGIC, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL),
+                                          entries.values()))
+
+
+def joined_parts(magic: bytes, head: bytes, parts: Iterable[bytes]) -> bytes:
+    """A file of this layout: `magic`, the length of `head`, `head` (what says where each part is),
+    then the parts end to end. The fact cache and a patched run's state (`incremental`) use it."""
+    return b"".join([magic, struct.pack("<Q", len(head)), head, *parts])
+
+
+def read_parts(path: Path, magic: bytes) -> tuple[memoryview, memoryview]:
+    """The head and the parts of a file `joined_parts` wrote; ValueError if it is not one (OSError
+    if it cannot be read)."""
+    data = memoryview(path.read_bytes())
+    start = len(magic) + 8
+    if bytes(data[: len(magic)]) != magic or len(data) < start:
+        raise ValueError(f"{path.name} is not a file of this kind")
+    (length,) = struct.unpack("<Q", data[len(magic): start])
+    if len(data) < start + length:
+        raise ValueError(f"{path.name} is truncated")
+    return data[start: start + length], data[start + length:]
 
 
 class _PlainUnpickler(pickle.Unpickler):

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
 from fedcl_lint.cache import FactCache
 from fedcl_lint.discover import SourceFile
@@ -27,6 +27,7 @@ from fedcl_lint.rulepack import RulePack
 from fedcl_lint.suppressions import MARKER, parse_suppressions
 from fedcl_lint.types import Location
 
+T = TypeVar("T")
 _CHUNK = 64  # files per worker task: big enough to amortise the round trip
 MAX_FILE_BYTES = 5_000_000  # parsing 50 MB took 78 s and 9 GB here: such files are generated data
 
@@ -77,12 +78,8 @@ class FactStore:
 
     @cached_property
     def files_by_name(self) -> dict[str, SourceFile]:
-        """The file an import of each module name finds (the first file to have that name)."""
-        found: dict[str, SourceFile] = {}
-        for file in self.files:
-            for name in file.module_names:
-                found.setdefault(name, file)
-        return found
+        """The file an import of each module name finds."""
+        return by_module_name((file, file.module_names) for file in self.files)
 
     def initial(self) -> list[Module]:
         """Parse every file that mentions a name of the rule pack (all files without the prefilter)."""
@@ -158,11 +155,7 @@ class FactStore:
         API, so nothing in them can match): needed only to report them as unused."""
         found = {}
         for file in self.unparsed():
-            content = self.contents[file]
-            if MARKER.encode() not in content:
-                continue
-            text, failure = decode(content)
-            if failure is None and (suppressions := parse_suppressions(text)):
+            if suppressions := suppressions_in(self.contents[file]):
                 found[file.display] = suppressions
         return found
 
@@ -178,6 +171,23 @@ class FactStore:
     def _progress(self, done: int, total: int) -> None:
         if self.on_progress is not None:
             self.on_progress(done, total)
+
+
+def by_module_name(items: Iterable[tuple[T, tuple[str, ...]]]) -> dict[str, T]:
+    """Module name -> the first of `items` (files, in discovery order) to have that name."""
+    found: dict[str, T] = {}
+    for item, names in items:
+        for name in names:
+            found.setdefault(name, item)
+    return found
+
+
+def suppressions_in(content: bytes) -> tuple[Suppression, ...]:
+    """The suppression comments of a file that is not parsed (none if it cannot be decoded)."""
+    if MARKER.encode() not in content:
+        return ()
+    text, failure = decode(content)
+    return parse_suppressions(text) if failure is None else ()
 
 
 def too_large(content: bytes) -> ModuleFacts | None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import struct
 import sys
 from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum
@@ -32,18 +31,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping
 
 from fedcl_lint.api import Analysis, CheckResult, RunInputs, refine
-from fedcl_lint.cache import UNPICKLING_ERRORS, FactCache
+from fedcl_lint.cache import UNPICKLING_ERRORS, FactCache, joined_parts, read_parts
 from fedcl_lint.checks import CheckContext, ScopedFindings, check_entry, check_module, did_you_mean
 from fedcl_lint.config import Config
 from fedcl_lint.discover import SourceFile
-from fedcl_lint.engine import Module, read_source, too_large
-from fedcl_lint.extract import decode, extract
+from fedcl_lint.engine import Module, by_module_name, read_source, suppressions_in, too_large
+from fedcl_lint.extract import extract
 from fedcl_lint.facts import ModuleFacts, Suppression
 from fedcl_lint.files import replace_atomically
 from fedcl_lint.link import Linker, LinkedSite, ModuleLink
 from fedcl_lint.replay import RunRecord
 from fedcl_lint.rulepack import RulePack, load_packs
-from fedcl_lint.suppressions import parse_suppressions
 from fedcl_lint.table import MessageEntry, ProtocolTable, entry_of
 from fedcl_lint.types import Role
 
@@ -138,7 +136,7 @@ def save(record: RunRecord, statuses: list, analysis: Analysis) -> None:
     )
     head = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        replace_atomically(_path(record), b"".join([_MAGIC, struct.pack("<Q", len(head)), head, *blobs.parts]))
+        replace_atomically(_path(record), joined_parts(_MAGIC, head, blobs.parts))
     except OSError:
         pass
 
@@ -176,8 +174,7 @@ def _patched(state: _State, cache: FactCache, changed: list[str], pack: RulePack
             return None  # what is parsed changes
         if display not in header.parsed:  # skipped, and still mentions nothing
             if config.warn_unused_ignores:
-                text, failure = decode(content)
-                unparsed_suppressions[display] = parse_suppressions(text) if failure is None else ()
+                unparsed_suppressions[display] = suppressions_in(content)
             continue
         if header.parsed[display] == FactCache.key(content):
             continue  # touched, not changed
@@ -304,17 +301,13 @@ class _State:
     def load(cls, path: Path) -> _State | None:
         """The state at `path`, or None if there is none or it is damaged (then a full run makes a new one)."""
         try:
-            data = memoryview(path.read_bytes())
-            if bytes(data[: len(_MAGIC)]) != _MAGIC:
-                return None
-            (length,) = struct.unpack("<Q", data[len(_MAGIC): len(_MAGIC) + 8])
-            start = len(_MAGIC) + 8
-            header = _unpickle(data[start: start + length])
-        except (OSError, struct.error, *UNPICKLING_ERRORS):
+            head, blobs = read_parts(path, _MAGIC)
+            header = _unpickle(head)
+        except (OSError, *UNPICKLING_ERRORS):
             return None
         if not _well_formed(header):
             return None
-        return cls(header, data[start + length:])
+        return cls(header, blobs)
 
     def link(self, display: str) -> ModuleLink:
         """What linking the module found in the full run."""
@@ -360,11 +353,8 @@ class _PatchStore:
     @cached_property
     def files_by_name(self) -> Mapping[str, SourceFile]:
         """As `FactStore.files_by_name`; a SourceFile is made only when an import looks it up."""
-        found: dict[str, str] = {}
-        for display, (_, names) in self.state.header.sources.items():
-            for name in names:
-                found.setdefault(name, display)
-        return _FilesByName(self, found)
+        sources = self.state.header.sources.items()
+        return _FilesByName(self, by_module_name((display, names) for display, (_, names) in sources))
 
     def file(self, display: str) -> SourceFile:
         if display not in self._files:
