@@ -72,12 +72,11 @@ def parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
             warnings.simplefilter("ignore")
             return ast.parse(text), None
     except SyntaxError as exc:
+        if exc.lineno is None and "\0" in text:  # Python 3.11.4 and later: null bytes, not located
+            return None, ParseFailure(f"cannot parse: {exc.msg}", _null_byte(text))
         return None, ParseFailure(f"syntax error: {exc.msg}", (exc.lineno or 1, exc.offset or 1))
-    except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
-        offset = text.find("\0")
-        line = text.count("\n", 0, offset) + 1 if offset >= 0 else 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1 if offset >= 0 else 1
-        return None, ParseFailure(f"cannot parse: {exc}", (line, column))
+    except ValueError as exc:  # earlier Pythons: "source code string cannot contain null bytes"
+        return None, ParseFailure(f"cannot parse: {exc}", _null_byte(text))
     except (RecursionError, MemoryError):
         return None, ParseFailure("cannot parse: the file is nested too deeply for Python's parser", (1, 1))
 
@@ -112,6 +111,14 @@ class _Source:
         return self._lines[number - 1] if 0 < number <= len(self._lines) else b""
 
 
+def _null_byte(text: str) -> Position:
+    """Where the first null byte of `text` is (1-based line and column), else 1:1."""
+    offset = text.find("\0")
+    if offset < 0:
+        return (1, 1)
+    return (text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
 def decode(source: bytes) -> tuple[str, ParseFailure | None]:
     """Decode by the file's BOM or coding cookie (PEP 263) as Python does, locating any failure."""
     bom = source.startswith(codecs.BOM_UTF8)
@@ -128,9 +135,10 @@ def decode(source: bytes) -> tuple[str, ParseFailure | None]:
     try:
         return source.decode(encoding), None
     except UnicodeDecodeError as exc:
-        line = source.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (source.rfind(b"\n", 0, exc.start) + 1) + 1
-        return "", ParseFailure(f"cannot decode as {encoding}: {exc.reason}", (line, column))
+        start = exc.start + (len(codecs.BOM_UTF8) if bom else 0)  # utf-8-sig counts after the BOM
+        line_start = source.rfind(b"\n", 0, start) + 1
+        column = len(source[line_start:start].decode(encoding, errors="replace")) + 1  # in characters
+        return "", ParseFailure(f"cannot decode as {encoding}: {exc.reason}", (source.count(b"\n", 0, start) + 1, column))
 
 
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")

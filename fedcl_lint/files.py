@@ -18,7 +18,7 @@ from pathlib import Path
 def read_user_text(path: Path, display: str, error: type[Exception], missing: str) -> str:
     """The UTF-8 text of a file the user named, or `error` saying (with `display`) why not."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a BOM some editors write is not part of the text
     except FileNotFoundError:
         raise error(f"{display}: {missing}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -29,8 +29,10 @@ def replace_atomically(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, give it `path`'s mode and owner
     (if `path` exists), then rename it over `path`.
 
-    On any failure the temporary file is removed and `path` is untouched.
+    On any failure the temporary file is removed and `path` is untouched. A symbolic link is
+    followed: the file it points to is replaced, the link stays.
     """
+    path = Path(os.path.realpath(path))
     try:
         status: os.stat_result | None = path.stat()
     except FileNotFoundError:

@@ -19,11 +19,9 @@ from __future__ import annotations
 import ast
 import difflib
 import io
-import os
 import re
 import tokenize
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import libcst as cst
@@ -386,11 +384,10 @@ def apply(plan: FixPlan) -> tuple[WriteFailure, ...]:
 
 
 def _write(fix: FileFix) -> None:
-    """Replace the file's content (following a symlink to the real file), if it did not change meanwhile."""
-    real = Path(os.path.realpath(fix.file.path))
-    if real.read_bytes() != fix.before:
+    """Replace the file's content (through a symlink: see replace_atomically), if it did not change meanwhile."""
+    if fix.file.path.read_bytes() != fix.before:
         raise _Refused("the file changed since it was analysed: not rewritten")
-    replace_atomically(real, fix.after)
+    replace_atomically(fix.file.path, fix.after)
 
 
 # --- reporting ------------------------------------------------------------------------------

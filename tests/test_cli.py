@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -206,6 +207,18 @@ def test_text_written_to_a_file_is_plain(run_cli, monkeypatch, tmp_path):
     report = (tmp_path / "bug" / "report.txt").read_text(encoding="utf-8")
     assert report.splitlines()[0] == SEED_FRAME[0]
     assert "\x1b" not in report and "   |" not in report
+
+
+def test_a_report_written_through_a_symbolic_link_keeps_the_link(run_cli, tmp_path):
+    shutil.copytree(FIXTURES / "seed" / "bug", tmp_path / "bug")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "latest.json").write_text("old\n")
+    (tmp_path / "bug" / "report.json").symlink_to(tmp_path / "reports" / "latest.json")
+    result = run_cli(["check", "--format", "json", "-o", "report.json", "--no-cache"], cwd=tmp_path / "bug")
+
+    assert (result.exit_code, result.output) == (1, "")
+    assert (tmp_path / "bug" / "report.json").is_symlink()
+    assert json.loads((tmp_path / "reports" / "latest.json").read_text())["summary"]["errors"] == 1
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")

@@ -263,6 +263,14 @@ def test_protocol_policy_and_external_reach_the_checks(monkeypatch, tmp_path):
     assert seen["external"] == frozenset({"METRICS"})
 
 
+def test_a_settings_file_saved_with_a_bom_is_read(run_cli, tmp_path):
+    write_project(tmp_path, {"a.py": "def setup(cm, h):\n    cm.register_message_handler('STOP', h)\n"})
+    (tmp_path / "pyproject.toml").write_bytes(b"\xef\xbb\xbf[tool.fedcl-lint]\nignore = [\"FCL003\"]\n")
+    result = run_cli(["check", "--format", "json", "--no-cache"], cwd=tmp_path)
+
+    assert (result.exit_code, result.json["findings"]) == (0, [])
+
+
 def test_include_and_exclude_globs(run_cli, tmp_path):
     write_project(tmp_path, {
         "pyproject.toml": '[tool.fedcl-lint]\ninclude = ["*.py", "*.pyw"]\nexclude = ["generated/", "/legacy_*.py"]\n',

@@ -33,10 +33,13 @@ def _check(run_cli, tmp_path, files):
          "syntax error: Missing parentheses in call to 'print'. Did you mean print(...)?"),
         (b"x = '\xff'\n" + SEND.encode(), 1, 6, "cannot decode as utf-8: invalid start byte"),
         (b"# -*- coding: klingon -*-\n" + SEND.encode(), 1, 1, "cannot decode: unknown encoding 'klingon'"),
-        (b"x = 1\x00\n" + SEND.encode(), 1, None, "source code string cannot contain null bytes"),
+        (b"x = 1\ny = 2\x00\n" + SEND.encode(), 2, 6, "source code string cannot contain null bytes"),
+        (b"\xef\xbb\xbfx = 1\ny = '\xc3\xa9\xff'\n" + SEND.encode(), 2, 7,
+         "cannot decode as utf-8-sig: invalid start byte"),  # columns count characters, after the BOM
         (b"x = " + b"(" * 300 + b")" * 300 + b"\n" + SEND.encode(), 1, None, "syntax error: too many nested parentheses"),
     ],
-    ids=["syntax", "python2", "invalid-utf8", "unknown-cookie", "nul-byte", "deep-nesting"],
+    ids=["syntax", "python2", "invalid-utf8", "unknown-cookie", "nul-byte", "invalid-utf8-after-bom",
+         "deep-nesting"],
 )
 def test_unparsable_files_give_one_located_parse_error(run_cli, tmp_path, source, line, column, message):
     [finding] = _check(run_cli, tmp_path, {"bad.py": source})
