@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a repla
     from fedcl_lint.rulepack import RulePack
 
 CACHE_DIR_NAME = ".fedcl-lint-cache"
-_FORMAT = "4"
-_MAGIC = b"fedcl-lint facts 4\n"
+_FORMAT = "5"
+_MAGIC = f"fedcl-lint facts {_FORMAT}\n".encode()
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
 # what unpickling a corrupted, truncated or hostile file raises (the allow-lists raise UnpicklingError)
 UNPICKLING_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError, KeyError,

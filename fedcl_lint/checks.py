@@ -585,13 +585,16 @@ class UnusedSuppression(Check):
     fix_text = "Remove the comment, or the codes in it that no longer match a finding on its line."
 
     # made after the other checks, by matching comments to findings (api.refine)
-    def finding_for(self, location: Location, unused_codes: tuple[str, ...]) -> Finding:
-        """The finding for a comment at `location`; `unused_codes` is empty for a bare `ignore`."""
-        if unused_codes:
+    def finding_for(self, location: Location, unused_codes: tuple[str, ...] | None) -> Finding:
+        """The finding for a comment at `location`; `unused_codes` is None for a bare `ignore`,
+        empty for `ignore[]`."""
+        if unused_codes is None:
+            message = "unused suppression: there is no finding on this line to ignore"
+        elif not unused_codes:
+            message = "unused suppression: `ignore[]` names no code, so it suppresses nothing"
+        else:
             codes = ", ".join(f"`{c}`" for c in unused_codes)
             message = f"unused suppression: {codes} matched no finding on this line"
-        else:
-            message = "unused suppression: there is no finding on this line to ignore"
         return Finding(code=self.code, severity=self.severity, message=message, location=location)
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from fedcl_lint.cache import CACHE_DIR_NAME
 from fedcl_lint.discover import glob_spec
 from fedcl_lint.files import read_user_text
-from fedcl_lint.types import Mechanism, Severity
+from fedcl_lint.types import ALL_SELECTOR, Mechanism, Severity, selector_matches
 
 if TYPE_CHECKING:
     import pathspec
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 TABLE = "tool.fedcl-lint"
 DEFAULT_INCLUDE = ("*.py",)
 DEFAULT_SELECT = ("FCL",)
-ALL_SELECTOR = "ALL"
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
 
 
@@ -90,7 +89,7 @@ class Config:
         """The overridden severity of `code` (most specific selector wins), else `default`."""
         best: tuple[int, Severity] | None = None
         for selector, severity in self.severity:
-            if _selector_matches(selector, code):
+            if selector_matches(selector, code):
                 specificity = _specificity(selector)
                 if best is None or specificity > best[0]:
                     best = (specificity, severity)
@@ -101,21 +100,17 @@ class Config:
         return tuple((glob_spec([pattern]), codes) for pattern, codes in self.per_file_ignores)
 
 
-def _selector_matches(selector: str, code: str) -> bool:
-    return selector == ALL_SELECTOR or code.startswith(selector)
-
-
 def _specificity(selector: str) -> int:
     return -1 if selector == ALL_SELECTOR else len(selector)
 
 
 def _matches_any(code: str, selectors: Iterable[str]) -> bool:
-    return any(_selector_matches(s, code) for s in selectors)
+    return any(selector_matches(s, code) for s in selectors)
 
 
 def _enabled(code: str, select: Iterable[str], ignore: Iterable[str]) -> bool:
-    best_select = max((_specificity(s) for s in select if _selector_matches(s, code)), default=None)
-    best_ignore = max((_specificity(s) for s in ignore if _selector_matches(s, code)), default=None)
+    best_select = max((_specificity(s) for s in select if selector_matches(s, code)), default=None)
+    best_ignore = max((_specificity(s) for s in ignore if selector_matches(s, code)), default=None)
     if best_select is None:
         return False
     return best_ignore is None or best_select > best_ignore

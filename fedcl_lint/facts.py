@@ -233,15 +233,12 @@ class ParseFailure:
 
 @dataclass(frozen=True)
 class Suppression:
-    """A `# fedcl-lint: ignore[CODES] reason` comment (see suppressions.py); no codes: every code."""
+    """A `# fedcl-lint: ignore[CODES] reason` comment (see suppressions.py)."""
 
     line: int
     column: int
-    codes: tuple[str, ...]
+    codes: tuple[str, ...] | None  # None: a bare `ignore`, every code; `ignore[]`: none
     reason: str | None
-
-    def covers(self, code: str) -> bool:
-        return not self.codes or any(code.startswith(c) for c in self.codes)
 
 
 @dataclass(frozen=True)

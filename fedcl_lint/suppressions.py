@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from fedcl_lint.facts import Suppression
-from fedcl_lint.types import Finding
+from fedcl_lint.types import Finding, selector_matches
 
 MARKER = "fedcl-lint:"  # every suppression comment holds it
 
@@ -50,7 +50,7 @@ def parse_comment(comment: str, line: int, offset: int) -> Suppression | None:
     if match is None:
         return None
     raw_codes = match.group("codes")
-    codes = tuple(c.upper() for c in _CODE_SEPARATOR.split(raw_codes.strip()) if c) if raw_codes else ()
+    codes = None if raw_codes is None else tuple(c.upper() for c in _CODE_SEPARATOR.split(raw_codes.strip()) if c)
     reason = (match.group("reason") or "").strip() or None
     return Suppression(line=line, column=offset + 1, codes=codes, reason=reason)
 
@@ -61,7 +61,7 @@ class UnmatchedSuppression:
 
     path: str
     suppression: Suppression
-    unused_codes: tuple[str, ...]  # empty: the bare `ignore` matched nothing
+    unused_codes: tuple[str, ...] | None  # None: the bare `ignore` matched nothing; empty: `ignore[]`
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,10 @@ class Outcome:
     kept: tuple[Finding, ...]
     suppressed: tuple[Finding, ...]
     unused: tuple[UnmatchedSuppression, ...]
+
+
+def _covers(suppression: Suppression, code: str) -> bool:
+    return suppression.codes is None or any(selector_matches(c, code) for c in suppression.codes)
 
 
 def apply_suppressions(
@@ -83,7 +87,7 @@ def apply_suppressions(
     for finding in findings:
         key = (finding.location.path, finding.location.line)
         suppression = by_line.get(key)
-        if suppression is not None and suppression.covers(finding.code):
+        if suppression is not None and _covers(suppression, finding.code):
             suppressed.append(finding)
             used.setdefault(key, set()).add(finding.code)
         else:
@@ -91,11 +95,11 @@ def apply_suppressions(
     unused = []
     for (path, line), suppression in sorted(by_line.items()):
         codes_used = used.get((path, line), set())
-        if not suppression.codes:
+        if suppression.codes is None:
             if not codes_used:
-                unused.append(UnmatchedSuppression(path, suppression, ()))
+                unused.append(UnmatchedSuppression(path, suppression, None))
             continue
-        idle = tuple(c for c in suppression.codes if not any(u.startswith(c) for u in codes_used))
-        if idle:
+        idle = tuple(c for c in suppression.codes if not any(selector_matches(c, u) for u in codes_used))
+        if idle or not suppression.codes:
             unused.append(UnmatchedSuppression(path, suppression, idle))
     return Outcome(tuple(kept), tuple(suppressed), tuple(unused))

@@ -83,6 +83,15 @@ class Finding:
         return (self.location, self.code, self.message)
 
 
+ALL_SELECTOR = "ALL"
+
+
+def selector_matches(selector: str, code: str) -> bool:
+    """Whether a code selector (`FCL001`, a prefix such as `FCL00`, or `ALL`) takes in `code`: the
+    settings' `select`/`ignore` and the suppression comments read codes alike."""
+    return selector == ALL_SELECTOR or code.startswith(selector)
+
+
 def plural(count: int, noun: str) -> str:
     """`1 file`, `2 files`, `2 fixes`: every count the tool prints."""
     suffix = "es" if noun.endswith(("s", "x", "ch", "sh")) else "s"

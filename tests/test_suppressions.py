@@ -29,6 +29,7 @@ def sender(comment: str) -> dict[str, str]:
         "  # fedcl-lint: ignore -- clients poll for shutdown",
         "  # fedcl-lint: ignore[FCL0]: any FCL0xx",
         "  # noqa: E501  # fedcl-lint: ignore[fcl001, FCL003]",
+        "  # fedcl-lint: ignore[ALL] as in select/ignore",
     ],
 )
 def test_suppression_on_the_line_of_the_call_hides_the_finding(run_cli, tmp_path, comment):
@@ -49,6 +50,18 @@ def test_suppression_for_another_code_does_not_hide_the_finding(run_cli, tmp_pat
 
     assert result.exit_code == 1
     assert findings_of(result.json) == [("FCL001", "SHUTDOWN", "server.py", 2)]
+
+
+def test_an_empty_code_list_suppresses_nothing_and_says_so(run_cli, tmp_path):
+    write_project(tmp_path, sender("  # fedcl-lint: ignore[]"))
+    result = run_cli(["check", "--format", "json", "--warn-unused-ignores"], cwd=tmp_path)
+
+    assert result.exit_code == 1
+    assert [(f["code"], f["line"], f["message"]) for f in result.json["findings"]] == [
+        ("FCL001", 2, result.json["findings"][0]["message"]),
+        ("FCL100", 2, "unused suppression: `ignore[]` names no code, so it suppresses nothing"),
+    ]
+    assert result.json["findings"][0]["message"].startswith("`SHUTDOWN` is sent as an event")
 
 
 def test_suppression_on_another_line_does_not_count(run_cli, tmp_path):
@@ -107,7 +120,7 @@ def test_parse_suppressions_reads_tokens_codes_and_reasons():
     )
     assert parse_suppressions(source) == (
         Suppression(line=1, column=8, codes=("FCL001", "FCL003"), reason="acked elsewhere"),
-        Suppression(line=7, column=8, codes=(), reason=None),
+        Suppression(line=7, column=8, codes=None, reason=None),
     )
 
 
