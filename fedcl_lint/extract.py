@@ -184,6 +184,7 @@ class _Scope:
     class_name: str | None = None
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)
     globals: set[str] = field(default_factory=set)
+    nonlocals: set[str] = field(default_factory=set)
 
     @cached_property
     def params(self) -> frozenset[str]:
@@ -337,6 +338,9 @@ class _Collector:
     def visit_Global(self, node: ast.Global) -> None:
         self.scope.globals.update(node.names)
 
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self.scope.nonlocals.update(node.names)
+
     # bindings
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -367,6 +371,18 @@ class _Collector:
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self._bind_targets(node.target, "an assignment expression")
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name is not None:
+            self._bind_here(node.name, _Binding(None, self.position(node), "a match pattern"))
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name is not None:
+            self._bind_here(node.name, _Binding(None, self.position(node), "a match pattern"))
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest is not None:
+            self._bind_here(node.rest, _Binding(None, self.position(node), "a match pattern"))
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name is not None:
@@ -436,6 +452,18 @@ class _Collector:
         return f"{self.scope.qualname}.{name}" if self.scope.qualname else name
 
     def _bind_here(self, name: str, binding: _Binding) -> None:
+        """Bind `name` where Python does: in this scope, or, when declared `global` or `nonlocal`,
+        in the module or the enclosing function (a value set from elsewhere: not followed)."""
+        if name in self.scope.globals:
+            self.module_scope.bind(name, _Binding(None, binding.position, "an assignment through `global`"))
+            return
+        if name in self.scope.nonlocals:
+            owner = self.scope.parent
+            while owner is not None and owner.kind == "function" and name not in owner.bindings:
+                owner = owner.parent
+            if owner is not None and owner.kind == "function":
+                owner.bind(name, _Binding(None, binding.position, "an assignment through `nonlocal`"))
+                return
         self.scope.bind(name, binding)
 
     def _bind_targets(self, target: ast.expr, how: str) -> None:
@@ -445,6 +473,7 @@ class _Collector:
     def _bind_import(self, local: str, binding: ImportBinding) -> None:
         if self.scope is self.module_scope:
             self.imports[local] = binding
+            self.module_scope.bind(local, _Binding(None, binding.position, "an import"))  # rebound later?
         else:
             self.scope.bind(local, _Binding(None, binding.position, "an import inside a function"))
 
@@ -452,11 +481,18 @@ class _Collector:
 
     def facts(self) -> ModuleFacts:
         converter = _Converter(self.source)
+        # an imported name bound again (assigned, imported twice) has no one value; a class or
+        # function of that name is what the linker finds first anyway
+        rebound = {
+            name for name in self.imports
+            if sum(b.how not in ("a class", "a function") for b in self.module_scope.bindings[name]) > 1
+        }
         constants = {
             name: converter.module_binding(name, bindings)
             for name, bindings in self.module_scope.bindings.items()
-            if any(b.how != "a class" for b in bindings) and name not in self.imports
+            if any(b.how != "a class" for b in bindings) and (name not in self.imports or name in rebound)
         }
+        imports = {name: binding for name, binding in self.imports.items() if name not in rebound}
         classes = {}
         for node, scope in self.classes:
             bases = tuple(converter.expr(base, self.module_scope) for base in node.bases)
@@ -486,7 +522,7 @@ class _Collector:
         return ModuleFacts(
             constants=constants,
             classes=classes,
-            imports=dict(self.imports),
+            imports=imports,
             star_imports=tuple(self.star_imports),
             functions=functions,
             calls=tuple(converter.call(pending) for pending in self.calls),

@@ -183,3 +183,46 @@ def test_from_a_package_import_a_name_its_star_import_provides(run_cli, tmp_path
     assert table["unresolved"] == []
     [message] = table["messages"]
     assert (message["message_type"], message["sites"][0]["line"]) == ("STOP", 6)
+
+
+def test_a_name_bound_again_elsewhere_has_no_one_value(run_cli, tmp_path):
+    """Python rebinds a name through `global`, `nonlocal`, a match capture, or an assignment after
+    its import: the message type is then whichever ran last, so it is not resolved to the first."""
+    write_project(tmp_path, {
+        "consts.py": 'KIND = "FROM_CONSTS"\n',
+        "app.py": """
+            from consts import KIND as IMPORTED
+            IMPORTED = "OVERRIDE"
+            KIND = "GLOBAL_A"
+
+
+            def retarget():
+                global KIND
+                KIND = "GLOBAL_B"
+
+
+            async def send(cm, msg):
+                await cm.send_business_message("n", KIND, {})
+                await cm.send_business_message("n", IMPORTED, {})
+                kind = "NL_A"
+
+                def switch():
+                    nonlocal kind
+                    kind = "NL_B"
+                await cm.send_business_message("n", kind, {})
+                captured = "MATCH_A"
+                match msg:
+                    case {"t": captured}:
+                        pass
+                await cm.send_business_message("n", captured, {})
+            """,
+    })
+    table = run_cli(["table", ".", "--format", "json", "--no-cache"], cwd=tmp_path).json
+
+    assert table["messages"] == []
+    assert [(site["line"], site["reason"]) for site in table["unresolved"]] == [
+        (13, "`KIND` is bound 2 times at module level"),
+        (14, "`IMPORTED` is bound 2 times at module level"),
+        (20, "local variable `kind` of `send` is bound 2 times"),
+        (25, "local variable `captured` of `send` is bound 2 times"),
+    ]
