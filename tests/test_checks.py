@@ -103,10 +103,12 @@ def test_case_difference_suggests_the_handled_name(run_cli, tmp_path):
     })
     result = run_cli(["check", "--format", "json"], cwd=tmp_path)
 
-    [unhandled, unused] = result.json["findings"]
-    assert unhandled["code"] == "FCL002"
-    assert unhandled["message"].endswith("did you mean `SHUTDOWN`?")
-    assert unused["code"] == "FCL003"
+    assert [(f["code"], f["line"], f["message"]) for f in result.json["findings"]] == [
+        ("FCL002", 3, "`shutdown` is sent over rpc (`send_business_message`) but no handler is registered for it; "
+                      "did you mean `SHUTDOWN`?"),
+        ("FCL003", 5, "`SHUTDOWN` has a handler over rpc (`register_message_handler`) but is never sent"),
+    ]
+    assert [r["line"] for r in result.json["findings"][0]["related"]] == [5]  # the handler it means
 
 
 def test_duplicates_in_different_classes_are_different_nodes(run_cli, tmp_path):

@@ -60,22 +60,29 @@ def test_info_findings_do_not_fail_the_run(run_cli, tmp_path):
     write_project(tmp_path, {"a.py": "async def f(cm, kind):\n    await cm.send_business_message('t', kind.upper(), {})\n"})
     result = run_cli(["check"], cwd=tmp_path)
 
-    assert result.exit_code == 0
-    assert result.output.splitlines()[0].startswith("a.py:2:11: FCL005 ")
+    assert (result.exit_code, result.output) == (0, (
+        "a.py:2:11: FCL005 cannot resolve the message type of `send_business_message` (send rpc): "
+        "the result of calling `kind.upper`\n"
+        "Found 0 errors, 0 warnings, 1 info in 1 file.\n"
+        "0 of 1 call sites resolved.\n"
+    ))
 
 
 def test_warnings_fail_the_run(run_cli, tmp_path):
     write_project(tmp_path, {"a.py": "def f(cm, h):\n    cm.register_message_handler('X', h)\n"})
     result = run_cli(["check"], cwd=tmp_path)
 
-    assert result.exit_code == 1
+    assert (result.exit_code, result.output) == (1, (
+        "a.py:2:5: FCL003 `X` has a handler over rpc (`register_message_handler`) but is never sent\n"
+        "Found 0 errors, 1 warning, 0 infos in 1 file.\n"
+        "1 of 1 call sites resolved.\n"
+    ))
 
 
 def test_missing_path_is_a_usage_error(run_cli, tmp_path):
     result = run_cli(["check", "does/not/exist"], cwd=tmp_path)
 
-    assert result.exit_code == 2
-    assert "path does not exist: does/not/exist" in result.stderr
+    assert (result.exit_code, result.stderr) == (2, "Error: path does not exist: does/not/exist\n")
 
 
 def test_unknown_option_is_a_usage_error(run_cli, tmp_path):
@@ -89,6 +96,9 @@ def test_bad_format_is_a_usage_error(run_cli, tmp_path):
     result = run_cli(["check", "--format", "xml"], cwd=tmp_path)
 
     assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'sarif', 'github'."
+    )
 
 
 def test_internal_failure_exits_2_with_a_traceback(monkeypatch, capsys, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, LONG_AGO, long_untouched, write_project
+from conftest import FIXTURES, LONG_AGO, findings_of, long_untouched, write_project
 from fedcl_lint import replay
 
 
@@ -73,7 +73,9 @@ def test_an_edit_that_keeps_the_size_is_seen(run_cli, project, runs):
 
     assert messages.stat().st_size == len(source.encode())
     assert len(runs) == 2
-    assert "SHUTDOWX" in [f["message_type"] for f in again.json["findings"]]
+    assert findings_of(again.json) == [
+        ("FCL003", "SHUTDOWX", "fedapp/client.py", 13), ("FCL002", "SHUTDOWN", "fedapp/server.py", 38),
+    ]
 
 
 def test_other_options_are_another_run(run_cli, project, runs):
@@ -83,7 +85,14 @@ def test_other_options_are_another_run(run_cli, project, runs):
 
     assert len(runs) == 3
     assert (ignored.exit_code, ignored.json["findings"]) == (0, [])
-    assert "FCL001" in text.output
+    assert text.output == (
+        "fedapp/server.py:38:19: FCL001 `SHUTDOWN` is sent as an event (`send_control_message`) but only handled "
+        "over rpc (`register_message_handler`), so it is never delivered; send it with `send_business_message`, "
+        "or register it with `register_event_listener`\n"
+        "    fedapp/client.py:13:9: handled over rpc here (`register_message_handler`)\n"
+        "Found 1 error, 0 warnings, 0 infos in 4 files.\n"
+        "10 of 10 call sites resolved.\n"
+    )
 
 
 def test_inputs_changed_just_before_the_run_are_not_recorded(run_cli, project, runs, monkeypatch):

@@ -92,10 +92,17 @@ def test_relative_uris_from_a_parent_directory_and_special_characters(run_cli, t
     write_project(tmp_path, {
         "my app/server.py": "async def f(cm, t):\n    await cm.send_business_message(t, 'X', {})\n",
     })
-    result = run_cli(["check", "--format", "sarif"], cwd=tmp_path)
-    [finding] = result.json["runs"][0]["results"]
+    (tmp_path / "other").mkdir()
+    here = run_cli(["check", "--format", "sarif", "--no-cache"], cwd=tmp_path)
+    above = run_cli(["check", "../my app", "--format", "sarif", "--no-cache"], cwd=tmp_path / "other")
+    [finding] = here.json["runs"][0]["results"]
+    [finding_above] = above.json["runs"][0]["results"]
 
     assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "my%20app/server.py"
+    location = finding_above["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "../my%20app/server.py"  # relative to the folder it ran in, as the paths shown
+    assert above.json["runs"][0]["originalUriBaseIds"][location["uriBaseId"]]["uri"] == (
+        (tmp_path / "other").as_uri() + "/")
 
 
 def test_fingerprints_survive_lines_inserted_above(run_cli, tmp_path):
