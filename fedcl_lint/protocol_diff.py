@@ -202,16 +202,23 @@ def tree_at(revision: str, cwd: Path) -> Iterator[tuple[Path, Path]]:
     """The repository holding `cwd` as it was at `revision`, unpacked in a temporary folder.
 
     Yields (repository top, the unpacked copy of it). Nothing in the repository
-    is changed: the files come from `git archive`.
+    is changed: the files come from `git archive`. The copy is a repository too, with the
+    same `.git/info/exclude` (it is not versioned), so that both sides ignore the same files.
     """
     top = Path(_git(["rev-parse", "--show-toplevel"], cwd).decode().strip())
     archive = _git(["archive", "--format=tar", revision], top)
+    exclude = top / _git(["rev-parse", "--git-path", "info/exclude"], top).decode().strip()
     with tempfile.TemporaryDirectory(prefix="fedcl-lint-base-") as folder:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(folder, filter="data")
             else:  # pragma: no cover - Python without extraction filters (before 3.10.12)
                 tar.extractall(folder)
+        info = Path(folder) / ".git" / "info"
+        info.mkdir(parents=True)
+        (info.parent / "HEAD").write_text("ref: refs/heads/fedcl-lint-base\n")
+        if exclude.is_file():
+            (info / "exclude").write_bytes(exclude.read_bytes())
         yield top, Path(folder)
 
 

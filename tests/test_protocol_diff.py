@@ -194,3 +194,19 @@ def test_bad_base_revision_is_a_usage_error(run_cli, tmp_path):
     outside = run_cli(["diff", "--base", "HEAD"], cwd=tmp_path)
     assert outside.exit_code == 2
     assert "not a git repository" in outside.stderr
+
+
+def test_files_the_repository_excludes_are_excluded_at_the_base_too(run_cli, tmp_path):
+    """`.git/info/exclude` is not versioned: the revision's copy must honour it as the working tree does."""
+    repo = tmp_path / "repo"
+    shutil.copytree(SEED / "rpc_fix", repo)
+    (repo / "extra.py").write_text("def setup(cm, h):\n    cm.register_message_handler('EXTRA', h)\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "with extra.py")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text("extra.py\n")
+
+    result = run_cli(["diff", "--base", "HEAD", "--no-cache"], cwd=repo)
+
+    assert (result.exit_code, result.output) == (0, "No protocol changes.\n")
