@@ -1,9 +1,10 @@
 """Command line: `fedcl-lint check`, `table`, `docs`, `diff`, `rule`, `demo`.
 
 Exit codes follow Ruff: 0 clean; 1 when findings reach the failing threshold
-(`--fail-on`, default warning), when `docs --check` finds the page stale, or
-when `diff` finds a breaking change; 2 for usage and configuration errors and
-for failures of the tool itself.
+(`--fail-on`, default warning), when `docs --check` finds the page stale,
+when `diff` finds a breaking change, or when `demo` sees a client miss SHUTDOWN
+(as `--bug` shows); 2 for usage and configuration errors and for failures of
+the tool itself.
 
 Settings come from the configuration file (read once per run, here) with the
 command line's options on top; every analysis goes through `api.analyze`.
