@@ -138,12 +138,17 @@ def _changes_of(before: Message, after: Message) -> list[Change]:
     send_changed = before.mechanisms(Role.SEND) != after.mechanisms(Role.SEND)
     handle_changed = before.mechanisms(Role.HANDLE) - handler_removed != after.mechanisms(Role.HANDLE)
     if send_changed or handle_changed:
-        lost = before.working() - after.working() - handler_removed
+        # what a peer running the old code can no longer do with the new code: send to its
+        # handlers, or receive from its senders (for a message type that worked before)
+        old_to_new = before.working() - after.mechanisms(Role.HANDLE)
+        new_to_old = after.mechanisms(Role.SEND) - before.mechanisms(Role.HANDLE) if before.working() else frozenset()
+        lost = (old_to_new | new_to_old) - handler_removed
         changes.append(
             Change(
                 "mechanism-changed", name, bool(lost),
                 f"{_shape(before)} -> {_shape(after)}"
-                + (f"; {_mechanisms(lost)} no longer works with peers running the old code" if lost else ""),
+                + (f"; {_mechanisms(lost)} no longer work{'s' if len(lost) == 1 else ''} with peers running "
+                   f"the old code" if lost else ""),
             )
         )
     for mechanism in sorted(handler_removed, key=list(Mechanism).index):

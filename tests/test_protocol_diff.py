@@ -44,7 +44,7 @@ def test_moving_a_working_message_to_the_other_mechanism_is_breaking(run_cli, tm
             "message_type": "SHUTDOWN",
             "breaking": True,
             "description": "sent on rpc, handled on rpc -> sent on event, handled on event; "
-                           "rpc no longer works with peers running the old code",
+                           "rpc and event no longer work with peers running the old code",
         }],
         "summary": {"changes": 1, "breaking": 1},
     }
@@ -106,6 +106,21 @@ def test_added_removed_and_handler_removed(run_cli, tmp_path):
         "BREAKING  handler-removed  STOP: the rpc handler was removed but it is still sent on rpc at server.py:4:11",
         "4 protocol changes, 2 breaking.",
     ]
+
+
+def test_a_sender_removed_while_its_handler_stays_is_not_breaking(run_cli, tmp_path):
+    """Peers running the old code still send STOP over rpc, and the new code still handles it."""
+    handler = "def setup(cm, h):\n    cm.register_message_handler('STOP', h)\n"
+    sender = "async def stop(cm):\n    await cm.send_business_message('peer', 'STOP', {})\n"
+    old = manifest(run_cli, write_project(tmp_path / "before", {"client.py": handler, "server.py": sender}),
+                   tmp_path / "old.json")
+    new = manifest(run_cli, write_project(tmp_path / "after", {"client.py": handler}), tmp_path / "new.json")
+    result = run_cli(["diff", old, new], cwd=tmp_path)
+
+    assert (result.exit_code, result.output.splitlines()) == (0, [
+        "ok        mechanism-changed  STOP: sent on rpc, handled on rpc -> sent on nothing, handled on rpc",
+        "1 protocol change, 0 breaking.",
+    ])
 
 
 @pytest.mark.parametrize(
