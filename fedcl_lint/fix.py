@@ -43,7 +43,6 @@ class Edit:
     """One send to rewrite: where it is, and the rule pack's rewrite of its call."""
 
     location: Location
-    message_type: str
     rewrite: RewriteSpec
     source: CallSpec
     target: CallSpec
@@ -97,17 +96,14 @@ class _Refused(Exception):
     """A file or call that cannot be rewritten safely; the message says why."""
 
 
-def plan_fixes(analysis: Analysis, pack: RulePack | None = None,
-               policy: Mapping[str, Mechanism] | None = None) -> FixPlan:
-    """Decide, for each FCL001 finding the run reports, whether and how its send is rewritten.
-
-    The pack and the protocol policy default to the analysis's own. Findings that
-    the settings hide (suppressed, baselined, not selected) are not fixed.
+def plan_fixes(analysis: Analysis) -> FixPlan:
+    """Decide, for each FCL001 finding the run reports, whether and how its send is rewritten,
+    by the analysis's rule pack and protocol policy. Findings that the settings hide
+    (suppressed, baselined, not selected) are not fixed.
     """
-    pack = pack if pack is not None else analysis.pack
+    pack, policy = analysis.pack, analysis.config.policy
     if pack is None:
-        raise ValueError("plan_fixes needs the rule pack: pass `pack`, or an Analysis from `analyze`")
-    policy = policy if policy is not None else analysis.config.policy
+        raise ValueError("plan_fixes needs an Analysis from `analyze`, which knows its rule pack")
     findings = [f for f in analysis.findings if f.code == CODE]
     by_display = {file.display: file for file in analysis.files}
     unfixed: list[Unfixed] = []
@@ -140,7 +136,7 @@ def _decide(finding: Finding, analysis: Analysis, pack: RulePack,
         rewrite, source, target = _rewrite_of(send, wanted, pack)
     except _Refused as exc:
         return Unfixed(finding.location, str(exc))
-    return Edit(finding.location, entry.message_type, rewrite, source, target)
+    return Edit(finding.location, rewrite, source, target)
 
 
 def _send_of(finding: Finding, analysis: Analysis) -> tuple[MessageEntry, LinkedSite]:
