@@ -1,1 +1,2 @@
-"""Reporters: turn an analysis into text, JSON or a rich table. They only read."""
+"""Reporters: turn an analysis or a check result into text, JSON, SARIF, GitHub workflow commands,
+a rich table, rule pages or the protocol page (Markdown). They only read."""
