@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a repla
     from fedcl_lint.rulepack import RulePack
 
 CACHE_DIR_NAME = ".fedcl-lint-cache"
-_FORMAT = "6"
+_FORMAT = "7"
 _MAGIC = f"fedcl-lint facts {_FORMAT}\n".encode()
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
 # what unpickling a corrupted, truncated or hostile file raises (the allow-lists raise UnpicklingError)

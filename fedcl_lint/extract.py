@@ -513,7 +513,6 @@ class _Collector:
             functions[scope.qualname] = FunctionFacts(
                 qualname=scope.qualname,
                 name=node.name,
-                class_name=scope.parent.class_name if scope.parent.kind == "class" else None,
                 kind=kind,
                 params=params,
                 is_async=isinstance(node, ast.AsyncFunctionDef),

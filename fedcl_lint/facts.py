@@ -164,7 +164,6 @@ class FunctionFacts:
 
     qualname: str
     name: str
-    class_name: str | None
     kind: str  # "function", "method", "staticmethod", "classmethod"
     params: tuple[Param, ...]
     is_async: bool
