@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a repla
     from fedcl_lint.facts import ModuleFacts
     from fedcl_lint.rulepack import RulePack
 
-CACHE_DIR_NAME = ".fedcl-lint-cache"
 _FORMAT = "7"
 _MAGIC = f"fedcl-lint facts {_FORMAT}\n".encode()
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache

@@ -24,8 +24,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from typing import TYPE_CHECKING
 
-from fedcl_lint.cache import CACHE_DIR_NAME
-from fedcl_lint.discover import glob_spec
+from fedcl_lint.discover import CACHE_DIR_NAME, glob_spec
 from fedcl_lint.files import read_user_text
 from fedcl_lint.types import ALL_SELECTOR, Mechanism, Severity, selector_matches
 

@@ -15,11 +15,11 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from fedcl_lint.cache import CACHE_DIR_NAME
 
 if TYPE_CHECKING:
     import pathspec
 
+CACHE_DIR_NAME = ".fedcl-lint-cache"  # the cache folder (config.default_cache_dir): never analysed
 # Folders no one wants linted, as in Ruff's defaults.
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {
