@@ -1,4 +1,5 @@
-"""A cache of per-file facts, keyed by content hash, tool version, Python version and rule pack.
+"""A cache of per-file facts, keyed by content hash, tool version, Python version and what
+extraction reads of the rule pack.
 
 Each entry is pickled on its own, so a run reads only the entries it asks for:
 a patched run (`incremental`) needs the facts of a few modules out of thousands.
@@ -48,7 +49,7 @@ class FactCache:
         self.directory = Path(directory)
         # the parser is Python's own: another Python may accept other syntax
         python = ".".join(map(str, sys.version_info[:2]))
-        identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{python}\0{pack.fingerprint}".encode()).hexdigest()
+        identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{python}\0{pack.extraction_fingerprint}".encode()).hexdigest()
         self.path = self.directory / f"facts-{identity[:16]}.pickle"
         self._files: list[EntryFile] | None = None  # the base, then the additions: read on first use
         self._new: dict[str, bytes] = {}  # what this run added, pickled

@@ -144,9 +144,10 @@ class RulePack:
         return frozenset(c.name for c in self.calls) | frozenset(d.registration for d in self.dispatchers)
 
     @property
-    def fingerprint(self) -> str:
-        """A stable text that changes whenever the pack's meaning changes (cache key)."""
-        return repr((self.names, self.calls, self.payloads, self.dispatchers, sorted(self.mechanisms.items())))
+    def extraction_fingerprint(self) -> str:
+        """A stable text of what extraction reads of the pack (the payload keys and what they require,
+        the dispatchers' keys): the fact cache's key, which editing anything else keeps."""
+        return repr((sorted((p.key, p.requires) for p in self.payloads), sorted(self.dispatch_keys)))
 
 
 def builtin_pack_path(name: str) -> Path:

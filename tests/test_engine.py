@@ -142,11 +142,26 @@ def test_a_cache_entry_cannot_run_code(tmp_path):
     assert not marker.exists()
 
 
-def test_a_different_rule_pack_does_not_reuse_entries(tmp_path):
+def test_a_rule_pack_that_extracts_differently_does_not_reuse_entries(tmp_path):
     fedcl = FactCache(tmp_path, load_packs(["fedcl"]))
     other = FactCache(tmp_path, load_packs([str(FIXTURES / "node_api" / "node.toml")]))
 
     assert fedcl.path != other.path
+
+
+def test_editing_what_extraction_does_not_read_keeps_the_entries(tmp_path):
+    """Facts depend on the pack's payload keys and dispatcher keys only: a reworded description
+    or another call spec keeps the cache."""
+    shipped = (Path(__file__).parent.parent / "rules" / "fedcl.toml").read_text(encoding="utf-8")
+    edited = tmp_path / "edited.toml"
+    edited.write_text(shipped.replace("business messages over RPC", "business messages, over RPC") +
+                      '\n[[calls]]\nname = "relay"\nrole = "send"\nmechanism = "rpc"\nmessage_type = { position = 0 }\n')
+    payload = tmp_path / "payload.toml"
+    payload.write_text(shipped.replace('key = "message_type"', 'key = "kind"', 1))
+
+    fedcl = FactCache(tmp_path, load_packs(["fedcl"]))
+    assert FactCache(tmp_path, load_packs([str(edited)])).path == fedcl.path
+    assert FactCache(tmp_path, load_packs([str(payload)])).path != fedcl.path
 
 
 def _edit(path: Path, number: int) -> None:
