@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from fedcl_lint import __version__
-from fedcl_lint.config import (
+from fedcl_lint.settings.config import (
     SELECTOR_EXPECTED, Config, ConfigError, default_cache_dir, load_config, parse_selector, with_overrides,
 )
-from fedcl_lint.replay import Outcome, RunRecord
+from fedcl_lint.workflow.replay import Outcome, RunRecord
 from fedcl_lint.types import Severity, plural
 
 if TYPE_CHECKING:
-    from fedcl_lint.api import Analysis, CheckResult
-    from fedcl_lint.engine import EngineOptions
-    from fedcl_lint.protocol_diff import Message  # loaded only by the diff command
+    from fedcl_lint.refine.result import Analysis, CheckResult
+    from fedcl_lint.analysis.load import EngineOptions
+    from fedcl_lint.actions.protocol_diff import Message  # loaded only by the diff command
 
 # The engine, the checks and the reporters are imported by the functions that use them:
 # a replayed run (see `replay`) never loads them, and that is most of its time.
@@ -139,7 +139,7 @@ def check(
         baseline=Path(os.path.abspath(baseline)) if baseline is not None else None,
     )
     if write_baseline is not None:
-        from fedcl_lint.baseline import SourceLines, record_baseline
+        from fedcl_lint.refine.baseline import SourceLines, record_baseline
 
         options = _engine(paths, jobs, no_cache, cache_dir)
         analysis = _analyze(paths, replace(config, baseline=None), options)  # record everything there is today
@@ -156,25 +156,13 @@ def check(
     if record is not None and (outcome := record.replay()) is not None:
         _emit(outcome, output)
         sys.exit(outcome.exit_code)
-    if record is not None:
-        from fedcl_lint import incremental
-
-        patched = incremental.patch(record, config, Path.cwd())
-        if patched is not None:
-            result, inputs = patched
-            outcome = _report(result, output_format, output, exit_zero)
-            if outcome is not None:
-                record.record(inputs, outcome)
-            sys.exit(_exit_code(result, exit_zero))
     options = _engine(paths, jobs, no_cache, cache_dir)
-    analysis = _analyze(paths, config, options, trace=record is not None)
+    analysis = _analyze(paths, config, options)
     if fix or show_diff:
         _fix(analysis, lambda: _analyze(paths, config, options), output_format, output, show_diff, exit_zero)
     outcome = _report(analysis.result, output_format, output, exit_zero)
     if record is not None and outcome is not None:
-        statuses = record.record(analysis.inputs, outcome)
-        if statuses is not None:
-            incremental.save(record, statuses, analysis)
+        record.record(analysis.inputs, outcome)
     sys.exit(_exit_code(analysis.result, exit_zero))
 
 
@@ -196,7 +184,7 @@ def _fix(analysis: Analysis, reanalyze: Callable[[], Analysis], output_format: s
          exit_zero: bool) -> None:
     """--diff: print the fixes, write nothing. --fix: write them, then report what is left.
     The summary goes to standard error, so the report keeps its format. Exits."""
-    from fedcl_lint import fix as fixing
+    from fedcl_lint.actions import fix as fixing
 
     plan = fixing.plan_fixes(analysis)
     if show_diff:
@@ -216,19 +204,19 @@ def _report(result: CheckResult, output_format: str, output: str | None, exit_ze
     """Write the report; return what was written (None when drawn on a terminal)."""
     summary = None
     if output_format == "json":
-        from fedcl_lint.reporters import json_report
+        from fedcl_lint.output import json_report
 
         report = json_report.dumps(json_report.findings_document(result))
     elif output_format == "sarif":
-        from fedcl_lint.reporters import sarif
+        from fedcl_lint.output import sarif
 
         report = sarif.dumps(sarif.sarif_document(result))
     elif output_format == "github":
-        from fedcl_lint.reporters import github
+        from fedcl_lint.output import github
 
         report, summary = github.render_commands(result), github.render_step_summary(result)
     else:
-        from fedcl_lint.reporters import text
+        from fedcl_lint.output import text
 
         console = _console()
         if output is None and console.is_terminal:
@@ -292,13 +280,13 @@ def table(
     """Print the message type -> mechanism table of PATHS (with --format json: the protocol manifest)."""
     analysis = _analyze(paths, _protocol_settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     if output_format == "json":
-        from fedcl_lint.reporters import json_report
+        from fedcl_lint.output import json_report
 
         click.echo(json_report.dumps(json_report.table_document(analysis)), nl=False)
     else:
         from rich.console import Console  # rich is loaded only for the views that draw with it
 
-        from fedcl_lint.reporters.table_view import print_table
+        from fedcl_lint.output.table_view import print_table
 
         print_table(analysis, Console(soft_wrap=False))
 
@@ -320,7 +308,7 @@ def docs(
         raise click.UsageError("--check needs the page to compare: --output FILE")
     analysis = _analyze(paths, _protocol_settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     link_base = Path(os.path.abspath(output)).parent if output is not None else Path.cwd()
-    from fedcl_lint.reporters.protocol_doc import render_protocol_doc  # loaded for this command only
+    from fedcl_lint.output.protocol_doc import render_protocol_doc  # loaded for this command only
 
     page = render_protocol_doc(analysis, link_base)
     if output is None:
@@ -374,7 +362,7 @@ def diff(
         old, new = _manifest(args[0]), _manifest(args[1])
     else:
         old, new = _protocols_since(base_revision, args, config_file, packs, _engine(args, jobs, no_cache, cache_dir))
-    from fedcl_lint.protocol_diff import diff_protocols, render_json, render_text
+    from fedcl_lint.actions.protocol_diff import diff_protocols, render_json, render_text
 
     changes = diff_protocols(old, new)
     click.echo(render_json(changes) if output_format == "json" else render_text(changes), nl=False)
@@ -382,7 +370,7 @@ def diff(
 
 
 def _manifest(path: str) -> dict[str, Message]:
-    from fedcl_lint.protocol_diff import ManifestError, load_manifest
+    from fedcl_lint.actions.protocol_diff import ManifestError, load_manifest
 
     try:
         return load_manifest(Path(path), path)
@@ -395,11 +383,11 @@ def _protocols_since(
 ) -> tuple[dict[str, Message], dict[str, Message]]:
     """The protocol of PATHS at `revision` (read with git) and in the working tree, with today's settings
     (and today's cache, which is keyed by content)."""
-    from fedcl_lint.api import analyze
-    from fedcl_lint.discover import DiscoveryError
-    from fedcl_lint.protocol_diff import GitError, parse_manifest, tree_at
-    from fedcl_lint.reporters import json_report
-    from fedcl_lint.rulepack import RulePackError
+    from fedcl_lint.workflow.pipeline import analyze
+    from fedcl_lint.analysis.discover import DiscoveryError
+    from fedcl_lint.actions.protocol_diff import GitError, parse_manifest, tree_at
+    from fedcl_lint.output import json_report
+    from fedcl_lint.settings.rulepack import RulePackError
 
     config = _protocol_settings(paths, config_file, packs)
     new = parse_manifest(json_report.table_document(_analyze(paths, config, options)), "the working tree")
@@ -438,7 +426,7 @@ def _protocols_since(
 def rule(code: str | None) -> None:
     """Explain the check CODE (e.g. FCL001), or list every check."""
     from fedcl_lint.checks import ALL_CHECKS, check_by_code
-    from fedcl_lint.reporters.rule_page import render_rule_page
+    from fedcl_lint.output.rule_page import render_rule_page
 
     if code is None:
         for check_ in ALL_CHECKS:
@@ -492,7 +480,7 @@ def _selectors(option: str, value: str) -> tuple[str, ...]:
 
 
 def _engine(paths: tuple[str, ...], jobs: int | None, no_cache: bool, cache_dir: Path | None) -> EngineOptions:
-    from fedcl_lint.engine import EngineOptions
+    from fedcl_lint.analysis.load import EngineOptions
 
     return EngineOptions(jobs=jobs, cache_dir=_cache_dir(paths, no_cache, cache_dir))
 
@@ -503,15 +491,15 @@ def _cache_dir(paths: tuple[str, ...], no_cache: bool, cache_dir: Path | None) -
     return cache_dir if cache_dir is not None else default_cache_dir(paths or (".",), Path.cwd())
 
 
-def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions, trace: bool = False) -> Analysis:
-    from fedcl_lint.api import analyze
-    from fedcl_lint.baseline import BaselineError
-    from fedcl_lint.discover import DiscoveryError
-    from fedcl_lint.rulepack import RulePackError
+def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> Analysis:
+    from fedcl_lint.workflow.pipeline import analyze
+    from fedcl_lint.refine.baseline import BaselineError
+    from fedcl_lint.analysis.discover import DiscoveryError
+    from fedcl_lint.settings.rulepack import RulePackError
 
     progress = ProgressAfter() if sys.stderr.isatty() else None
     try:
-        return analyze(paths or (".",), config, options=options, on_progress=progress, trace=trace)
+        return analyze(paths or (".",), config, options=options, on_progress=progress)
     except (DiscoveryError, RulePackError, BaselineError) as exc:
         raise FatalError(str(exc)) from None
     finally:

@@ -1,4 +1,4 @@
-"""The shared vocabulary of every stage: mechanisms, roles, severities, locations, findings."""
+"""The shared vocabulary of every stage: mechanisms, roles, severities, codes, locations, findings."""
 
 from __future__ import annotations
 
@@ -84,6 +84,12 @@ class Finding:
 
 
 ALL_SELECTOR = "ALL"
+# Every check's code, for the settings to validate selectors before any check is loaded;
+# tests/test_checks.py holds it equal to the checks' own codes.
+CODES = (
+    "FCL001", "FCL002", "FCL003", "FCL004", "FCL005", "FCL006", "FCL007", "FCL008",
+    "FCL900", "FCL901", "FCL902", "FCL100",
+)
 
 
 def selector_matches(selector: str, code: str) -> bool:

@@ -62,7 +62,7 @@ LONG_AGO = 1_600_000_000  # 2020: older than any run's start
 def long_untouched(root: Path, monkeypatch) -> Path:
     """Make a tree look long untouched, as a project under version control, and runs record at once:
     replay's racy rule would otherwise wait for files written a moment ago."""
-    from fedcl_lint import replay
+    from fedcl_lint.workflow import replay
 
     monkeypatch.setattr(replay, "RACY_SECONDS", 0.0)
     for path in [root, *root.rglob("*")]:
@@ -72,24 +72,15 @@ def long_untouched(root: Path, monkeypatch) -> Path:
 
 @pytest.fixture
 def runs(monkeypatch):
-    """How each `check` that did the work got its report: "analyze" (a full run) or "patch" (a patch
-    of the last full run, fedcl_lint/incremental.py). A replayed run adds nothing."""
-    import fedcl_lint.api
-    from fedcl_lint import incremental
+    """How many `check`s did the work: one "analyze" per full analysis. A replayed run adds nothing."""
+    import fedcl_lint.workflow.pipeline
 
     seen: list[str] = []
-    real_analyze, real_patch = fedcl_lint.api.analyze, incremental.patch
+    real_analyze = fedcl_lint.workflow.pipeline.analyze
 
     def analyzed(*args, **kwargs):
         seen.append("analyze")
         return real_analyze(*args, **kwargs)
 
-    def patched(*args, **kwargs):
-        result = real_patch(*args, **kwargs)
-        if result is not None:
-            seen.append("patch")
-        return result
-
-    monkeypatch.setattr(fedcl_lint.api, "analyze", analyzed)
-    monkeypatch.setattr(incremental, "patch", patched)
+    monkeypatch.setattr(fedcl_lint.workflow.pipeline, "analyze", analyzed)
     return seen

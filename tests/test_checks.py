@@ -6,7 +6,7 @@ import pytest
 
 from conftest import FIXTURES, findings_of, write_project
 from fedcl_lint.checks import ALL_CHECKS
-from fedcl_lint.reporters.rule_page import render_rule_page
+from fedcl_lint.output.rule_page import render_rule_page
 
 
 # FCL901 and FCL902 need a file system state (an unreadable file, a 50 MB file) that a page

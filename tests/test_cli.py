@@ -105,7 +105,7 @@ def test_internal_failure_exits_2_with_a_traceback(monkeypatch, capsys, tmp_path
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("fedcl_lint.api.analyze", explode)
+    monkeypatch.setattr("fedcl_lint.workflow.pipeline.analyze", explode)
     monkeypatch.setattr("sys.argv", ["fedcl-lint", "check", str(tmp_path)])
 
     assert cli_module.run() == 2

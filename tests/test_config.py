@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, findings_of, write_project
-from fedcl_lint import api
-from fedcl_lint.checks import ScopedFindings
-from fedcl_lint.config import Config, load_config
+from fedcl_lint.workflow import pipeline as api
+from fedcl_lint.settings.config import Config, load_config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -224,7 +223,7 @@ def test_external_message_types_are_neither_unhandled_nor_unused(run_cli, tmp_pa
 
 
 def test_rule_packs_are_relative_to_the_config_file(run_cli, tmp_path):
-    pack = (REPO / "rules" / "fedcl.toml").read_text(encoding="utf-8")
+    pack = (REPO / "fedcl_lint" / "rules" / "fedcl.toml").read_text(encoding="utf-8")
     node_pack = pack.replace('name = "fedcl"', 'name = "ours"').replace('"send_control_message"', '"notify"')
     write_project(tmp_path, {
         "pyproject.toml": '[tool.fedcl-lint]\nrules = ["fedcl", "packs/ours.toml"]\n',
@@ -247,9 +246,9 @@ def test_rule_packs_are_relative_to_the_config_file(run_cli, tmp_path):
 def test_protocol_policy_and_external_reach_the_checks(monkeypatch, tmp_path):
     seen = {}
 
-    def capture(context, modules):
+    def capture(context):
         seen["policy"], seen["external"] = dict(context.policy), context.external
-        return ScopedFindings({}, {}, ())
+        return []
 
     monkeypatch.setattr(api, "run_checks", capture)
     write_project(tmp_path, {
@@ -325,7 +324,7 @@ def _readme_block(language: str, marker: str) -> str:
 def test_readme_configuration_example_loads_and_means_what_it_says(run_cli, tmp_path):
     example = _readme_block("toml", "[tool.fedcl-lint.per-file-ignores]")
     settings = tomllib.loads(example)["tool"]["fedcl-lint"]
-    packs = {p: (REPO / "rules" / "fedcl.toml").read_text(encoding="utf-8")
+    packs = {p: (REPO / "fedcl_lint" / "rules" / "fedcl.toml").read_text(encoding="utf-8")
              for p in settings["rules"] if p.endswith(".toml")}
     write_project(tmp_path, {"pyproject.toml": example, **packs, **{f"src/{n}": s for n, s in MIXED.items()}})
     if "baseline" in settings:
@@ -387,7 +386,7 @@ def test_config_paths_in_errors_are_relative_to_the_working_directory(run_cli, t
 
 def test_module_names_follow_an_init_file_added_between_runs(tmp_path):
     """A library caller (or a replay) that runs twice must see a package made in between."""
-    from fedcl_lint.discover import discover
+    from fedcl_lint.analysis.discover import discover
 
     write_project(tmp_path, {"pkg/a.py": "A = 1\n"})
     before = discover(["."], tmp_path).files

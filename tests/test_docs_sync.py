@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedcl_lint.checks import ALL_CHECKS
-from fedcl_lint.reporters.rule_page import render_all_pages
+from fedcl_lint.output.rule_page import render_all_pages
 
 README = Path(__file__).parent.parent / "README.md"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, write_project
-from fedcl_lint.api import analyze
-from fedcl_lint.cache import _MAX_ADDITIONS, EntryFile, FactCache, _write
-from fedcl_lint.engine import EngineOptions
-from fedcl_lint.reporters import json_report
-from fedcl_lint.rulepack import load_packs
+from fedcl_lint.workflow.pipeline import analyze
+from fedcl_lint.analysis.cache import _MAX_ADDITIONS, EntryFile, FactCache, _write
+from fedcl_lint.analysis.load import EngineOptions
+from fedcl_lint.output import json_report
+from fedcl_lint.settings.rulepack import load_packs
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from trees import build_parse_bound  # noqa: E402
@@ -152,7 +152,7 @@ def test_a_rule_pack_that_extracts_differently_does_not_reuse_entries(tmp_path):
 def test_editing_what_extraction_does_not_read_keeps_the_entries(tmp_path):
     """Facts depend on the pack's payload keys and dispatcher keys only: a reworded description
     or another call spec keeps the cache."""
-    shipped = (Path(__file__).parent.parent / "rules" / "fedcl.toml").read_text(encoding="utf-8")
+    shipped = (Path(__file__).parent.parent / "fedcl_lint" / "rules" / "fedcl.toml").read_text(encoding="utf-8")
     edited = tmp_path / "edited.toml"
     edited.write_text(shipped.replace("business messages over RPC", "business messages, over RPC") +
                       '\n[[calls]]\nname = "relay"\nrole = "send"\nmechanism = "rpc"\nmessage_type = { position = 0 }\n')

@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 
 from conftest import FIXTURES, findings_of
-from fedcl_lint.api import analyze
+from fedcl_lint.workflow.pipeline import analyze
 
 FRAMEWORK = FIXTURES / "framework"
 

@@ -10,7 +10,7 @@ import shutil
 import yaml
 
 from conftest import FIXTURES, write_project
-from fedcl_lint.reporters.github import escape_data, escape_property
+from fedcl_lint.output.github import escape_data, escape_property
 
 REPO = FIXTURES.parent.parent
 

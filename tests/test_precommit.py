@@ -21,7 +21,7 @@ from conftest import FIXTURES
 REPO = FIXTURES.parent.parent
 SEED = FIXTURES / "seed"
 # What `pip install .` needs to build the hook's environment.
-SHIPPED = ("fedcl_lint", "rules", "pyproject.toml", "README.md", ".pre-commit-hooks.yaml")
+SHIPPED = ("fedcl_lint", "pyproject.toml", "README.md", ".pre-commit-hooks.yaml")
 
 
 def git(cwd: Path, *args: str) -> None:

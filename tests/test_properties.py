@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from fedcl_lint.extract import extract
-from fedcl_lint.facts import Literal
-from fedcl_lint.rulepack import load_packs
+from fedcl_lint.analysis.extract import extract
+from fedcl_lint.analysis.facts import Literal
+from fedcl_lint.settings.rulepack import load_packs
 
 PACK = load_packs(["fedcl"])
 # hypothesmith compiles what it generates; Python warns about some of it (`1()`): noise here
@@ -126,7 +126,7 @@ def _class_graph_project(draw) -> dict[str, str]:
 def test_linking_survives_any_class_hierarchy(project):
     """Resolution follows bases and attributes across modules; a cycle must end in an unresolved
     reason, never in a RecursionError."""
-    from fedcl_lint.api import analyze
+    from fedcl_lint.workflow.pipeline import analyze
 
     with tempfile.TemporaryDirectory() as folder:
         for name, source in project.items():

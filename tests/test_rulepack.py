@@ -71,4 +71,4 @@ def test_builtin_pack_ships_inside_the_wheel(tmp_path):
     )
     [wheel] = tmp_path.glob("fedcl_lint-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        assert archive.read("fedcl_lint/rules/fedcl.toml") == (REPO / "rules" / "fedcl.toml").read_bytes()
+        assert archive.read("fedcl_lint/rules/fedcl.toml") == (REPO / "fedcl_lint" / "rules" / "fedcl.toml").read_bytes()

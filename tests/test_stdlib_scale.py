@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from fedcl_lint.discover import DEFAULT_EXCLUDED_DIRS
+from fedcl_lint.analysis.discover import DEFAULT_EXCLUDED_DIRS
 
 PROBE_TYPE = "STDLIB_PROBE"
 PROBE = f'\n\ncomm.send_business_message("target", "{PROBE_TYPE}", {{}})\n'.encode()
@@ -99,8 +99,8 @@ HARD_CASES = {
 @pytest.mark.parametrize("source", HARD_CASES.values(), ids=HARD_CASES.keys())
 def test_extraction_fails_exactly_where_python_does(source):
     """The standard library's hard cases, one by one (fast); the slow test below runs them all."""
-    from fedcl_lint.extract import extract
-    from fedcl_lint.rulepack import load_packs
+    from fedcl_lint.analysis.extract import extract
+    from fedcl_lint.settings.rulepack import load_packs
 
     facts = extract(source, load_packs(["fedcl"]))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import findings_of, write_project
-from fedcl_lint.cache import FactCache
-from fedcl_lint.extract import extract
-from fedcl_lint.rulepack import load_packs
-from fedcl_lint.suppressions import Suppression, parse_suppressions
+from fedcl_lint.analysis.cache import FactCache
+from fedcl_lint.analysis.extract import extract
+from fedcl_lint.settings.rulepack import load_packs
+from fedcl_lint.analysis.facts import Suppression
+from fedcl_lint.analysis.suppression_comments import parse_suppressions
 
 HANDLER = "def setup(cm, h):\n    cm.register_message_handler('SHUTDOWN', h)\n"
 

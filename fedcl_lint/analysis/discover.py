@@ -15,11 +15,12 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from fedcl_lint.settings.config import CACHE_DIR_NAME
+from fedcl_lint.settings.globs import glob_spec
 
 if TYPE_CHECKING:
     import pathspec
 
-CACHE_DIR_NAME = ".fedcl-lint-cache"  # the cache folder (config.default_cache_dir): never analysed
 # Folders no one wants linted, as in Ruff's defaults.
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {
@@ -76,13 +77,6 @@ class FileSelection:
     @cached_property
     def exclude_spec(self) -> pathspec.GitIgnoreSpec | None:
         return glob_spec(self.exclude) if self.exclude else None
-
-
-def glob_spec(lines) -> pathspec.GitIgnoreSpec:
-    """Gitignore-style patterns, compiled (the one place pathspec is used)."""
-    import pathspec  # loaded only when there are patterns to match: most runs have none
-
-    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 @dataclass(frozen=True)

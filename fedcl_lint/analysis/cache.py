@@ -2,7 +2,7 @@
 extraction reads of the rule pack.
 
 Each entry is pickled on its own, so a run reads only the entries it asks for:
-a patched run (`incremental`) needs the facts of a few modules out of thousands.
+a run whose prefilter skips most files never unpickles their facts.
 A file of entries is an index (key -> where its bytes are) followed by the
 entries' bytes. The entries of one tool version and rule pack live in one base
 file, plus a few small files of additions: a run that parsed a handful of
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Iterable
 from fedcl_lint import __version__
 
 if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a replayed run never needs them
-    from fedcl_lint.facts import ModuleFacts
-    from fedcl_lint.rulepack import RulePack
+    from fedcl_lint.analysis.facts import ModuleFacts
+    from fedcl_lint.settings.rulepack import RulePack
 
 _FORMAT = "7"
 _MAGIC = f"fedcl-lint facts {_FORMAT}\n".encode()
@@ -141,7 +141,7 @@ class EntryFile:
 
     def facts(self, key: str) -> ModuleFacts | None:
         """The entry's facts, or None if its bytes are not facts (then it is a miss)."""
-        from fedcl_lint.facts import ModuleFacts
+        from fedcl_lint.analysis.facts import ModuleFacts
 
         start, length = self.index[key]
         try:
@@ -164,7 +164,7 @@ def _write(path: Path, entries: dict[str, bytes]) -> None:
 
 def joined_parts(magic: bytes, head: bytes, parts: Iterable[bytes]) -> bytes:
     """A file of this layout: `magic`, the length of `head`, `head` (what says where each part is),
-    then the parts end to end. The fact cache and a patched run's state (`incremental`) use it."""
+    then the parts end to end."""
     return b"".join([magic, struct.pack("<Q", len(head)), head, *parts])
 
 
@@ -192,7 +192,7 @@ class _FactsUnpickler(pickle.Unpickler):
     """Only fact classes may be rebuilt: anything else is a corrupted (or hostile) file."""
 
     def find_class(self, module: str, name: str):
-        from fedcl_lint import facts
+        from fedcl_lint.analysis import facts
 
         if module == facts.__name__ and name in facts.__all__:
             return getattr(facts, name)

@@ -16,10 +16,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fedcl_lint import __version__
-from fedcl_lint.api import CheckResult
-from fedcl_lint.baseline import SourceLines, fingerprint, line_hash
+from fedcl_lint.refine.result import CheckResult
+from fedcl_lint.refine.baseline import SourceLines, fingerprint, line_hash
 from fedcl_lint.checks import ALL_CHECKS, Check
-from fedcl_lint.reporters.rule_page import render_rule_page
+from fedcl_lint.output.rule_page import render_rule_page
 from fedcl_lint.types import Finding, Location, Severity
 
 SARIF_VERSION = "2.1.0"

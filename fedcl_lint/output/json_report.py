@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from fedcl_lint.api import Analysis, CheckResult
-from fedcl_lint.link import LinkedSite
+from fedcl_lint.refine.result import Analysis, CheckResult
+from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.types import Finding, Location, Severity
 
 SCHEMA_VERSION = 1

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from fedcl_lint.discover import display_path
-from fedcl_lint.extract import decode
+from fedcl_lint.analysis.discover import display_path
+from fedcl_lint.analysis.extract import decode
 from fedcl_lint.files import read_user_text, replace_atomically
 from fedcl_lint.types import Finding
 

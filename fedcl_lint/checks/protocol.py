@@ -1,109 +1,15 @@
-"""Checks: one class per diagnostic, each reading one message type's entry, one site, or the broken files.
-
-Each check carries its own documentation (what it does, why it matters, an
-example and its fix). The examples are mini projects (path -> source): the
-test suite runs them, so the docs cannot drift from the code.
-"""
+"""The protocol checks (FCL001-FCL008): each reads one message type's entry of the table, or one site."""
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import ClassVar, Iterator, Mapping
+from typing import Iterator
 
-from fedcl_lint.link import DISPATCHER, LinkedSite, ModuleLink
-from fedcl_lint.rulepack import RulePack
-from fedcl_lint.table import MessageEntry, ProtocolTable, Status
-from fedcl_lint.types import Finding, Location, Mechanism, Related, Role, Severity
-
-
-@dataclass(frozen=True)
-class FileFailure:
-    """A file that could not be analysed; `kind` as in facts.ParseFailure."""
-
-    location: Location
-    message: str
-    kind: str = "parse"
-
-
-@dataclass(frozen=True)
-class CheckContext:
-    """What the checks read: the table (or, in a patched run, the handled types), the API, broken
-    files and the user's declarations."""
-
-    table: ProtocolTable
-    pack: RulePack
-    failures: tuple[FileFailure, ...] = ()
-    policy: Mapping[str, Mechanism] = field(default_factory=dict)  # declared mechanism per message type
-    external: frozenset[str] = frozenset()  # message types sent or handled outside the repository
-    # the entries with handlers, by message type; None: the table's (a patched run's table holds
-    # only the entries it re-checks, and reads the others from its state when asked)
-    handled: Mapping[str, MessageEntry] | None = None
-
-    @cached_property
-    def handled_entries(self) -> Mapping[str, MessageEntry]:
-        if self.handled is not None:
-            return self.handled
-        return {e.message_type: e for e in self.table.entries if e.handles}
-
-
-class Check:
-    """A diagnostic: its identity and its documentation. How to find it depends on what its
-    findings depend on (one entry, one site, the broken files): a patched run (`incremental`)
-    re-checks only the entries and sites a change reaches.
-    """
-
-    code: ClassVar[str]
-    name: ClassVar[str]
-    severity: ClassVar[Severity]
-    summary: ClassVar[str]
-    why: ClassVar[str]
-    example: ClassVar[dict[str, str]]
-    fix: ClassVar[dict[str, str]]
-    fix_text: ClassVar[str]
-
-    def finding(self, site: LinkedSite, message: str, *, severity: Severity | None = None,
-                related: tuple[Related, ...] = ()) -> Finding:
-        return Finding(
-            code=self.code,
-            severity=severity or self.severity,
-            message=message,
-            location=site.location,
-            message_type=site.message_type,
-            mechanism=site.mechanism,
-            related=related,
-        )
-
-
-class EntryCheck(Check):
-    """A check of one message type: its findings depend on that entry alone (and, for
-    suggestions, on which other types are handled)."""
-
-    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
-        raise NotImplementedError
-
-
-class SiteCheck(Check):
-    """A check of one site: its findings depend on that site alone."""
-
-    forwarding: ClassVar[bool] = False  # also the calls inside wrappers that pass a parameter on
-
-    def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
-        raise NotImplementedError
-
-
-def describe(mechanism: Mechanism) -> str:
-    """`over rpc` / `as an event`: how a sentence says a mechanism."""
-    return "over rpc" if mechanism is Mechanism.RPC else "as an event"
-
-
-def _related(sites: tuple[LinkedSite, ...] | list[LinkedSite], note: str) -> tuple[Related, ...]:
-    """Related locations; `note` may use {api} and {how} (e.g. "over rpc")."""
-    return tuple(
-        Related(s.location, s.role, s.mechanism, note.format(api=s.api, how=describe(s.mechanism)))
-        for s in sites
-    )
+from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
+from fedcl_lint.analysis.table import MessageEntry, Status
+from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, describe, related_sites
+from fedcl_lint.settings.rulepack import RulePack
+from fedcl_lint.types import Finding, Mechanism, Related, Role, Severity
 
 
 def _alternatives(pack: RulePack, mechanism: Mechanism, role: Role) -> str:
@@ -169,7 +75,7 @@ class MechanismMismatch(EntryCheck):
                 f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; {fix}"
             )
             yield self.finding(
-                send, message, related=_related(entry.handles, "handled {how} here (`{api}`)")
+                send, message, related=related_sites(entry.handles, "handled {how} here (`{api}`)")
             )
 
 
@@ -207,7 +113,7 @@ class UnhandledMessage(EntryCheck):
             related: tuple[Related, ...] = ()
             if suggestion is not None:
                 message += f"; did you mean `{suggestion}`?"
-                related = _related(handled[suggestion].handles, f"`{suggestion}` is handled {{how}} here (`{{api}}`)")
+                related = related_sites(handled[suggestion].handles, f"`{suggestion}` is handled {{how}} here (`{{api}}`)")
             severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
             yield self.finding(send, message, severity=severity, related=related)
 
@@ -251,7 +157,7 @@ class UnusedHandler(EntryCheck):
                     f"`{entry.message_type}` is handled {describe(mechanism)} (`{handle.api}`) but only "
                     f"ever sent {describe(next(iter(entry.send_mechanisms)))}, so this handler never runs"
                 )
-                related = _related(entry.sends, "sent {how} here (`{api}`)")
+                related = related_sites(entry.sends, "sent {how} here (`{api}`)")
             else:
                 message = (
                     f"`{entry.message_type}` has a handler {describe(mechanism)} (`{handle.api}`) "
@@ -306,13 +212,13 @@ class DuplicateHandler(EntryCheck):
                     f"`{entry.message_type}` is already compared in an earlier branch of the dispatcher "
                     f"`{dispatcher}` at {first.location}; this branch never runs"
                 )
-                yield self.finding(handle, message, related=_related([first], "compared first here"))
+                yield self.finding(handle, message, related=related_sites([first], "compared first here"))
                 continue
             message = (
                 f"`{entry.message_type}` already has an rpc handler registered at {first.location}; "
                 f"this registration silently replaces it"
             )
-            yield self.finding(handle, message, related=_related([first], "first registered here (`{api}`)"))
+            yield self.finding(handle, message, related=related_sites([first], "first registered here (`{api}`)"))
 
 
 def _dispatcher(site: LinkedSite) -> str | None:
@@ -500,167 +406,3 @@ class ProtocolPolicy(EntryCheck):
             yield self.finding(site, message)
 
 
-class ParseError(Check):
-    code = "FCL900"
-    name = "parse-error"
-    severity = Severity.ERROR
-    summary = ("A file that mentions the messaging API, or that an import needs, cannot be decoded or parsed; "
-               "the other files are still analysed.")
-    why = (
-        "A file fedcl-lint cannot read may hold sends or handlers that the rest of the "
-        "protocol depends on, so the report would be incomplete without saying so."
-    )
-    example = {"broken.py": "async def stop(comm, cid:\n    await comm.send_business_message(cid, \"STOP\", {})\n"}
-    fix = {
-        "broken.py": "async def stop(comm, cid):\n    await comm.send_business_message(cid, \"STOP\", {})\n",
-        "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"STOP\", handler)\n",
-    }
-    fix_text = (
-        "Fix the syntax or the encoding of the file, or exclude it from the analysis. (Files that "
-        "mention no messaging API are not parsed at all, so their syntax is your Python linter's job.)"
-    )
-
-    kind: ClassVar[str] = "parse"
-
-    def check_failure(self, failure: FileFailure) -> Iterator[Finding]:
-        if failure.kind == self.kind:
-            yield Finding(code=self.code, severity=self.severity, message=failure.message, location=failure.location)
-
-
-class ReadError(ParseError):
-    code = "FCL901"
-    name = "read-error"
-    severity = Severity.ERROR
-    kind = "read"
-    summary = "A file cannot be read (permissions, a broken or looping symbolic link, a vanished file)."
-    why = (
-        "A Python file fedcl-lint cannot read may hold sends or handlers the rest of the protocol "
-        "depends on. Unlike a syntax error this is about the file system, not the code, hence its own code."
-    )
-    example = {"server.py": "# a symbolic link to a file that no longer exists\n"}
-    fix = {"server.py": "async def stop(comm, cid):\n    await comm.send_business_message(cid, \"STOP\", {})\n",
-           "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"STOP\", handler)\n"}
-    fix_text = "Make the file readable, repair or remove the link, or exclude the path from the analysis."
-
-
-class FileTooLarge(ParseError):
-    code = "FCL902"
-    name = "file-too-large"
-    severity = Severity.WARNING
-    kind = "size"
-    summary = ("A file that mentions the messaging API, or that an import needs, is too large to parse (over 5 MB), "
-               "so it is not analysed.")
-    why = (
-        "Parsing cost grows with the file: a 50 MB generated file takes minutes and gigabytes. Such "
-        "files are generated data, not protocol code; the warning makes the gap in the analysis visible."
-    )
-    example = {"generated.py": "# 50 MB of generated tables that happen to mention send_business_message\n"}
-    fix = {"pyproject.toml": "[tool.fedcl-lint]\nexclude = [\"generated.py\"]\n",
-           "generated.py": "# 50 MB of generated tables that happen to mention send_business_message\n"}
-    fix_text = "Exclude generated files in `[tool.fedcl-lint] exclude`."
-
-
-class UnusedSuppression(Check):
-    code = "FCL100"
-    name = "unused-suppression"
-    severity = Severity.WARNING
-    summary = "A `# fedcl-lint: ignore` comment suppresses nothing (reported under `--warn-unused-ignores`)."
-    why = (
-        "A suppression outlives the finding it silenced: once the bug is fixed or the call moved, "
-        "the comment stays behind and would hide the next, different problem on that line."
-    )
-    example = {
-        "pyproject.toml": "[tool.fedcl-lint]\nwarn-unused-ignores = true\n",
-        "server.py": (
-            "async def shutdown(comm, client_id):\n"
-            "    await comm.send_business_message(client_id, \"SHUTDOWN\", {})  # fedcl-lint: ignore[FCL001]\n"
-        ),
-        "client.py": "def setup(comm, on_shutdown):\n    comm.register_message_handler(\"SHUTDOWN\", on_shutdown)\n",
-    }
-    fix = {
-        "pyproject.toml": example["pyproject.toml"],
-        "server.py": "async def shutdown(comm, client_id):\n    await comm.send_business_message(client_id, \"SHUTDOWN\", {})\n",
-        "client.py": example["client.py"],
-    }
-    fix_text = "Remove the comment, or the codes in it that no longer match a finding on its line."
-
-    # made after the other checks, by matching comments to findings (api.refine)
-    def finding_for(self, location: Location, unused_codes: tuple[str, ...] | None) -> Finding:
-        """The finding for a comment at `location`; `unused_codes` is None for a bare `ignore`,
-        empty for `ignore[]`."""
-        if unused_codes is None:
-            message = "unused suppression: there is no finding on this line to ignore"
-        elif not unused_codes:
-            message = "unused suppression: `ignore[]` names no code, so it suppresses nothing"
-        else:
-            codes = ", ".join(f"`{c}`" for c in unused_codes)
-            message = f"unused suppression: {codes} matched no finding on this line"
-        return Finding(code=self.code, severity=self.severity, message=message, location=location)
-
-
-ALL_CHECKS: tuple[Check, ...] = (
-    MechanismMismatch(),
-    UnhandledMessage(),
-    UnusedHandler(),
-    DuplicateHandler(),
-    UnresolvedMessageType(),
-    HandlerSignature(),
-    UnawaitedSend(),
-    ProtocolPolicy(),
-    ParseError(),
-    ReadError(),
-    FileTooLarge(),
-    UnusedSuppression(),
-)
-
-
-def check_by_code(code: str) -> Check | None:
-    return next((c for c in ALL_CHECKS if c.code == code.upper() or c.name == code.lower()), None)
-
-
-@dataclass(frozen=True)
-class ScopedFindings:
-    """The checks' findings, by what each depends on: a message type's entry, the sites one
-    module's code made (by display path), or the broken files. Empty groups are left out."""
-
-    by_entry: dict[str, tuple[Finding, ...]]
-    by_module: dict[str, tuple[Finding, ...]]
-    files: tuple[Finding, ...]
-
-    def all(self) -> list[Finding]:
-        """Every finding, in no particular order (`api.refine` sorts what it keeps)."""
-        findings = [*self.files]
-        for group in (*self.by_entry.values(), *self.by_module.values()):
-            findings.extend(group)
-        return findings
-
-
-ENTRY_CHECKS = tuple(c for c in ALL_CHECKS if isinstance(c, EntryCheck))
-SITE_CHECKS = tuple(c for c in ALL_CHECKS if isinstance(c, SiteCheck))
-
-
-def check_entry(entry: MessageEntry, ctx: CheckContext) -> tuple[Finding, ...]:
-    return tuple(finding for check in ENTRY_CHECKS for finding in check.check_entry(entry, ctx))
-
-
-def check_module(link: ModuleLink, ctx: CheckContext) -> tuple[Finding, ...]:
-    """The findings of the sites (and wrapper calls) one module's code made."""
-    return tuple(
-        finding
-        for check in SITE_CHECKS
-        for site in (link.sites + link.forwarding if check.forwarding else link.sites)
-        for finding in check.check_site(site, ctx)
-    )
-
-
-def run_checks(ctx: CheckContext, modules: Mapping[str, ModuleLink]) -> ScopedFindings:
-    """Every check over the table, whose sites are those of `modules` (the link stage's, by display path)."""
-    by_entry = {e.message_type: found for e in ctx.table.entries if (found := check_entry(e, ctx))}
-    by_module = {origin: found for origin, link in modules.items() if (found := check_module(link, ctx))}
-    files = tuple(
-        finding
-        for check in ALL_CHECKS if isinstance(check, ParseError)
-        for failure in ctx.failures
-        for finding in check.check_failure(failure)
-    )
-    return ScopedFindings(by_entry, by_module, files)

@@ -19,12 +19,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from fedcl_lint.cache import FactCache
-from fedcl_lint.discover import SourceFile
-from fedcl_lint.extract import decode, extract
-from fedcl_lint.facts import ModuleFacts, ParseFailure, Position, Suppression
-from fedcl_lint.rulepack import RulePack
-from fedcl_lint.suppressions import MARKER, parse_suppressions
+from fedcl_lint.analysis.cache import FactCache
+from fedcl_lint.analysis.discover import SourceFile
+from fedcl_lint.analysis.extract import decode, extract
+from fedcl_lint.analysis.facts import ModuleFacts, ParseFailure, Position, Suppression
+from fedcl_lint.settings.rulepack import RulePack
+from fedcl_lint.analysis.suppression_comments import MARKER, parse_suppressions
 from fedcl_lint.types import Location
 
 T = TypeVar("T")
@@ -54,6 +54,19 @@ class EngineOptions:
     jobs: int | None = None  # worker processes; None: one per CPU
     cache_dir: Path | None = None  # None: no cache
     prefilter: bool = True
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """Every file and folder whose content decided a run, for replaying it (see `replay`).
+
+    `skipped` are sources the prefilter never parsed: they may change without changing
+    the findings as long as they still mention none of `names`.
+    """
+
+    paths: tuple[str, ...] = ()
+    skipped: frozenset[str] = frozenset()
+    names: tuple[str, ...] = ()
 
 
 class FactStore:

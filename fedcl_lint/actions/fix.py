@@ -27,12 +27,12 @@ from typing import Mapping, Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from fedcl_lint.api import Analysis
-from fedcl_lint.discover import SourceFile
+from fedcl_lint.refine.result import Analysis
+from fedcl_lint.analysis.discover import SourceFile
 from fedcl_lint.files import replace_atomically
-from fedcl_lint.link import LinkedSite
-from fedcl_lint.rulepack import CallSpec, RewriteSpec, RulePack
-from fedcl_lint.table import MessageEntry
+from fedcl_lint.analysis.link import LinkedSite
+from fedcl_lint.settings.rulepack import CallSpec, RewriteSpec, RulePack
+from fedcl_lint.analysis.table import MessageEntry
 from fedcl_lint.types import Finding, Location, Mechanism, plural
 
 CODE = "FCL001"

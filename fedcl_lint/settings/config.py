@@ -24,14 +24,15 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from typing import TYPE_CHECKING
 
-from fedcl_lint.discover import CACHE_DIR_NAME, glob_spec
+from fedcl_lint.settings.globs import glob_spec
 from fedcl_lint.files import read_user_text
-from fedcl_lint.types import ALL_SELECTOR, Mechanism, Severity, selector_matches
+from fedcl_lint.types import ALL_SELECTOR, CODES, Mechanism, Severity, selector_matches
 
 if TYPE_CHECKING:
     import pathspec
 
 TABLE = "tool.fedcl-lint"
+CACHE_DIR_NAME = ".fedcl-lint-cache"  # the cache folder (`default_cache_dir`): never analysed
 DEFAULT_INCLUDE = ("*.py",)
 DEFAULT_SELECT = ("FCL",)
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
@@ -198,12 +199,6 @@ def _display(path: Path, cwd: Path) -> str:
 # --- validation ---------------------------------------------------------------------------------
 
 
-def known_codes() -> tuple[str, ...]:
-    from fedcl_lint.checks import ALL_CHECKS  # late: the checks import the engine, not the other way round
-
-    return tuple(check.code for check in ALL_CHECKS)
-
-
 def parse_selector(value: Any) -> str | None:
     """`value` as a check selector (a code, a prefix of one, or ALL), or None if it is not one."""
     if not isinstance(value, str):
@@ -211,7 +206,7 @@ def parse_selector(value: Any) -> str | None:
     selector = value.strip().upper()
     if selector == ALL_SELECTOR:
         return selector
-    if _SELECTOR.match(selector) and any(code.startswith(selector) for code in known_codes()):
+    if _SELECTOR.match(selector) and any(code.startswith(selector) for code in CODES):
         return selector
     return None
 
@@ -326,7 +321,7 @@ class _Reader:
             raise self.error(key, choices, value) from None
 
     def rules(self, value: Any, key: str, folder: Path) -> tuple[str, ...]:
-        from fedcl_lint.rulepack import BUILTIN_PACKS  # late: a replayed run loads no rule pack
+        from fedcl_lint.settings.rulepack import BUILTIN_PACKS  # late: a replayed run loads no rule pack
 
         specs = []
         for index, spec in enumerate(self.strings(value, key, "an array of rule packs (built-in names or paths)")):

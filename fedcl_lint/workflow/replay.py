@@ -34,15 +34,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fedcl_lint import __version__
-from fedcl_lint.cache import UNPICKLING_ERRORS
+from fedcl_lint.analysis.cache import UNPICKLING_ERRORS
 
 if TYPE_CHECKING:
-    from fedcl_lint.api import RunInputs  # the engine is never loaded to replay
+    from fedcl_lint.analysis.load import RunInputs  # the engine is never loaded to replay
 
 _FORMAT = "2"
 RACY_SECONDS = 2.0
 _KEEP = 64  # recorded runs per cache folder: one per distinct command, oldest dropped first
-_KEEP_STATES = 8  # of those, the most recent keep their full run's state (`incremental`): megabytes each
 
 # A file: mode, inode, size, mtime_ns, ctime_ns. A folder: its entries, each with whether it is
 # a folder (its times change whenever anything is written in it, e.g. a report). None: missing.
@@ -100,7 +99,7 @@ class RunRecord:
 
     def record(self, inputs: RunInputs, outcome: Outcome) -> list[tuple[str, _Status]] | None:
         """Keep `outcome` for the next run, unless an input changed too recently to tell (see above).
-        Returns the statuses recorded, if it was. A read-only or full disk costs speed only."""
+        A read-only or full disk costs speed only."""
         paths = list(dict.fromkeys([*inputs.paths, *_code_that_decided()]))
         return self._write(paths, inputs.skipped, inputs.names, outcome)
 
@@ -183,15 +182,12 @@ def _code_that_decided() -> list[str]:
 
 
 def _drop_oldest(folder: Path) -> None:
-    """Keep the `_KEEP` most recent records, and the states of the `_KEEP_STATES` most recent
-    (another run may be dropping them too)."""
+    """Keep the `_KEEP` most recent records (another run may be dropping them too)."""
     records = [(status[3], path) for path in folder.glob("*.pickle")
                if (status := _status(str(path))) is not None and isinstance(status[0], int)]
     ordered = [path for _, path in sorted(records)]
     for old in ordered[:-_KEEP]:
         old.unlink(missing_ok=True)
-    for old in ordered[:-_KEEP_STATES]:
-        old.with_suffix(".state").unlink(missing_ok=True)
 
 
 def _canonical(value: object) -> object:

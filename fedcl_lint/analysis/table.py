@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from fedcl_lint.link import LinkedSite, LinkResult, Wrapper
+from fedcl_lint.analysis.link import LinkedSite, LinkResult, Wrapper
 from fedcl_lint.types import Mechanism, Role
 
 
@@ -62,9 +62,13 @@ class ProtocolTable:
 
     entries: tuple[MessageEntry, ...]
     unresolved: tuple[LinkedSite, ...]
-    site_count: int
+    sites: tuple[LinkedSite, ...] = ()  # every site, resolved or not, in location order
     forwarding: tuple[LinkedSite, ...] = ()  # inside wrappers: not protocol sites of their own
     wrappers: tuple[Wrapper, ...] = ()
+
+    @property
+    def site_count(self) -> int:
+        return len(self.sites)
 
     @property
     def resolved_count(self) -> int:
@@ -78,29 +82,26 @@ def build_table(linked: LinkResult) -> ProtocolTable:
     """Group resolved sites by message type; keep the unresolved ones apart."""
     by_type: dict[str, list[LinkedSite]] = {}
     unresolved = []
-    sites = linked.sites
-    for site in sorted(sites, key=_order):
+    sites = sorted(linked.sites, key=_order)
+    for site in sites:
         if site.message_type is None:
             unresolved.append(site)
         else:
             by_type.setdefault(site.message_type, []).append(site)
-    entries = tuple(entry_of(message_type, group) for message_type, group in sorted(by_type.items()))
+    entries = tuple(
+        MessageEntry(
+            message_type=message_type,
+            sends=tuple(s for s in group if s.role is Role.SEND),
+            handles=tuple(s for s in group if s.role is Role.HANDLE),
+        )
+        for message_type, group in sorted(by_type.items())
+    )
     return ProtocolTable(
         entries=entries,
         unresolved=tuple(unresolved),
-        site_count=len(sites),
+        sites=tuple(sites),
         forwarding=tuple(sorted(linked.forwarding, key=_order)),
         wrappers=linked.wrappers,
-    )
-
-
-def entry_of(message_type: str, sites: list[LinkedSite]) -> MessageEntry:
-    """The entry of `sites` (all of `message_type`), in location order."""
-    group = sorted(sites, key=_order)
-    return MessageEntry(
-        message_type=message_type,
-        sends=tuple(s for s in group if s.role is Role.SEND),
-        handles=tuple(s for s in group if s.role is Role.HANDLE),
     )
 
 

@@ -151,12 +151,10 @@ class RulePack:
 
 
 def builtin_pack_path(name: str) -> Path:
-    """Built-in packs ship inside the wheel (fedcl_lint/rules) or sit at the repo root."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "rules", here.parent / "rules"):
-        candidate = folder / f"{name}.toml"
-        if candidate.is_file():
-            return candidate
+    """Built-in packs ship inside the package (fedcl_lint/rules)."""
+    candidate = Path(__file__).resolve().parent.parent / "rules" / f"{name}.toml"
+    if candidate.is_file():
+        return candidate
     raise RulePackError(f"built-in rule pack {name!r} is missing from the installation")
 
 

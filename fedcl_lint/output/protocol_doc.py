@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedcl_lint.api import Analysis
-from fedcl_lint.reporters.json_report import table_document
+from fedcl_lint.refine.result import Analysis
+from fedcl_lint.output.json_report import table_document
 from fedcl_lint.types import Location, Mechanism, Role, plural
 
 _RED = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"

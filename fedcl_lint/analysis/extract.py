@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from fedcl_lint.facts import (
+from fedcl_lint.analysis.facts import (
     Assignment,
     AttrRef,
     Call,
@@ -45,8 +45,8 @@ from fedcl_lint.facts import (
     Position,
     SelfAttrRef,
 )
-from fedcl_lint.rulepack import RulePack
-from fedcl_lint.suppressions import parse_suppressions
+from fedcl_lint.settings.rulepack import RulePack
+from fedcl_lint.analysis.suppression_comments import parse_suppressions
 
 _MAX_EXPRESSION_DEPTH = 200
 

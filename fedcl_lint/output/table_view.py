@@ -6,10 +6,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fedcl_lint.api import Analysis
-from fedcl_lint.link import LinkedSite
-from fedcl_lint.reporters.text import coverage_line
-from fedcl_lint.table import Status
+from fedcl_lint.refine.result import Analysis
+from fedcl_lint.analysis.link import LinkedSite
+from fedcl_lint.output.text import coverage_line
+from fedcl_lint.analysis.table import Status
 
 _PIPE_WIDTH = 160
 _STATUS_STYLE = {Status.OK: "green", Status.MISMATCH: "bold red", Status.UNHANDLED: "red", Status.UNUSED: "yellow"}

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from fedcl_lint.engine import FactStore, Module
-from fedcl_lint.facts import (
+from fedcl_lint.analysis.load import FactStore, Module
+from fedcl_lint.analysis.facts import (
     AttrRef,
     Call,
     ClassFacts,
@@ -35,7 +35,7 @@ from fedcl_lint.facts import (
     Position,
     SelfAttrRef,
 )
-from fedcl_lint.rulepack import ArgSlot, DispatcherSpec, RulePack
+from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, RulePack
 from fedcl_lint.types import Location, Mechanism, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
@@ -104,22 +104,6 @@ class Wrapper:
     via: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleLink:
-    """What linking one module's code produced, and every module whose facts that read.
-
-    The unit a patched run (`incremental`) redoes: when a module changes, only the
-    modules that read it can link differently, as long as nothing project-wide
-    (the wrappers, the dispatchers) changes with it.
-    """
-
-    sites: tuple[LinkedSite, ...]
-    forwarding: tuple[LinkedSite, ...]
-    wrappers: frozenset[tuple[tuple[str, str], _Api]]  # the wrappers its sites make (function, API)
-    dispatchers: frozenset[tuple[str, str]]  # the dispatchers it registers
-    reads: frozenset[str]  # display paths, its own included
-
-
 @dataclass(frozen=True)
 class LinkResult:
     """Everything linking found: the protocol's sites, and the wrappers' inner calls."""
@@ -127,9 +111,6 @@ class LinkResult:
     sites: tuple[LinkedSite, ...]
     forwarding: tuple[LinkedSite, ...]  # calls inside wrappers that pass a parameter on
     wrappers: tuple[Wrapper, ...]
-    modules: dict[str, ModuleLink]  # by display path, of each module with sites
-    # the functions that share a wrapper's bare name, in the order `obj.name(...)` consults them
-    by_name: dict[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
@@ -229,9 +210,6 @@ class Linker:
         self._pack_sites: dict[tuple[str, int], _RawSite] = {}
         self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
-        self._reads: dict[str, set[str]] = {}  # per module with sites: the modules its linking read
-        self._reading: set[str] = set()  # where `_module` notes what it hands out
-        self._registered: dict[str, set[tuple[str, str]]] = {}  # per module: the dispatchers it registers
 
     def _select(self, modules: list[Module]) -> None:
         """Take modules whose calls are sites; index their functions by bare name."""
@@ -259,7 +237,10 @@ class Linker:
                 break
             self._select(more)
             wrappers = found
-        modules = self._module_links(raw, wrappers)
+        sites: list[LinkedSite] = []
+        forwarding: list[LinkedSite] = []
+        for site in raw:
+            (forwarding if self._forwarded(site, wrappers) else sites).append(self._linked(site))
         owners = {m.file.display: m for m in self.store.modules.values()}
         described = [
             Wrapper(qualname, module.location(module.facts.functions[qualname].position), api.role,
@@ -270,40 +251,7 @@ class Linker:
             )
             for api in sorted(apis, key=lambda a: (a.role, a.mechanism, a.chain))
         ]
-        sites = tuple(site for link in modules.values() for site in link.sites)
-        forwarding = tuple(site for link in modules.values() for site in link.forwarding)
-        by_name = {name: tuple(self.definitions[name]) for _, qualname in wrappers
-                   if (name := qualname.rsplit(".", 1)[-1]) in self.definitions}
-        return LinkResult(sites, forwarding, tuple(described), modules, by_name)
-
-    def relink(self, modules: list[Module], wrappers: dict[tuple[str, str], frozenset[_Api]],
-               by_name: dict[str, tuple[tuple[str, str], ...]],
-               claimed: set[tuple[str, str]]) -> dict[str, ModuleLink]:
-        """Link `modules` again, knowing the project's wrappers, their `by_name` index and the
-        dispatchers other modules claimed (a patched run: see `incremental`)."""
-        self.definitions = {name: list(identities) for name, identities in by_name.items()}
-        return self._module_links(self._raw_sites(modules, wrappers, set(claimed)), wrappers)
-
-    def _module_links(self, raw: list[_RawSite],
-                      wrappers: dict[tuple[str, str], frozenset[_Api]]) -> dict[str, ModuleLink]:
-        """Resolve the final round's sites, grouped by the module whose code made them."""
-        by_origin: dict[str, list[_RawSite]] = {}
-        for site in raw:
-            by_origin.setdefault(site.origin, []).append(site)
-        links = {}
-        for origin in sorted(self._reads):
-            group = by_origin.get(origin, [])
-            sites, forwarding = [], []
-            self._reading = self._reads[origin]
-            for site in group:
-                linked = self._linked(site)
-                (forwarding if self._forwarded(site, wrappers) else sites).append(linked)
-            made = frozenset((key, api) for key, apis in self._wrappers_from(group).items() for api in apis)
-            links[origin] = ModuleLink(tuple(sites), tuple(forwarding), made,
-                                       frozenset(self._registered.get(origin, ())), frozenset(self._reading))
-        self._reading = set()
-        self._reads = {}  # frozen into the links (a large run has tens of thousands)
-        return links
+        return LinkResult(tuple(sites), tuple(forwarding), tuple(described))
 
     # sites
 
@@ -317,7 +265,6 @@ class Linker:
         for module in modules:
             facts = module.facts
             display = module.file.display
-            self._reading = self._reads.setdefault(display, {display})
             for index, call in enumerate(facts.calls):
                 if call.name not in relevant:
                     continue
@@ -339,7 +286,6 @@ class Linker:
                          payload.function, origin=display)
                 for payload in facts.payloads
             )
-        self._reading = set()
         return raw
 
     def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
@@ -369,7 +315,6 @@ class Linker:
             return []
         owner, function, _shift = target
         identity = _identity(owner, function.qualname)
-        self._registered.setdefault(module.file.display, set()).add(identity)
         if identity in done:
             return []
         done.add(identity)
@@ -696,7 +641,6 @@ class Linker:
         file = self.files_by_name.get(name) if name is not None else None
         if file is None:
             return None
-        self._reading.add(file.display)
         return self.store.module(file)
 
     def _absolute(self, module: Module, name: str, level: int) -> str | None:
@@ -724,7 +668,6 @@ class _Lineage:
 
     def __init__(self, linker: Linker, module: Module, cls: ClassFacts):
         self.linker = linker
-        self.reads = {module.file.display}  # what resolving its bases read: whoever walks it reads it too
         self.found: list[tuple[Module, ClassFacts]] = []
         self.stack = [(module, cls)]
         self.seen: set[tuple[str, str]] = set()
@@ -734,7 +677,6 @@ class _Lineage:
     def __iter__(self) -> Iterator[tuple[Module, ClassFacts]]:
         index = 0
         while index < len(self.found) or self._advance():
-            self.linker._reading |= self.reads
             yield self.found[index]
             index += 1
 
@@ -744,14 +686,11 @@ class _Lineage:
             return False  # a base expression that needs this very lineage: a cycle ends here
         if self.expanded < len(self.found):
             self.expanding = True
-            reader, self.linker._reading = self.linker._reading, self.reads
             try:
                 module, cls = self.found[-1]
                 self.stack.extend(reversed(self.linker._bases(module, cls)))
             finally:
                 self.expanding = False
-                reader |= self.reads  # in place: it is the module's own set
-                self.linker._reading = reader
             self.expanded = len(self.found)
         while self.stack:
             module, cls = self.stack.pop()

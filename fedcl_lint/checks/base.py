@@ -1,0 +1,98 @@
+"""What every check shares: the context it reads, its identity and documentation, how it words things.
+
+Each check carries its own documentation (what it does, why it matters, an
+example and its fix). The examples are mini projects (path -> source): the
+test suite runs them, so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import ClassVar, Iterator, Mapping
+
+from fedcl_lint.analysis.link import LinkedSite
+from fedcl_lint.analysis.table import MessageEntry, ProtocolTable
+from fedcl_lint.settings.rulepack import RulePack
+from fedcl_lint.types import Finding, Location, Mechanism, Related, Severity
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """A file that could not be analysed; `kind` as in facts.ParseFailure."""
+
+    location: Location
+    message: str
+    kind: str = "parse"
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What the checks read: the table, the API, the broken files and the user's declarations."""
+
+    table: ProtocolTable
+    pack: RulePack
+    failures: tuple[FileFailure, ...] = ()
+    policy: Mapping[str, Mechanism] = field(default_factory=dict)  # declared mechanism per message type
+    external: frozenset[str] = frozenset()  # message types sent or handled outside the repository
+
+    @cached_property
+    def handled_entries(self) -> Mapping[str, MessageEntry]:
+        """The entries with handlers, by message type (for "did you mean")."""
+        return {e.message_type: e for e in self.table.entries if e.handles}
+
+
+class Check:
+    """A diagnostic: its identity and its documentation. Subclasses say what one finding reads:
+    one message type's entry, one site, or one broken file."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    why: ClassVar[str]
+    example: ClassVar[dict[str, str]]
+    fix: ClassVar[dict[str, str]]
+    fix_text: ClassVar[str]
+
+    def finding(self, site: LinkedSite, message: str, *, severity: Severity | None = None,
+                related: tuple[Related, ...] = ()) -> Finding:
+        return Finding(
+            code=self.code,
+            severity=severity or self.severity,
+            message=message,
+            location=site.location,
+            message_type=site.message_type,
+            mechanism=site.mechanism,
+            related=related,
+        )
+
+
+class EntryCheck(Check):
+    """A check of one message type: its findings depend on that entry alone (and, for
+    suggestions, on which other types are handled)."""
+
+    def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+class SiteCheck(Check):
+    """A check of one site: its findings depend on that site alone."""
+
+    forwarding: ClassVar[bool] = False  # also the calls inside wrappers that pass a parameter on
+
+    def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+def describe(mechanism: Mechanism) -> str:
+    """`over rpc` / `as an event`: how a sentence says a mechanism."""
+    return "over rpc" if mechanism is Mechanism.RPC else "as an event"
+
+
+def related_sites(sites: tuple[LinkedSite, ...] | list[LinkedSite], note: str) -> tuple[Related, ...]:
+    """Related locations; `note` may use {api} and {how} (e.g. "over rpc")."""
+    return tuple(
+        Related(s.location, s.role, s.mechanism, note.format(api=s.api, how=describe(s.mechanism)))
+        for s in sites
+    )
