@@ -37,16 +37,17 @@ def replace_atomically(path: Path, data: bytes) -> None:
         status: os.stat_result | None = path.stat()
     except FileNotFoundError:
         status = None
-    descriptor, temporary = create_temporary(path)
+    descriptor, created = create_temporary(path)
+    temporary: str | None = created
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if status is not None:
-            _same_owner(temporary, status)
-            os.chmod(temporary, stat.S_IMODE(status.st_mode))  # after chown, which may clear setuid bits
-        os.replace(temporary, path)
+            _same_owner(created, status)
+            os.chmod(created, stat.S_IMODE(status.st_mode))  # after chown, which may clear setuid bits
+        os.replace(created, path)
         temporary = None
     finally:
         if temporary is not None:

@@ -79,7 +79,7 @@ class Finding:
     related: tuple[Related, ...] = field(default=())
 
     @property
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[Location, str, str]:
         return (self.location, self.code, self.message)
 
 

@@ -161,7 +161,7 @@ class _Walker:
         base = self.base if path.is_relative_to(self.base) else self.top
         return path.relative_to(base).as_posix() + ("/" if is_dir else "")
 
-    def _included(self, entry: os.DirEntry) -> bool:
+    def _included(self, entry: os.DirEntry[str]) -> bool:
         spec = self.selection.include_spec
         return entry.name.endswith(".py") if spec is None else spec.match_file(self._relative(Path(entry.path), False))
 
@@ -202,7 +202,7 @@ class _Walker:
         return _read_ignore_file(path, base)
 
 
-def _file_like(entry: os.DirEntry) -> bool:
+def _file_like(entry: os.DirEntry[str]) -> bool:
     """A file, or a symbolic link that leads nowhere (missing target, loop): those are kept
     so that reading them reports the problem, instead of a file silently left out."""
     try:

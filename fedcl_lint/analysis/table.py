@@ -105,7 +105,7 @@ def build_table(linked: LinkResult) -> ProtocolTable:
     )
 
 
-def _order(site: LinkedSite) -> tuple:
+def _order(site: LinkedSite) -> tuple[str, int, int, Role, Mechanism, str]:
     # the location's fields, not the Location: tuples of str and int compare in C, dataclasses do not
     location = site.location
     return (location.path, location.line, location.column, site.role, site.mechanism, site.api)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterator
 
+from fedcl_lint.analysis.facts import Param
 from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, Status
 from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, describe, related_sites
@@ -306,13 +307,13 @@ class HandlerSignature(SiteCheck):
             f"handler `{handler.description}` of {subject} is registered {describe(site.mechanism)}, "
             f"which calls it as `{call}`, but {problem}"
         )
-        related = ()
+        related: tuple[Related, ...] = ()
         if handler.definition is not None:
             related = (Related(handler.definition, None, None, f"`{handler.description}` is defined here"),)
         yield self.finding(site, message, related=related)
 
 
-def _signature_problem(params, count: int) -> str | None:
+def _signature_problem(params: tuple[Param, ...], count: int) -> str | None:
     """Why a function with `params` cannot be called with `count` positional arguments."""
     positional = [p for p in params if p.kind in ("positional_only", "positional")]
     required = [p for p in positional if not p.has_default]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from fedcl_lint.checks import Check
 
 
@@ -28,7 +30,7 @@ def render_rule_page(check: Check, level: int = 1) -> str:
     )
 
 
-def render_all_pages(checks, level: int) -> str:
+def render_all_pages(checks: Iterable[Check], level: int) -> str:
     return "\n".join(render_rule_page(check, level) for check in checks)
 
 

@@ -15,7 +15,8 @@ import sys
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from enum import Enum
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,6 +37,7 @@ CACHE_DIR_NAME = ".fedcl-lint-cache"  # the cache folder (`default_cache_dir`): 
 DEFAULT_INCLUDE = ("*.py",)
 DEFAULT_SELECT = ("FCL",)
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
+_E = TypeVar("_E", bound=Enum)
 
 
 class ConfigError(Exception):
@@ -166,7 +168,7 @@ def _has_table(path: Path, cwd: Path) -> bool:
     return isinstance(tool, dict) and "fedcl-lint" in tool
 
 
-def _parse(path: Path, display: str) -> dict:
+def _parse(path: Path, display: str) -> dict[str, Any]:
     text = read_user_text(path, display, ConfigError, "configuration file not found")
     try:
         return tomllib.loads(text)
@@ -229,7 +231,7 @@ class _Reader:
     def error(self, key: str, expected: str, got: Any) -> ConfigError:
         return ConfigError(f"{self.display}: `{self.key(key)}`: expected {expected}, found {got!r}")
 
-    def config(self, table: dict, path: Path) -> Config:
+    def config(self, table: dict[str, Any], path: Path) -> Config:
         folder = path.parent
         readers: dict[str, Callable[[Any, str], Any]] = {
             "include": lambda v, k: self.patterns(v, k),
@@ -289,7 +291,7 @@ class _Reader:
             selectors.append(selector)
         return tuple(selectors)
 
-    def table(self, value: Any, key: str, expected: str) -> dict:
+    def table(self, value: Any, key: str, expected: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.error(key, expected, value)
         return value
@@ -314,7 +316,7 @@ class _Reader:
             entries.append((selector, self.choice(Severity, severity, f"{key}.{raw}", _SEVERITIES)))
         return tuple(entries)
 
-    def choice(self, kind: type, value: Any, key: str, choices: str):
+    def choice(self, kind: type[_E], value: Any, key: str, choices: str) -> _E:
         try:
             return kind(value)
         except ValueError:

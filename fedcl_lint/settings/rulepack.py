@@ -12,7 +12,8 @@ import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,6 +24,7 @@ from fedcl_lint.files import read_user_text
 from fedcl_lint.types import Mechanism, Role
 
 BUILTIN_PACKS = ("fedcl",)
+_E = TypeVar("_E", bound=Enum)
 
 
 class RulePackError(Exception):
@@ -165,7 +167,8 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     payloads: dict[str, PayloadSpec] = {}
     dispatchers: dict[str, DispatcherSpec] = {}
     rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
-    names, sources = [], []
+    names: list[str] = []
+    sources: list[Path] = []
     for spec in specs:
         path = builtin_pack_path(spec) if spec in BUILTIN_PACKS else Path(spec)
         sources.append(Path(os.path.abspath(path)))
@@ -286,7 +289,7 @@ def _load_one(path: Path) -> RulePack:
                 mechanism=reader.enum(
                     Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
                 ),
-                message_type=reader.slot(raw, where, "message_type", required=True),
+                message_type=reader.required_slot(raw, where, "message_type"),
                 handler=handler,
                 coroutine=reader.boolean(raw, where, "coroutine"),
             )
@@ -315,7 +318,7 @@ def _load_one(path: Path) -> RulePack:
         dispatchers.append(
             DispatcherSpec(
                 registration=reader.string(raw, where, "registration", required=True),
-                handler=reader.slot(raw, where, "handler", required=True),
+                handler=reader.required_slot(raw, where, "handler"),
                 payload_argument=reader.index(raw, where, "payload_argument"),
                 key=reader.string(raw, where, "key", required=True),
                 mechanism=reader.enum(
@@ -334,7 +337,7 @@ def _load_one(path: Path) -> RulePack:
     )
 
 
-def _rewrite(reader: "_Reader", where: str, raw: dict) -> RewriteSpec:
+def _rewrite(reader: "_Reader", where: str, raw: dict[str, Any]) -> RewriteSpec:
     """One [[rewrites]] entry, checked on its own (`_check_rewrite` checks it against the calls)."""
     reader.keys(raw, where, {"from", "to", "positions", "keywords", "manual"})
     source = reader.string(raw, where, "from", required=True)
@@ -363,7 +366,7 @@ class _Reader:
         found = "nothing" if got is None else f"{got!r}"
         return RulePackError(f"{self.path}: `{key}`: expected {expected}, found {found}")
 
-    def keys(self, table: dict, where: str, allowed: set[str]) -> None:
+    def keys(self, table: dict[str, Any], where: str, allowed: set[str]) -> None:
         for key in table:
             if key not in allowed:
                 full = f"{where}.{key}" if where else key
@@ -371,7 +374,7 @@ class _Reader:
                     f"{self.path}: unknown key `{full}` (allowed: {', '.join(sorted(allowed))})"
                 )
 
-    def table(self, data: dict, key: str, required: bool = False) -> dict:
+    def table(self, data: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
         value = data.get(key)
         if value is None and not required:
             return {}
@@ -379,7 +382,7 @@ class _Reader:
             raise self.error(key, "a table", value)
         return value
 
-    def string(self, data: dict, where: str, key: str, required: bool = False) -> str:
+    def string(self, data: dict[str, Any], where: str, key: str, required: bool = False) -> str:
         value = data.get(key)
         if value is None and not required:
             return ""
@@ -387,38 +390,38 @@ class _Reader:
             raise self.error(f"{where}.{key}", "a non-empty string", value)
         return value
 
-    def tables(self, data: dict, key: str) -> list[dict]:
+    def tables(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
             raise self.error(key, f"an array of tables ([[{key}]])", value)
         return value
 
-    def boolean(self, data: dict, where: str, key: str) -> bool:
+    def boolean(self, data: dict[str, Any], where: str, key: str) -> bool:
         value = data.get(key, False)
         if not isinstance(value, bool):
             raise self.error(f"{where}.{key}", "true or false", value)
         return value
 
-    def names(self, data: dict, where: str, key: str) -> tuple[str, ...]:
+    def names(self, data: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
             raise self.error(f"{where}.{key}", "an array of non-empty strings", value)
         return tuple(value)
 
-    def index(self, data: dict, where: str, key: str) -> int:
+    def index(self, data: dict[str, Any], where: str, key: str) -> int:
         value = data.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise self.error(f"{where}.{key}", "a non-negative integer (0 = first argument)", value)
         return value
 
-    def enum(self, kind: type, value: str, where: str):
+    def enum(self, kind: type[_E], value: str, where: str) -> _E:
         try:
             return kind(value)
         except ValueError:
             choices = " or ".join(repr(member.value) for member in kind)
             raise self.error(where, choices, value) from None
 
-    def slot(self, data: dict, where: str, key: str, required: bool) -> ArgSlot | None:
+    def slot(self, data: dict[str, Any], where: str, key: str, required: bool) -> ArgSlot | None:
         value = data.get(key)
         full = f"{where}.{key}"
         expected = "a table like { position = 1, keyword = \"message_type\" }"
@@ -439,7 +442,12 @@ class _Reader:
             raise self.error(full, "`position`, `keyword` or both", value)
         return ArgSlot(position=position, keyword=keyword)
 
-    def positions(self, data: dict, where: str, key: str) -> tuple[int, ...]:
+    def required_slot(self, data: dict[str, Any], where: str, key: str) -> ArgSlot:
+        slot = self.slot(data, where, key, required=True)
+        assert slot is not None  # `slot` raises for a missing required one
+        return slot
+
+    def positions(self, data: dict[str, Any], where: str, key: str) -> tuple[int, ...]:
         """A rewrite's positional mapping: a permutation of 0..n-1 (no argument dropped or invented)."""
         value = data.get(key)
         if not isinstance(value, list) or not value \
@@ -449,7 +457,7 @@ class _Reader:
             raise self.error(f"{where}.{key}", expected, value)
         return tuple(value)
 
-    def renames(self, data: dict, where: str, key: str) -> tuple[tuple[str, str], ...]:
+    def renames(self, data: dict[str, Any], where: str, key: str) -> tuple[tuple[str, str], ...]:
         """A rewrite's keyword renames: parameter name -> distinct parameter name."""
         value = data.get(key, {})
         full = f"{where}.{key}"
