@@ -2,7 +2,7 @@
 
 Which files: the `include` globs, minus the built-in excluded folders, the
 `exclude` globs and whatever `.gitignore` ignores. Globs use gitignore syntax
-(pathspec) and are matched against paths relative to `root`, the
+(`settings.globs`) and are matched against paths relative to `root`, the
 configuration file's folder. A file named on the command line is always
 analysed, as in Ruff.
 """
@@ -13,13 +13,10 @@ import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from fedcl_lint.settings.config import CACHE_DIR_NAME
-from fedcl_lint.settings.globs import glob_spec
-
-if TYPE_CHECKING:
-    import pathspec
+from fedcl_lint.settings.globs import GlobSpec, glob_spec
 
 # Folders no one wants linted, as in Ruff's defaults.
 DEFAULT_EXCLUDED_DIRS = frozenset(
@@ -70,12 +67,12 @@ class FileSelection:
     respect_gitignore: bool = True
 
     @cached_property
-    def include_spec(self) -> pathspec.GitIgnoreSpec | None:
+    def include_spec(self) -> GlobSpec | None:
         """None for the default `*.py`, which a suffix test decides faster."""
         return None if self.include == ("*.py",) else glob_spec(self.include)
 
     @cached_property
-    def exclude_spec(self) -> pathspec.GitIgnoreSpec | None:
+    def exclude_spec(self) -> GlobSpec | None:
         return glob_spec(self.exclude) if self.exclude else None
 
 
@@ -116,7 +113,7 @@ def discover(
     return Discovery(tuple(sorted(files, key=lambda f: f.display)), tuple(dict.fromkeys(consulted)))
 
 
-_Ignores = tuple[tuple[Path, "pathspec.GitIgnoreSpec"], ...]
+_Ignores = tuple[tuple[Path, GlobSpec], ...]
 
 
 class _Walker:
@@ -236,9 +233,9 @@ def _git_ignored(path: Path, is_dir: bool, ignores: _Ignores) -> bool:
     for base, spec in ignores:
         if not path.is_relative_to(base):
             continue
-        result = spec.check_file(path.relative_to(base).as_posix() + ("/" if is_dir else ""))
-        if result.include is not None:
-            ignored = result.include
+        decision = spec.decide(path.relative_to(base).as_posix() + ("/" if is_dir else ""))
+        if decision is not None:
+            ignored = decision
     return ignored
 
 

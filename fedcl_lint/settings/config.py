@@ -23,14 +23,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from typing import TYPE_CHECKING
 
-from fedcl_lint.settings.globs import glob_spec
+from fedcl_lint.settings.globs import GlobSpec, glob_spec
 from fedcl_lint.files import read_user_text
 from fedcl_lint.types import ALL_SELECTOR, CODES, Mechanism, Severity, selector_matches
 
-if TYPE_CHECKING:
-    import pathspec
 
 TABLE = "tool.fedcl-lint"
 CACHE_DIR_NAME = ".fedcl-lint-cache"  # the cache folder (`default_cache_dir`): never analysed
@@ -98,7 +95,7 @@ class Config:
         return best[1] if best is not None else default
 
     @cached_property
-    def _per_file_specs(self) -> tuple[tuple["pathspec.GitIgnoreSpec", tuple[str, ...]], ...]:
+    def _per_file_specs(self) -> tuple[tuple[GlobSpec, tuple[str, ...]], ...]:
         return tuple((glob_spec([pattern]), codes) for pattern, codes in self.per_file_ignores)
 
 
@@ -276,7 +273,7 @@ class _Reader:
         for index, pattern in enumerate(patterns):
             try:
                 glob_spec([pattern])
-            except ValueError as exc:  # pathspec's error for a pattern it cannot compile
+            except ValueError as exc:  # a pattern git cannot read
                 raise self.error(f"{key}[{index}]", f"a valid glob pattern ({exc})", pattern) from None
         return patterns
 

@@ -6,7 +6,7 @@ folder, its report and exit code under a key of everything that decides them
 besides files (the settings, the options, the working directory, the tool's
 version and installation, the Python version), with the status of every input:
 each source file, ignore file and `__init__.py` looked for, rule pack, settings
-file, baseline, and module of fedcl-lint and pathspec (type, size, inode,
+file, baseline, and module of fedcl-lint (type, size, inode,
 times), and each folder listed (its entries). A later run with the same key
 replays the report if every status is the same, without importing the engine.
 A source the prefilter skipped may have changed too, if it still mentions none
@@ -175,10 +175,9 @@ def _changed_at(status: _Status) -> int:
 
 
 def _code_that_decided() -> list[str]:
-    """The modules of fedcl-lint and of pathspec (it matches the globs) this run loaded: an edited
-    checkout or an upgraded library must not replay the old code's report."""
+    """The modules of fedcl-lint this run loaded: an edited checkout must not replay the old code's report."""
     return sorted(m.__file__ for name, m in list(sys.modules.items())
-                  if name.partition(".")[0] in ("fedcl_lint", "pathspec") and getattr(m, "__file__", None))
+                  if name.partition(".")[0] == "fedcl_lint" and getattr(m, "__file__", None))
 
 
 def _drop_oldest(folder: Path) -> None:
