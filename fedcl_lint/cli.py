@@ -247,7 +247,7 @@ def _append_step_summary(markdown: str) -> None:
     if not path:
         return
     try:
-        with open(path, "a", encoding="utf-8") as summary:
+        with open(path, "a", encoding="utf-8", errors="surrogateescape") as summary:
             summary.write(markdown)
     except OSError as exc:
         raise FatalError(f"cannot write the job summary to {path}: {exc.strerror or exc}") from None
@@ -261,7 +261,7 @@ def _write(report: str, output: str | None) -> None:
 
     try:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(Path(output), report.encode("utf-8"))
+        replace_atomically(Path(output), report.encode("utf-8", "surrogateescape"))  # file names as they are
     except OSError as exc:
         raise FatalError(f"cannot write {output}: {exc.strerror or exc}") from None
 
@@ -486,9 +486,20 @@ def _engine(paths: tuple[str, ...], jobs: int | None, no_cache: bool, cache_dir:
 
 
 def _cache_dir(paths: tuple[str, ...], no_cache: bool, cache_dir: Path | None) -> Path | None:
+    """The cache folder, or None: none asked for, or one refused (said once per command)."""
     if no_cache:
         return None
-    return cache_dir if cache_dir is not None else default_cache_dir(paths or (".",), Path.cwd())
+    folder = cache_dir if cache_dir is not None else default_cache_dir(paths or (".",), Path.cwd())
+    from fedcl_lint.analysis.cache_folder import problem
+
+    refused = problem(folder)
+    if refused is None:
+        return folder
+    warned = click.get_current_context().meta.setdefault("fedcl_lint.refused_cache", set())
+    if folder not in warned:
+        warned.add(folder)
+        click.echo(f"warning: not using the cache folder {folder}: {refused}", err=True)
+    return None
 
 
 def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> Analysis:

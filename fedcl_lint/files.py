@@ -1,28 +1,114 @@
-"""Files the user owns: read with located errors, written whole or not at all.
+"""Files the user owns: read with located errors and bounds, written whole or not at all.
 
-Every file the user names (a rule pack, a configuration, a baseline, a protocol
-manifest) is read by `read_user_text`, so all say "not found" or "cannot read"
-the same way. Every file fedcl-lint writes (a fixed source file, a report, a baseline, the
-protocol page) goes through `replace_atomically`: a crash or a full disk leaves
-the old file, never half of the new one.
+Every read is size-checked before it happens and refuses what is not a regular
+file (`read_bounded`): a repository may link `.gitignore` to `/dev/zero` or hold
+a 4 GB "source". Every file the user names (a rule pack, a configuration, a
+baseline, a protocol manifest) is read by `read_user_text`, so all say "not
+found" or "cannot read" the same way, and parsed by `parse_structured`, so
+nesting or numbers that break the parser are an error, not a crash. Every file
+fedcl-lint writes (a fixed source file, a report, a baseline, the protocol page)
+goes through `replace_atomically`: a crash or a full disk leaves the old file,
+never half of the new one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Callable, TypeVar
+
+_T = TypeVar("_T")
+USER_FILE_LIMIT = 64 * 1024 * 1024  # settings, packs, baselines, manifests: far beyond any real one
+
+
+class UnreadableFile(OSError):
+    """A file refused before reading: not a regular file, or over the size limit."""
+
+    def __init__(self, reason: str, size: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.size = size  # the file's size, when it is too large
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def read_bounded(path: Path | str, limit: int, follow: bool = True) -> bytes:
+    """A regular file's bytes, at most `limit`; `UnreadableFile` (an OSError) for anything else.
+
+    The file is opened without blocking (a FIFO would wait for a writer forever), checked to be a
+    regular file, and read in at most a few calls (reading a large tree is a tenth of a cold run).
+    A file that grows while read stops being read past the limit. With `follow=False`, a symbolic
+    link is refused (ELOOP) instead of followed.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise UnreadableFile(f"not a regular file ({_kind(status.st_mode)})")
+        if status.st_size > limit:
+            raise UnreadableFile(f"{status.st_size} bytes, over the {limit} byte limit", status.st_size)
+        data = os.read(descriptor, status.st_size + 1)
+        if len(data) != status.st_size:  # it changed since, or the file system reads in parts
+            chunks = [data]
+            while (total := sum(map(len, chunks))) <= limit and (chunk := os.read(descriptor, 1 << 20)):
+                chunks.append(chunk)
+            if total > limit:
+                raise UnreadableFile(f"grew past the {limit} byte limit while read", total)
+            data = b"".join(chunks)
+        return data
+    finally:
+        os.close(descriptor)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def read_user_text(path: Path, display: str, error: type[Exception], missing: str) -> str:
     """The UTF-8 text of a file the user named, or `error` saying (with `display`) why not."""
     try:
-        return path.read_text(encoding="utf-8-sig")  # a BOM some editors write is not part of the text
+        data = read_bounded(path, USER_FILE_LIMIT)
+        return data.decode("utf-8-sig")  # a BOM some editors write is not part of the text
     except FileNotFoundError:
         raise error(f"{display}: {missing}") from None
+    except UnreadableFile as exc:
+        raise error(f"{display}: cannot read: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{display}: cannot read: {exc}") from None
+
+
+def parse_structured(parse: Callable[[str], _T], text: str, display: str, error: type[Exception],
+                     invalid: str) -> _T:
+    """`parse(text)` (`tomllib.loads`, `json.loads`), or `error` saying "`display`: `invalid`: why":
+    a syntax error, and what hostile input makes a parser raise besides (nesting deeper than the
+    interpreter's stack, an integer past Python's digit limit)."""
+    try:
+        return parse(text)
+    except RecursionError:
+        raise error(f"{display}: {invalid}: nested too deeply") from None
+    except ValueError as exc:  # the parsers' syntax errors are ValueErrors too
+        reason = "an integer with too many digits" if "integer string conversion" in str(exc) else str(exc)
+        raise error(f"{display}: {invalid}: {reason}") from None
+
+
+def json_text(document: object) -> str:
+    """A JSON document as fedcl-lint writes it: indented, non-ASCII kept readable, and the bytes of a
+    file name that are not UTF-8 (which Python holds as lone surrogates) written as JSON escapes, so
+    the text is valid UTF-8 and reads back to the same name."""
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def replace_atomically(path: Path, data: bytes) -> None:

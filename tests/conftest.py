@@ -27,6 +27,20 @@ class Run:
         return json.loads(self.output)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_home(tmp_path_factory):
+    """The user's cache directory, where fedcl-lint keeps the key that authenticates cache files:
+    a temporary one, so that tests write nothing outside their temporary folders."""
+    home = tmp_path_factory.mktemp("user-cache")
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    yield home
+    if previous is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture
 def run_cli(monkeypatch):
     """Invoke `fedcl-lint ARGS` in directory `cwd` (paths in the output are relative to it)."""

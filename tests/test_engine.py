@@ -13,7 +13,8 @@ import pytest
 
 from conftest import FIXTURES, write_project
 from fedcl_lint.workflow.pipeline import analyze
-from fedcl_lint.analysis.cache import _MAX_ADDITIONS, EntryFile, FactCache, _write
+from fedcl_lint.analysis.cache import _MAX_ADDITIONS, EntryFile, FactCache, _entry_file
+from fedcl_lint.analysis.cache_folder import CacheFolder
 from fedcl_lint.analysis.load import EngineOptions
 from fedcl_lint.output import json_report
 from fedcl_lint.settings.rulepack import load_packs
@@ -109,7 +110,7 @@ def test_cache_is_written_once_with_its_own_gitignore(tmp_path):
 
     assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
     [entries] = list(cache.glob("facts-*.pickle"))
-    assert len(EntryFile.read(entries)) == 4  # the four modules of the seed app
+    assert len(EntryFile.read(CacheFolder(cache), entries)) == 4  # the four modules of the seed app
 
 
 def test_corrupted_or_truncated_cache_is_a_miss_not_an_error(tmp_path):
@@ -137,7 +138,8 @@ def test_a_cache_entry_cannot_run_code(tmp_path):
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    _write(cache.path, {"key": pickle.dumps(Exploit())})  # a well-formed file, a hostile entry
+    # a well-formed file, authenticated as ours, with a hostile entry: the allow-list still refuses it
+    assert cache.folder.write(cache.path.name, _entry_file({"key": pickle.dumps(Exploit())}))
     assert FactCache(cache_dir, load_packs(["fedcl"])).get("key") is None
     assert not marker.exists()
 
@@ -181,7 +183,7 @@ def test_a_run_that_parsed_few_files_writes_only_those(tmp_path):
 
     assert base.read_bytes() == before
     [added] = cache.glob("facts-*.added")
-    assert len(EntryFile.read(added)) == 1  # the edited file only
+    assert len(EntryFile.read(CacheFolder(cache), added)) == 1  # the edited file only
     assert changed == _outputs(project, EngineOptions()) == _outputs(project, EngineOptions(cache_dir=cache))
 
 
@@ -203,7 +205,7 @@ def test_additions_are_folded_into_the_base_when_they_pile_up(tmp_path):
 
     assert list(cache.glob("facts-*.added")) == []
     [base] = cache.glob("facts-*.pickle")
-    assert len(EntryFile.read(base)) == 40 + _MAX_ADDITIONS + 1  # every version of node0.py seen
+    assert len(EntryFile.read(CacheFolder(cache), base)) == 40 + _MAX_ADDITIONS + 1  # every version of node0.py seen
     assert last == _outputs(project, EngineOptions())
 
 

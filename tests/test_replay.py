@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, LONG_AGO, findings_of, long_untouched, write_project
+from fedcl_lint.analysis.cache_folder import CacheFolder
 from fedcl_lint.workflow import replay
 
 
@@ -157,11 +158,14 @@ def test_a_record_cannot_run_code(run_cli, project, runs, tmp_path):
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    record.write_bytes(pickle.dumps(Exploit()))
+    record.write_bytes(pickle.dumps(Exploit()))  # not ours: never unpickled
+    _check(run_cli, project)
+    folder = CacheFolder(record.parent, top=record.parent.parent)
+    assert folder.write(record.name, pickle.dumps(Exploit()))  # ours, and still refused by the allow-list
     _check(run_cli, project)
 
     assert not marker.exists()
-    assert len(runs) == 2
+    assert len(runs) == 3
 
 
 def test_a_report_written_into_the_project_is_replayed_there_too(run_cli, project, runs):
@@ -256,8 +260,10 @@ def test_with_unused_ignores_reported_skipped_files_matter_too(run_cli, wrapped,
 def test_a_record_of_the_right_key_but_the_wrong_shape_means_analysing_again(run_cli, project, runs):
     first = _check(run_cli, project)
     [record] = (project.parent / "cache" / "runs").glob("*.pickle")
-    key, statuses, skipped, names, (report, exit_code, summary) = pickle.loads(record.read_bytes())
-    record.write_bytes(pickle.dumps((key, [(path,) for path, _ in statuses], skipped, names, (report, 1, summary))))
+    folder = CacheFolder(record.parent, top=record.parent.parent)
+    key, statuses, skipped, names, (report, exit_code, summary) = pickle.loads(folder.read(record.name, 1 << 20))
+    wrong = (key, [(path,) for path, _ in statuses], skipped, names, (report, 1, summary))
+    assert folder.write(record.name, pickle.dumps(wrong))  # authenticated as ours: the shape check refuses it
 
     again = _check(run_cli, project)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from fedcl_lint.files import read_user_text
+from fedcl_lint.files import json_text, parse_structured, read_user_text
 from fedcl_lint.types import Mechanism, Role, plural
 
 MANIFEST_VERSION = 1
@@ -103,10 +103,7 @@ def parse_manifest(document: object, display: str) -> dict[str, Message]:
 
 def load_manifest(path: Path, display: str) -> dict[str, Message]:
     text = read_user_text(path, display, ManifestError, "manifest not found")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"{display}: invalid JSON: {exc}") from None
+    document = parse_structured(json.loads, text, display, ManifestError, "invalid JSON")
     return parse_manifest(document, display)
 
 
@@ -195,7 +192,7 @@ def render_json(changes: tuple[Change, ...]) -> str:
         ],
         "summary": {"changes": len(changes), "breaking": sum(1 for c in changes if c.breaking)},
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 class GitError(Exception):

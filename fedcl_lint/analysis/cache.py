@@ -18,6 +18,7 @@ only, so a cache folder shipped inside an untrusted repository cannot run code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from fedcl_lint import __version__
+from fedcl_lint.analysis.cache_folder import CacheFolder
 
 if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a replayed run never needs them
     from fedcl_lint.analysis.facts import ModuleFacts
@@ -40,6 +42,7 @@ _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
 UNPICKLING_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError, KeyError,
                      ImportError, MemoryError)
 _MAX_ADDITIONS = 8
+_MAX_FILE_BYTES = 4 << 30  # a cache file larger than this was not written by us
 
 
 class FactCache:
@@ -47,6 +50,7 @@ class FactCache:
 
     def __init__(self, directory: Path, pack: RulePack):
         self.directory = Path(directory)
+        self.folder = CacheFolder(self.directory)
         # the parser is Python's own: another Python may accept other syntax
         python = ".".join(map(str, sys.version_info[:2]))
         identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{python}\0{pack.extraction_fingerprint}".encode()).hexdigest()
@@ -75,31 +79,28 @@ class FactCache:
         base, *additions = self._load()
         added = sum(len(entries) for entries in additions) + len(self._new)
         folding = len(additions) + 1 > _MAX_ADDITIONS or added > len(base) / 4
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            ignore = self.directory / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Created by fedcl-lint: the cache is not for version control.\n*\n")
-            if folding:
-                every: dict[str, bytes] = {}
-                for entries in self._load():
-                    every.update(entries.items())
-                every.update(self._new)
-                if len(every) > _MAX_ENTRIES:
-                    every = dict(list(every.items())[-_MAX_ENTRIES:])
-                _write(self.path, every)
-                for entries in additions:  # folded in: others written meanwhile stay
+        if folding:
+            every: dict[str, bytes] = {}
+            for entries in self._load():
+                every.update(entries.items())
+            every.update(self._new)
+            if len(every) > _MAX_ENTRIES:
+                every = dict(list(every.items())[-_MAX_ENTRIES:])
+            if not self.folder.write(self.path.name, _entry_file(every)):
+                return
+            for entries in additions:  # folded in: others written meanwhile stay
+                with contextlib.suppress(OSError):
                     entries.path.unlink(missing_ok=True)
-            else:
-                _write(self.directory / f"{self.path.stem}.{os.getpid()}-{os.urandom(4).hex()}.added", self._new)
-        except OSError:
-            return
+        else:
+            name = f"{self.path.stem}.{os.getpid()}-{os.urandom(4).hex()}.added"
+            if not self.folder.write(name, _entry_file(self._new)):
+                return
         self._new = {}
 
     def _load(self) -> list[EntryFile]:
         if self._files is None:
-            additions = sorted(self.directory.glob(f"{self.path.stem}.*.added"))
-            self._files = [EntryFile.read(self.path), *map(EntryFile.read, additions)]
+            additions = sorted(self.directory.glob(f"{self.path.stem}.*.added")) if self.folder.usable() else []
+            self._files = [EntryFile.read(self.folder, path) for path in (self.path, *additions)]
         return self._files
 
 
@@ -112,10 +113,13 @@ class EntryFile:
         self.blobs = blobs
 
     @classmethod
-    def read(cls, path: Path) -> EntryFile:
-        """The entries of `path`; none if it is missing, corrupted or truncated."""
+    def read(cls, folder: CacheFolder, path: Path) -> EntryFile:
+        """The entries of `path`; none if it is missing, corrupted, truncated or not ours."""
+        data = folder.read(path.name, _MAX_FILE_BYTES)
         try:
-            head, blobs = read_parts(path, _MAGIC)
+            if data is None:
+                raise ValueError("no entries")
+            head, blobs = split_parts(data, _MAGIC)
             index = _PlainUnpickler(io.BytesIO(head)).load()
             if not isinstance(index, dict) or not all(
                 isinstance(k, str) and isinstance(v, tuple) and len(v) == 2 and v[0] + v[1] <= len(blobs)
@@ -151,15 +155,13 @@ class EntryFile:
         return value if isinstance(value, ModuleFacts) else None
 
 
-def _write(path: Path, entries: dict[str, bytes]) -> None:
-    from fedcl_lint.files import replace_atomically  # only a run that adds entries writes
-
+def _entry_file(entries: dict[str, bytes]) -> bytes:
+    """A file of entries: an index (key -> offset and length), then the entries' bytes."""
     index, offset = {}, 0
     for key, data in entries.items():
         index[key] = (offset, len(data))
         offset += len(data)
-    replace_atomically(path, joined_parts(_MAGIC, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL),
-                                          entries.values()))
+    return joined_parts(_MAGIC, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL), entries.values())
 
 
 def joined_parts(magic: bytes, head: bytes, parts: Iterable[bytes]) -> bytes:
@@ -168,16 +170,15 @@ def joined_parts(magic: bytes, head: bytes, parts: Iterable[bytes]) -> bytes:
     return b"".join([magic, struct.pack("<Q", len(head)), head, *parts])
 
 
-def read_parts(path: Path, magic: bytes) -> tuple[memoryview, memoryview]:
-    """The head and the parts of a file `joined_parts` wrote; ValueError if it is not one (OSError
-    if it cannot be read)."""
-    data = memoryview(path.read_bytes())
+def split_parts(content: memoryview, magic: bytes) -> tuple[memoryview, memoryview]:
+    """The head and the parts of what `joined_parts` made; ValueError if it is not that."""
+    data = memoryview(content)
     start = len(magic) + 8
     if bytes(data[: len(magic)]) != magic or len(data) < start:
-        raise ValueError(f"{path.name} is not a file of this kind")
+        raise ValueError("not a file of entries")
     (length,) = struct.unpack("<Q", data[len(magic): start])
     if len(data) < start + length:
-        raise ValueError(f"{path.name} is truncated")
+        raise ValueError("truncated")
     return data[start: start + length], data[start + length:]
 
 

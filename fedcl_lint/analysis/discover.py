@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
 from fedcl_lint.settings.config import CACHE_DIR_NAME
+from fedcl_lint.files import read_bounded
 from fedcl_lint.settings.globs import GlobSpec, glob_spec
 
 # Folders no one wants linted, as in Ruff's defaults.
@@ -83,23 +84,25 @@ class Discovery:
 
     files: tuple[SourceFile, ...]
     consulted: tuple[Path, ...]
+    unreadable: tuple[tuple[str, str], ...] = ()  # ignore files that exist but cannot be read: display path, why
 
 
 def discover(
     paths: list[str] | tuple[str, ...], cwd: Path | None = None, selection: FileSelection = FileSelection()
 ) -> Discovery:
     """All Python files under `paths`, sorted, each once, and what was consulted to find them."""
-    _package_parts.cache_clear()  # a memo for one run: the next may see a new `__init__.py`
+    _PACKAGE_PARTS.clear()  # a memo for one run: the next may see a new `__init__.py`
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     root = Path(os.path.abspath(selection.root or cwd))
     found: dict[Path, list[Path]] = {}  # each file, and the given folders that hold it
     consulted: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
     for given in paths:
         absolute = Path(os.path.abspath(cwd / given))
         if not absolute.exists():
             raise DiscoveryError(f"path does not exist: {given}")
         if absolute.is_dir():
-            walker = _Walker(selection, root, absolute, consulted)
+            walker = _Walker(selection, root, absolute, consulted, unreadable)
             for file in walker.files():
                 found.setdefault(file, []).append(absolute)
         elif absolute.is_file():
@@ -110,21 +113,25 @@ def discover(
         # module names depend on the `__init__.py` files up to the first folder without one
         consulted.extend(f / "__init__.py" for f in [folder, *folder.parents[: len(_package_parts(str(folder)))]])
     files = [_source_file(file, roots, cwd) for file, roots in found.items()]
-    return Discovery(tuple(sorted(files, key=lambda f: f.display)), tuple(dict.fromkeys(consulted)))
+    problems = tuple((display_path(path, cwd), reason) for path, reason in dict(unreadable).items())
+    return Discovery(tuple(sorted(files, key=lambda f: f.display)), tuple(dict.fromkeys(consulted)), problems)
 
 
 _Ignores = tuple[tuple[Path, GlobSpec], ...]
+_IGNORE_FILE_LIMIT = 8 * 1024 * 1024
 
 
 class _Walker:
     """Walks one analysed folder, pruning excluded and git-ignored folders on the way down."""
 
-    def __init__(self, selection: FileSelection, root: Path, top: Path, consulted: list[Path]):
+    def __init__(self, selection: FileSelection, root: Path, top: Path, consulted: list[Path],
+                 unreadable: list[tuple[Path, str]]):
         self.selection = selection
         self.root = root
         self.top = top
         self.base = root  # patterns are relative to it
         self.consulted = consulted  # folders listed, ignore files looked for
+        self.unreadable = unreadable  # ignore files that exist but cannot be read, and why
 
     def files(self) -> Iterator[Path]:
         ignores = self._inherited_ignores() if self.selection.respect_gitignore else ()
@@ -134,7 +141,27 @@ class _Walker:
             self.base, ignores = self.top, ()
         yield from self._walk(self.top, ignores)
 
-    def _walk(self, folder: Path, ignores: _Ignores) -> Iterator[Path]:
+    def _walk(self, top: Path, inherited: _Ignores) -> Iterator[Path]:
+        """Depth first, in name order, with a stack of its own: a tree a thousand folders deep
+        must not exhaust Python's."""
+        stack = [self._entries(top, inherited)]
+        while stack:
+            entry, ignores = next(stack[-1], (None, inherited))
+            if entry is None:
+                stack.pop()
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
+                    continue
+                path = Path(entry.path)
+                if not self._excluded(path, True, ignores):
+                    stack.append(self._entries(path, ignores))
+            elif self._included(entry) and _file_like(entry):
+                path = Path(entry.path)
+                if not self._excluded(path, False, ignores):
+                    yield path
+
+    def _entries(self, folder: Path, ignores: _Ignores) -> Iterator[tuple[os.DirEntry[str], _Ignores]]:
+        """A folder's entries in name order, each with the ignore files that apply to it."""
         if self.selection.respect_gitignore:
             ignores = ignores + self._gitignore(folder)
         self.consulted.append(folder)
@@ -143,16 +170,7 @@ class _Walker:
         except OSError:
             return  # an unreadable folder holds nothing we can analyse
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
-                    continue
-                path = Path(entry.path)
-                if not self._excluded(path, True, ignores):
-                    yield from self._walk(path, ignores)
-            elif self._included(entry) and _file_like(entry):
-                path = Path(entry.path)
-                if not self._excluded(path, False, ignores):
-                    yield path
+            yield entry, ignores
 
     def _relative(self, path: Path, is_dir: bool) -> str:
         base = self.base if path.is_relative_to(self.base) else self.top
@@ -196,26 +214,26 @@ class _Walker:
 
     def _ignore_file(self, path: Path, base: Path) -> _Ignores:
         self.consulted.append(path)
-        return _read_ignore_file(path, base)
+        try:
+            data = read_bounded(path, _IGNORE_FILE_LIMIT)
+        except FileNotFoundError:
+            return ()
+        except OSError as exc:
+            if path.exists() or path.is_symlink():  # not a missing one: a link to a device, a huge file...
+                self.unreadable.append((path, f"cannot read: {exc.strerror or exc}"))
+            return ()
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        return ((base, glob_spec([line for line in lines if _valid_pattern(line)])),)
 
 
 def _file_like(entry: os.DirEntry[str]) -> bool:
-    """A file, or a symbolic link that leads nowhere (missing target, loop): those are kept
-    so that reading them reports the problem, instead of a file silently left out."""
+    """Anything but a folder: a file, and also a link that leads nowhere (missing target, loop) or
+    a device, pipe or socket, which are kept so that reading them reports the problem, instead of
+    a file silently left out."""
     try:
-        if entry.is_file():
-            return True
+        return not entry.is_dir()
     except OSError:  # e.g. too many levels of symbolic links
-        pass
-    return entry.is_symlink() and not os.path.exists(entry.path)
-
-
-def _read_ignore_file(path: Path, base: Path) -> _Ignores:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ()  # no ignore file here (or not a readable one): nothing is ignored by it
-    return ((base, glob_spec([line for line in lines if _valid_pattern(line)])),)
+        return True
 
 
 def _valid_pattern(line: str) -> bool:
@@ -281,16 +299,29 @@ def _module_names(path: str, roots: list[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-@lru_cache(maxsize=None)
+_PACKAGE_PARTS: dict[str, tuple[str, ...]] = {}
+
+
 def _package_parts(folder: str) -> tuple[str, ...]:
     """The dotted package path of a folder: its name after its parent's, while `__init__.py` files say so.
 
     Memoised per folder (and cleared by each `discover`): a tree's files share their folders,
-    and each check is a system call.
+    and each check is a system call. A loop, not a recursion: packages may nest a thousand deep.
     """
-    if not os.path.isfile(os.path.join(folder, "__init__.py")):
-        return ()
-    parent = os.path.dirname(folder)
-    if parent == folder:
-        return (os.path.basename(folder),)
-    return (*_package_parts(parent), os.path.basename(folder))
+    pending: list[str] = []
+    current = folder
+    while current not in _PACKAGE_PARTS:
+        if not os.path.isfile(os.path.join(current, "__init__.py")):
+            _PACKAGE_PARTS[current] = ()
+            break
+        parent = os.path.dirname(current)
+        if parent == current:
+            _PACKAGE_PARTS[current] = (os.path.basename(current),)
+            break
+        pending.append(current)
+        current = parent
+    parts = _PACKAGE_PARTS[current]
+    for child in reversed(pending):
+        parts = (*parts, os.path.basename(child))
+        _PACKAGE_PARTS[child] = parts
+    return _PACKAGE_PARTS[folder]

@@ -624,7 +624,7 @@ class _Converter:
                 return Literal(node.value)
             if isinstance(node.value, bytes):
                 return Opaque("a bytes literal is not a message type")
-            return Opaque(f"`{node.value!r}` is not a string")
+            return Opaque(f"{self.describe(node)} is not a string")  # its source: repr() fails past 4,300 digits
         if isinstance(node, ast.JoinedStr):
             return self._fstring(node, scope, seen, depth)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):

@@ -25,6 +25,7 @@ from fedcl_lint.analysis.extract import decode, extract
 from fedcl_lint.analysis.facts import ModuleFacts, ParseFailure, Position, Suppression
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.analysis.suppression_comments import MARKER, parse_suppressions
+from fedcl_lint.files import UnreadableFile, read_bounded
 from fedcl_lint.types import Location
 
 T = TypeVar("T")
@@ -80,11 +81,18 @@ class FactStore:
         self.cache = FactCache(options.cache_dir, pack) if options.cache_dir is not None else None
         self.on_progress = on_progress
         self.contents: dict[SourceFile, bytes] = {}
+        self.oversized: dict[SourceFile, int] = {}  # files over the size limit, never read whole: their sizes
         self.modules: dict[SourceFile, Module] = {}
         self.searched: set[str] = set()  # every name a file was searched for: what could have made it matter
         for file in files:
             try:
-                self.contents[file] = read_source(file.path)
+                self.contents[file] = read_bounded(file.path, MAX_FILE_BYTES)
+            except UnreadableFile as exc:
+                if exc.size is not None:
+                    self.oversized[file] = exc.size
+                    continue
+                failure = ParseFailure(f"cannot read: {exc}", (1, 1), kind="read")
+                self.modules[file] = Module(file, ModuleFacts(failure=failure))
             except OSError as exc:
                 failure = ParseFailure(f"cannot read: {_read_problem(file.path, exc)}", (1, 1), kind="read")
                 self.modules[file] = Module(file, ModuleFacts(failure=failure))
@@ -107,10 +115,11 @@ class FactStore:
         self.searched |= names
         needles = [name.encode() for name in sorted(names)]
         # one substring search per name beats a regex alternation threefold on large trees
-        return [
+        found = [
             f for f, content in self.contents.items()
             if f not in taken and any(needle in content for needle in needles)
         ]
+        return found + [f for f in self.oversized if f not in taken and _streamed_mentions(f.path, needles)]
 
     def module(self, file: SourceFile) -> Module:
         """One module, parsed on demand (an import needs its definitions)."""
@@ -123,11 +132,10 @@ class FactStore:
         wanted = [f for f in files if f not in self.modules]
         missing: list[tuple[SourceFile, str | None]] = []
         for file in wanted:
-            content = self.contents[file]
-            refused = too_large(content)
-            if refused is not None:
-                self.modules[file] = Module(file, refused)
+            if file in self.oversized:
+                self.modules[file] = Module(file, too_large(self.oversized[file]))
                 continue
+            content = self.contents[file]
             key = FactCache.key(content) if self.cache else None
             facts = self.cache.get(key) if key is not None else None
             if facts is None:
@@ -203,29 +211,27 @@ def suppressions_in(content: bytes) -> tuple[Suppression, ...]:
     return parse_suppressions(text) if failure is None else ()
 
 
-def too_large(content: bytes) -> ModuleFacts | None:
-    """The facts of a file too large to parse (a failure saying so), or None when it is not."""
-    if len(content) <= MAX_FILE_BYTES:
-        return None
-    size = f"{len(content) / 1e6:.1f} MB is over the {MAX_FILE_BYTES / 1e6:g} MB limit for one file"
-    return ModuleFacts(failure=ParseFailure(f"not analysed: {size}", (1, 1), kind="size"))
+def too_large(size: int) -> ModuleFacts:
+    """The facts of a file too large to parse: a failure saying so."""
+    over = f"{size / 1e6:.1f} MB is over the {MAX_FILE_BYTES / 1e6:g} MB limit for one file"
+    return ModuleFacts(failure=ParseFailure(f"not analysed: {over}", (1, 1), kind="size"))
 
 
-def read_source(path: Path) -> bytes:
-    """A file's bytes, in three system calls when it has the size it says: reading a large tree
-    is a tenth of a cold run."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # Windows would translate line ends
+def _streamed_mentions(path: Path, needles: list[bytes]) -> bool:
+    """Whether a file too large to hold in memory mentions a needle: read in chunks that overlap by
+    the longest needle, so that one split across two chunks is found (unreadable: it may)."""
+    overlap = max(map(len, needles), default=1) - 1
+    tail = b""
     try:
-        size = os.fstat(descriptor).st_size
-        data = os.read(descriptor, size + 1)
-        if len(data) != size:  # it changed since, or the file system reads in parts: read to the end
-            chunks = [data]
-            while chunk := os.read(descriptor, 1 << 20):
-                chunks.append(chunk)
-            data = b"".join(chunks)
-        return data
-    finally:
-        os.close(descriptor)
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                window = tail + chunk
+                if any(needle in window for needle in needles):
+                    return True
+                tail = window[-overlap:] if overlap else b""
+    except OSError:
+        return True
+    return False
 
 
 def _read_problem(path: Path, error: OSError) -> str:

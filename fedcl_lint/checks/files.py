@@ -40,7 +40,8 @@ class ReadError(ParseError):
     name = "read-error"
     severity = Severity.ERROR
     kind = "read"
-    summary = "A file cannot be read (permissions, a broken or looping symbolic link, a vanished file)."
+    summary = ("A file cannot be read (permissions, a broken or looping symbolic link, a vanished file, a device "
+               "or other special file), nor an ignore file that decides which files are analysed.")
     why = (
         "A Python file fedcl-lint cannot read may hold sends or handlers the rest of the protocol "
         "depends on. Unlike a syntax error this is about the file system, not the code, hence its own code."

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 from fedcl_lint.refine.result import Analysis, CheckResult
 from fedcl_lint.analysis.link import LinkedSite
+from fedcl_lint.files import json_text
 from fedcl_lint.types import Finding, Location, Severity
 
 SCHEMA_VERSION = 1
@@ -55,7 +55,7 @@ def table_document(analysis: Analysis) -> dict:
 
 
 def dumps(document: dict) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 def _location(location: Location) -> dict:

@@ -9,7 +9,6 @@ and columns count Unicode code points.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -20,6 +19,7 @@ from fedcl_lint.refine.result import CheckResult
 from fedcl_lint.refine.baseline import SourceLines, fingerprint, line_hash
 from fedcl_lint.checks import ALL_CHECKS, Check
 from fedcl_lint.output.rule_page import render_rule_page
+from fedcl_lint.files import json_text
 from fedcl_lint.types import Finding, Location, Severity
 
 SARIF_VERSION = "2.1.0"
@@ -67,7 +67,7 @@ def sarif_document(result: CheckResult) -> dict:
 
 
 def dumps(document: dict) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 def _rule(check: Check, result: CheckResult) -> dict:
@@ -118,7 +118,7 @@ def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_
 
 def _physical(location: Location) -> dict:
     return {
-        "artifactLocation": {"uri": quote(location.path, safe="/"), "uriBaseId": SRCROOT},
+        "artifactLocation": {"uri": quote(location.path, safe="/", errors="surrogateescape"), "uriBaseId": SRCROOT},
         "region": {"startLine": location.line, "startColumn": location.column},
     }
 

@@ -21,7 +21,9 @@ from typing import Iterable
 
 from fedcl_lint.analysis.discover import display_path
 from fedcl_lint.analysis.extract import decode
-from fedcl_lint.files import read_user_text, replace_atomically
+from fedcl_lint.files import (
+    USER_FILE_LIMIT, json_text, parse_structured, read_bounded, read_user_text, replace_atomically,
+)
 from fedcl_lint.types import Finding
 
 BASELINE_VERSION = 1
@@ -44,7 +46,7 @@ class SourceLines:
     def lines(self, path: str) -> list[str]:
         if path not in self._files:
             try:
-                data = (self.cwd / path).read_bytes()
+                data = read_bounded(self.cwd / path, USER_FILE_LIMIT)
             except OSError:
                 data = b""  # a file that vanished or cannot be read: fingerprint its findings by what they are
             text, failure = decode(data)  # as the parser read it: BOM, coding cookie
@@ -67,7 +69,8 @@ def line_hash(text: str) -> str:
 def fingerprint(finding: Finding, path: str, line_text: str) -> str:
     """What identifies a finding across edits elsewhere in the file: never its line number."""
     parts = (finding.code, path, finding.message_type or "", line_hash(line_text))
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:24]
+    # a file name's bytes that are not UTF-8 are hashed as they are
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def record_baseline(path: Path, findings: Iterable[Finding], sources: SourceLine
         ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    replace_atomically(path, json_text(document).encode("utf-8"))
     return len(entries)
 
 
@@ -133,10 +136,7 @@ def load_baseline(path: Path, display: str) -> Baseline:
     text = read_user_text(
         path, display, BaselineError, f"baseline not found (create it with --write-baseline {display})"
     )
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BaselineError(f"{display}: not a fedcl-lint baseline: invalid JSON: {exc}") from None
+    document = parse_structured(json.loads, text, display, BaselineError, "not a fedcl-lint baseline: invalid JSON")
     if not isinstance(document, dict) or document.get("version") != BASELINE_VERSION:
         raise BaselineError(f"{display}: not a fedcl-lint baseline (expected an object with \"version\": 1)")
     raw = document.get("findings")

@@ -25,7 +25,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 
 from fedcl_lint.settings.globs import GlobSpec, glob_spec
-from fedcl_lint.files import read_user_text
+from fedcl_lint.files import parse_structured, read_user_text
 from fedcl_lint.types import ALL_SELECTOR, CODES, Mechanism, Severity, selector_matches
 
 
@@ -167,10 +167,7 @@ def _has_table(path: Path, cwd: Path) -> bool:
 
 def _parse(path: Path, display: str) -> dict[str, Any]:
     text = read_user_text(path, display, ConfigError, "configuration file not found")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{display}: invalid TOML: {exc}") from None
+    return parse_structured(tomllib.loads, text, display, ConfigError, "invalid TOML")
 
 
 def read_config(path: Path, cwd: Path) -> Config:

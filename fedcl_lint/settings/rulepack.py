@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from fedcl_lint.files import read_user_text
+from fedcl_lint.files import parse_structured, read_user_text
 from fedcl_lint.types import Mechanism, Role
 
 BUILTIN_PACKS = ("fedcl",)
@@ -244,10 +244,7 @@ def _rewrite_send(reader: "_Reader", key: str, name: str, calls: dict[str, CallS
 
 def _load_one(path: Path) -> RulePack:
     text = read_user_text(path, str(path), RulePackError, "rule pack not found")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RulePackError(f"{path}: invalid TOML: {exc}") from None
+    data = parse_structured(tomllib.loads, text, str(path), RulePackError, "invalid TOML")
     reader = _Reader(path)
     reader.keys(data, "", {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites"})
     pack = reader.table(data, "pack", required=True)

@@ -24,7 +24,7 @@ from fedcl_lint.refine.refine import refine
 from fedcl_lint.refine.result import Analysis
 from fedcl_lint.settings.config import Config, protocol_pairs, with_overrides
 from fedcl_lint.settings.rulepack import RulePack, load_packs
-from fedcl_lint.types import Mechanism
+from fedcl_lint.types import Location, Mechanism
 
 
 def analyze(
@@ -92,7 +92,7 @@ def _analyze(
         FileFailure(m.location(m.facts.failure.position), m.facts.failure.message, m.facts.failure.kind)
         for m in modules
         if m.facts.failure is not None
-    )
+    ) + tuple(FileFailure(Location(path, 1, 1), reason, "read") for path, reason in discovery.unreadable)
     context = CheckContext(
         table=table, pack=pack, failures=failures, policy=config.policy, external=config.external
     )

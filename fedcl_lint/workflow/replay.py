@@ -20,6 +20,7 @@ such entries "racily clean"): the next run does the work and records instead.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import hashlib
@@ -35,6 +36,8 @@ from typing import TYPE_CHECKING
 
 from fedcl_lint import __version__
 from fedcl_lint.analysis.cache import UNPICKLING_ERRORS
+from fedcl_lint.analysis.cache_folder import CacheFolder
+from fedcl_lint.files import USER_FILE_LIMIT, read_bounded
 
 if TYPE_CHECKING:
     from fedcl_lint.analysis.load import RunInputs  # the engine is never loaded to replay
@@ -66,7 +69,8 @@ class RunRecord:
         text = repr((_FORMAT, __version__, os.path.dirname(__file__), sys.version, _canonical(key)))
         self.key = text
         self.cache_dir = Path(cache_dir)
-        self.path = self.cache_dir / "runs" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
+        self.folder = CacheFolder(self.cache_dir / "runs", top=self.cache_dir)
+        self.path = self.folder.path / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
         self.seen: dict[str, _Status] = {}  # statuses taken when this run started
 
     def status(self, path: str) -> _Status:
@@ -82,7 +86,7 @@ class RunRecord:
         changed, if it still mentions none: the findings cannot depend on it. The record
         then takes its new status, so that the next run need not read it again.
         """
-        loaded = _load(self.path)
+        loaded = _load(self.folder, self.path.name)
         if loaded is None or loaded[0] != self.key:
             return None  # none recorded, a corrupted one, or another key's (a hash collision)
         _, statuses, skipped, names, outcome = loaded
@@ -120,22 +124,20 @@ class RunRecord:
         if statuses is None:
             return None
         record = (self.key, statuses, skipped, names, (outcome.report, outcome.exit_code, outcome.summary))
-        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-        from fedcl_lint.files import replace_atomically
-
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            replace_atomically(self.path, data)
-            _drop_oldest(self.path.parent)
-        except OSError:
+        if not self.folder.write(self.path.name, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)):
             return None
+        with contextlib.suppress(OSError):
+            _drop_oldest(self.folder.path)
         return statuses
 
 
-def _load(path: Path) -> tuple | None:
-    """A record as written by `_write`, or None if there is none or it is not one."""
+def _load(folder: CacheFolder, name: str) -> tuple | None:
+    """A record as written by `_write`, or None if there is none or it is not one of ours."""
+    content = folder.read(name, USER_FILE_LIMIT)
+    if content is None:
+        return None
     try:
-        record = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
+        record = _PlainUnpickler(io.BytesIO(content)).load()
         key, statuses, skipped, names, (report, exit_code, summary) = record
     except (OSError, *UNPICKLING_ERRORS):
         return None
@@ -149,10 +151,9 @@ def _load(path: Path) -> tuple | None:
 
 
 def _mentions(path: str, names: tuple[str, ...]) -> bool:
-    """Whether the file mentions any of `names` (or cannot be read: then it may)."""
+    """Whether the file mentions any of `names` (or cannot be read whole: then it may)."""
     try:
-        with open(path, "rb") as stream:
-            content = stream.read()
+        content = read_bounded(path, USER_FILE_LIMIT)
     except OSError:
         return True
     return any(name.encode() in content for name in names)
