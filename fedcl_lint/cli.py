@@ -71,7 +71,8 @@ def engine_options(function):
                             help="Worker processes for parsing. Default: one per CPU.")(function)
     function = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(function)
     function = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                            help="Cache folder. Default: .fedcl-lint-cache at the project root.")(function)
+                            help="Cache folder. Default: $FEDCL_LINT_CACHE_DIR, else .fedcl-lint-cache at the "
+                                 "project root.")(function)
     return function
 
 

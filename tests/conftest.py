@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,35 @@ import pytest
 from click.testing import CliRunner
 
 from fedcl_lint.cli import cli
+from fedcl_lint.settings.config import CACHE_DIR_ENV
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+_SCRATCH = pytest.StashKey[tempfile.TemporaryDirectory]()
+
+
+def pytest_configure(config):
+    """Before any test module is collected or any fixture runs (module-scoped ones included), send
+    the CLI's cache and Hypothesis' data (example database, constants, Unicode tables; it builds
+    strategies at collection) to a temporary folder, removed at the end: a test run writes nothing
+    into the repository, and nothing recorded carries over from one test run to the next."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    scratch = config.stash[_SCRATCH] = tempfile.TemporaryDirectory(prefix="fedcl-lint-tests-")
+    os.environ[CACHE_DIR_ENV] = os.path.join(scratch.name, "cache")
+    set_hypothesis_home_dir(os.path.join(scratch.name, "hypothesis"))
+
+
+def pytest_unconfigure(config):
+    config.stash[_SCRATCH].cleanup()
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(tmp_path_factory, monkeypatch):
+    """Each test's CLI runs, in process or in a subprocess (which inherits the variable), start from
+    an empty cache: no test replays a run that another one recorded."""
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("fedcl-lint-cache")))
 
 
 @dataclass

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, write_project
+from conftest import FIXTURES, long_untouched, write_project
 from fedcl_lint.workflow.pipeline import analyze
 from fedcl_lint.analysis.cache import _MAX_ADDITIONS, EntryFile, FactCache, _entry_file
 from fedcl_lint.analysis.cache_folder import CacheFolder
 from fedcl_lint.analysis.load import EngineOptions
 from fedcl_lint.output import json_report
+from fedcl_lint.settings.config import CACHE_DIR_ENV
 from fedcl_lint.settings.rulepack import load_packs
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
@@ -233,8 +234,9 @@ def test_a_file_system_that_reads_in_parts_loses_nothing(monkeypatch):
     assert _outputs(FIXTURES / "seed" / "bug", EngineOptions()) == expected
 
 
-def test_the_default_cache_is_at_the_root_of_the_project_that_holds_every_path(run_cli, tmp_path):
+def test_the_default_cache_is_at_the_root_of_the_project_that_holds_every_path(run_cli, tmp_path, monkeypatch):
     """Settings and cache are found from the same folder: the one holding every path named."""
+    monkeypatch.delenv(CACHE_DIR_ENV)  # the suite names a cache folder for every test (conftest)
     write_project(tmp_path, {
         "pyproject.toml": "[project]\nname = 'two-services'\n",
         "a/pyproject.toml": "[project]\nname = 'a'\n",
@@ -246,3 +248,24 @@ def test_the_default_cache_is_at_the_root_of_the_project_that_holds_every_path(r
 
     folders = sorted(p.parent.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("facts-*.pickle"))
     assert folders == [".fedcl-lint-cache", "a/.fedcl-lint-cache"]  # `a b` at the top, `a` in a
+
+
+def test_the_cache_dir_variable_replaces_the_default_but_not_the_option(run_cli, tmp_path, monkeypatch, runs):
+    """$FEDCL_LINT_CACHE_DIR keeps the cache out of the project (CI, read-only checkouts), as
+    RUFF_CACHE_DIR does; relative to the working directory, and `--cache-dir` still wins."""
+    project = long_untouched(write_project(tmp_path / "project", {
+        "pyproject.toml": "[project]\nname = 'app'\n",
+        "app.py": "async def go(cm):\n    await cm.send_business_message('s', 'A', {})\n",
+    }), monkeypatch)
+    monkeypatch.setenv(CACHE_DIR_ENV, "../elsewhere")
+    first = run_cli(["check", "--format", "json"], cwd=project)
+    second = run_cli(["check", "--format", "json"], cwd=project)
+
+    assert (first.exit_code, first.output) == (second.exit_code, second.output)
+    assert len(runs) == 1  # the second run replayed the first from the named folder
+    assert list((tmp_path / "elsewhere").glob("facts-*.pickle"))
+    assert not (project / ".fedcl-lint-cache").exists()
+
+    run_cli(["check", "--cache-dir", str(tmp_path / "option")], cwd=project)
+    assert list((tmp_path / "option").glob("facts-*.pickle"))
+    assert len(runs) == 2

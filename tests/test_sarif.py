@@ -13,16 +13,16 @@ from conftest import FIXTURES, write_project
 from fedcl_lint import __version__
 from fedcl_lint.checks import ALL_CHECKS
 
-REPO = FIXTURES.parent.parent
-SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"  # the OASIS schema, see schemas/README.md
 
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft4Validator:
-    # The schema sits beside the repository (shared/); without it this test must fail, not skip.
+    # The schema ships with the tests; without it this test must fail, not skip.
     assert SCHEMA.is_file(), f"the SARIF schema is missing: {SCHEMA}"
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert schema["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
     jsonschema.Draft4Validator.check_schema(schema)
     return jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
 

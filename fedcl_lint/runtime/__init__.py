@@ -8,6 +8,7 @@ to cross-check the static linter's view of this package.
 """
 
 from .errors import (
+    DeadLetter,
     DuplicateRegistrationError,
     FedclRuntimeError,
     MechanismMismatchError,
@@ -25,7 +26,6 @@ from .transport import (
     HANDLE,
     RPC,
     SEND,
-    DeadLetter,
     EventListener,
     MemoryTransport,
     RequestHandler,

@@ -8,12 +8,11 @@ message type involved, so the first failing send says what went wrong.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # only for annotations: transport.py imports this module
-    from .transport import DeadLetter
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
+    "DeadLetter",
     "DuplicateRegistrationError",
     "FedclRuntimeError",
     "MechanismMismatchError",
@@ -126,6 +125,20 @@ class MechanismMismatchError(FedclRuntimeError):
             f"{_HOW_TO_SEND[registered]}, or register {_HANDLER_NOUN[used]}"
             + (" (register_message_handler)" if used == "rpc" else "")
         )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An event that reached no listener, kept so the application can see what was lost.
+
+    It lives here, beside the error that carries it, so errors.py imports nothing from
+    transport.py (which imports this module): the runtime has no import cycle."""
+
+    source: str
+    target: str
+    event_type: str
+    data: Any
+    reason: str
 
 
 class UndeliveredEventError(FedclRuntimeError):

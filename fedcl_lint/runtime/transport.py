@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .errors import (
+    DeadLetter,
     DuplicateRegistrationError,
     MechanismMismatchError,
     RemoteHandlerError,
@@ -48,17 +49,6 @@ RequestHandler = Callable[[str, Any], Awaitable[Any]]
 
 EventListener = Callable[[Any], Awaitable[Any]]
 """An event listener, called as ``await handler(data)``; its result is ignored."""
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """An event that reached no listener, kept so the application can see what was lost."""
-
-    source: str
-    target: str
-    event_type: str
-    data: Any
-    reason: str
 
 
 @dataclass(frozen=True)

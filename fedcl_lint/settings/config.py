@@ -31,6 +31,7 @@ from fedcl_lint.types import ALL_SELECTOR, CODES, Mechanism, Severity, selector_
 
 TABLE = "tool.fedcl-lint"
 CACHE_DIR_NAME = ".fedcl-lint-cache"  # the cache folder (`default_cache_dir`): never analysed
+CACHE_DIR_ENV = "FEDCL_LINT_CACHE_DIR"  # a cache folder for every run without --cache-dir, as RUFF_CACHE_DIR
 DEFAULT_INCLUDE = ("*.py",)
 DEFAULT_SELECT = ("FCL",)
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
@@ -141,9 +142,12 @@ def _start_folder(paths: Iterable[str], cwd: Path) -> Path:
 
 
 def default_cache_dir(paths: Iterable[str], cwd: Path) -> Path:
-    """`.fedcl-lint-cache` at the project root: the nearest folder holding a pyproject.toml or a .git,
-    from the folder that holds every path (where the settings are looked for too) upwards; else the
-    working directory."""
+    """The folder named by $FEDCL_LINT_CACHE_DIR (relative to the working directory), so CI, a
+    read-only checkout or a test suite can keep the cache out of the tree; else `.fedcl-lint-cache`
+    at the project root: the nearest folder holding a pyproject.toml or a .git, from the folder that
+    holds every path (where the settings are looked for too) upwards; else the working directory."""
+    if named := os.environ.get(CACHE_DIR_ENV):
+        return cwd / named
     folder = _start_folder(paths, cwd)
     for candidate in (folder, *folder.parents):
         if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
