@@ -14,7 +14,7 @@ SEED = FIXTURES / "seed"
 
 
 def manifest(run_cli, cwd, destination) -> str:
-    result = run_cli(["table", "--format", "json"], cwd=cwd)
+    result = run_cli(["table", "--format", "json", "--no-cache"], cwd=cwd)  # writes no cache into the fixtures
     assert result.exit_code == 0
     destination.write_text(result.output, encoding="utf-8")
     return str(destination)
