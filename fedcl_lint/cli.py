@@ -33,7 +33,7 @@ from fedcl_lint.types import Severity, plural
 if TYPE_CHECKING:
     from fedcl_lint.refine.result import Analysis, CheckResult
     from fedcl_lint.analysis.load import EngineOptions
-    from fedcl_lint.actions.protocol_diff import Message  # loaded only by the diff command
+    from fedcl_lint.analysis.protocol import Protocol
 
 # The engine, the checks and the reporters are imported by the functions that use them:
 # a replayed run (see `replay`) never loads them, and that is most of its time.
@@ -281,9 +281,11 @@ def table(
     """Print the message type -> mechanism table of PATHS (with --format json: the protocol manifest)."""
     analysis = _analyze(paths, _protocol_settings(paths, config_file, packs), _engine(paths, jobs, no_cache, cache_dir))
     if output_format == "json":
+        from fedcl_lint.analysis.protocol import Protocol
         from fedcl_lint.output import json_report
+        from fedcl_lint.output.manifest import manifest_document
 
-        click.echo(json_report.dumps(json_report.table_document(analysis)), nl=False)
+        click.echo(json_report.dumps(manifest_document(Protocol.from_table(analysis.table))), nl=False)
     else:
         from rich.console import Console  # rich is loaded only for the views that draw with it
 
@@ -370,8 +372,8 @@ def diff(
     sys.exit(EXIT_FINDINGS if any(c.breaking for c in changes) else EXIT_CLEAN)
 
 
-def _manifest(path: str) -> dict[str, Message]:
-    from fedcl_lint.actions.protocol_diff import ManifestError, load_manifest
+def _manifest(path: str) -> Protocol:
+    from fedcl_lint.output.manifest import ManifestError, load_manifest
 
     try:
         return load_manifest(Path(path), path)
@@ -381,17 +383,17 @@ def _manifest(path: str) -> dict[str, Message]:
 
 def _protocols_since(
     revision: str, paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...], options: EngineOptions
-) -> tuple[dict[str, Message], dict[str, Message]]:
+) -> tuple[Protocol, Protocol]:
     """The protocol of PATHS at `revision` (read with git) and in the working tree, with today's settings
     (and today's cache, which is keyed by content)."""
     from fedcl_lint.workflow.pipeline import analyze
     from fedcl_lint.analysis.discover import DiscoveryError
-    from fedcl_lint.actions.protocol_diff import GitError, parse_manifest, tree_at
-    from fedcl_lint.output import json_report
+    from fedcl_lint.actions.protocol_diff import GitError, tree_at
+    from fedcl_lint.analysis.protocol import Protocol
     from fedcl_lint.settings.rulepack import RulePackError
 
     config = _protocol_settings(paths, config_file, packs)
-    new = parse_manifest(json_report.table_document(_analyze(paths, config, options)), "the working tree")
+    new = Protocol.from_table(_analyze(paths, config, options).table)
     cwd = Path.cwd().resolve()
     try:
         with tree_at(revision, cwd) as (top, copy):
@@ -416,7 +418,7 @@ def _protocols_since(
                 analysis = analyze(base_paths, base_config, cwd=base_cwd, options=options)
             except (DiscoveryError, RulePackError) as exc:
                 raise FatalError(f"at {revision}: {exc}") from None
-            old = parse_manifest(json_report.table_document(analysis), revision)
+            old = Protocol.from_table(analysis.table)
     except GitError as exc:
         raise FatalError(f"--base {revision}: {exc}") from None
     return old, new

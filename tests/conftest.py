@@ -25,11 +25,13 @@ def pytest_configure(config):
     """Before any test module is collected or any fixture runs (module-scoped ones included), send
     the CLI's cache and Hypothesis' data (example database, constants, Unicode tables; it builds
     strategies at collection) to a temporary folder, removed at the end: a test run writes nothing
-    into the repository, and nothing recorded carries over from one test run to the next."""
+    into the repository, and nothing recorded carries over from one test run to the next. The user's
+    cache directory (where the key that authenticates cache files lives) is a temporary one too."""
     from hypothesis.configuration import set_hypothesis_home_dir
 
     scratch = config.stash[_SCRATCH] = tempfile.TemporaryDirectory(prefix="fedcl-lint-tests-")
     os.environ[CACHE_DIR_ENV] = os.path.join(scratch.name, "cache")
+    os.environ["XDG_CACHE_HOME"] = os.path.join(scratch.name, "user-cache")
     set_hypothesis_home_dir(os.path.join(scratch.name, "hypothesis"))
 
 
@@ -53,20 +55,6 @@ class Run:
     @property
     def json(self) -> dict:
         return json.loads(self.output)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _user_cache_home(tmp_path_factory):
-    """The user's cache directory, where fedcl-lint keeps the key that authenticates cache files:
-    a temporary one, so that tests write nothing outside their temporary folders."""
-    home = tmp_path_factory.mktemp("user-cache")
-    previous = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(home)
-    yield home
-    if previous is None:
-        del os.environ["XDG_CACHE_HOME"]
-    else:
-        os.environ["XDG_CACHE_HOME"] = previous
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ from fedcl_lint.workflow.pipeline import analyze
 from fedcl_lint.analysis.cache import _MAX_ADDITIONS, EntryFile, FactCache, _entry_file
 from fedcl_lint.analysis.cache_folder import CacheFolder
 from fedcl_lint.analysis.load import EngineOptions
+from fedcl_lint.analysis.protocol import Protocol
 from fedcl_lint.output import json_report
+from fedcl_lint.output.manifest import manifest_document
 from fedcl_lint.settings.config import CACHE_DIR_ENV
 from fedcl_lint.settings.rulepack import load_packs
 
@@ -30,7 +32,7 @@ def _outputs(path: Path, options: EngineOptions) -> tuple[str, str]:
     analysis = analyze(["."], cwd=path, options=options)
     return (
         json_report.dumps(json_report.findings_document(analysis.result)),
-        json_report.dumps(json_report.table_document(analysis)),
+        json_report.dumps(manifest_document(Protocol.from_table(analysis.table))),
     )
 
 

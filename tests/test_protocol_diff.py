@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -13,7 +14,7 @@ SEED = FIXTURES / "seed"
 
 
 def manifest(run_cli, cwd, destination) -> str:
-    result = run_cli(["table", "--format", "json"], cwd=cwd)
+    result = run_cli(["table", "--format", "json", "--no-cache"], cwd=cwd)  # writes no cache into the fixtures
     assert result.exit_code == 0
     destination.write_text(result.output, encoding="utf-8")
     return str(destination)
@@ -123,6 +124,14 @@ def test_a_sender_removed_while_its_handler_stays_is_not_breaking(run_cli, tmp_p
     ])
 
 
+SITE = {"role": "send", "mechanism": "rpc", "path": "a.py", "line": 1, "column": 1}
+
+
+def one_site(**fields: object) -> str:
+    """A manifest of one message type sent at SITE, with `fields` on top of SITE's."""
+    return json.dumps({"version": 1, "messages": [{"message_type": "X", "sites": [{**SITE, **fields}]}]})
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -133,6 +142,16 @@ def test_a_sender_removed_while_its_handler_stays_is_not_breaking(run_cli, tmp_p
          "bad.json: `messages[0].sites[0]`: expected role, mechanism, path, line and column"),
         ('{"version": 1, "messages": [{"message_type": "X", "sites": null}]}',
          "bad.json: `messages[0].sites`: expected an array"),
+        # the parts `diff` does not compare are read too, into the same protocol model
+        (one_site(line="1"), "bad.json: `messages[0].sites[0]`: expected role, mechanism, path, line and column"),
+        (one_site(api=3), "bad.json: `messages[0].sites[0].api`: expected a string or null"),
+        (one_site(resolution=[{"step": "s", "path": "a.py"}]),
+         "bad.json: `messages[0].sites[0].resolution[0]`: expected a `step`, with all of path, line and column"),
+        ('{"version": 1, "messages": [], "unresolved": {}}', "bad.json: `unresolved`: expected an array"),
+        (json.dumps({"version": 1, "messages": [], "unresolved": [{**SITE, "reason": 7}]}),
+         "bad.json: `unresolved[0].reason`: expected a string or null"),
+        ('{"version": 1, "messages": [], "wrappers": [{"function": "f"}]}',
+         "bad.json: `wrappers[0]`: expected function, role, mechanism, path, line and column"),
     ],
 )
 def test_a_file_that_is_not_a_manifest_is_a_usage_error(run_cli, tmp_path, content, message):
@@ -142,6 +161,24 @@ def test_a_file_that_is_not_a_manifest_is_a_usage_error(run_cli, tmp_path, conte
 
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_a_manifest_with_only_what_diff_compares_still_reads(run_cli, tmp_path):
+    """Manifests written before `via` and `wrappers` existed, or by hand, hold less: what they lack is empty."""
+    full = manifest(run_cli, SEED / "bug", tmp_path / "full.json")
+    document = json.loads((tmp_path / "full.json").read_text(encoding="utf-8"))
+    kept = ("role", "mechanism", "path", "line", "column")
+    bare = {
+        "version": 1,
+        "messages": [
+            {"message_type": m["message_type"], "sites": [{k: s[k] for k in kept} for s in m["sites"]]}
+            for m in document["messages"]
+        ],
+    }
+    (tmp_path / "bare.json").write_text(json.dumps(bare), encoding="utf-8")
+    result = run_cli(["diff", "bare.json", full], cwd=tmp_path)
+
+    assert (result.exit_code, result.output) == (0, "No protocol changes.\n")
 
 
 def test_diff_needs_two_manifests_or_a_base(run_cli, tmp_path):

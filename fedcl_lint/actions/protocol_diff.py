@@ -1,9 +1,10 @@
 """Protocol diff: what a change does to the protocol, for a pull-request gate.
 
-Compares two protocol manifests (`fedcl-lint table --format json`) by message
-type, never by location: code moving around is not a protocol change. Nodes
-of a federation are upgraded one at a time, so a change is breaking when a
-peer still running the old code can no longer talk to the new code:
+Compares two protocols (read from manifests, `fedcl-lint table --format json`,
+or built from two analyses) by message type, never by location: code moving
+around is not a protocol change. Nodes of a federation are upgraded one at a
+time, so a change is breaking when a peer still running the old code can no
+longer talk to the new code:
 
 - `removed`: the type is gone; breaking if it had a handler (someone may still send it);
 - `mechanism-changed`: its mechanisms differ; breaking if a mechanism that worked
@@ -16,48 +17,17 @@ peer still running the old code can no longer talk to the new code:
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from fedcl_lint.files import json_text, parse_structured, read_user_text
+from fedcl_lint.analysis.protocol import Message, Protocol
+from fedcl_lint.files import json_text
 from fedcl_lint.types import Mechanism, Role, plural
-
-MANIFEST_VERSION = 1
-
-
-class ManifestError(Exception):
-    """A file that is not a protocol manifest; the message names it."""
-
-
-@dataclass(frozen=True)
-class Site:
-    role: Role
-    mechanism: Mechanism
-    where: str  # path:line:column
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message type of a manifest, reduced to what the protocol is made of."""
-
-    message_type: str
-    sites: tuple[Site, ...]
-
-    def mechanisms(self, role: Role | None = None) -> frozenset[Mechanism]:
-        return frozenset(s.mechanism for s in self.sites if role is None or s.role is role)
-
-    def working(self) -> frozenset[Mechanism]:
-        """The mechanisms on which the type is both sent and handled."""
-        return self.mechanisms(Role.SEND) & self.mechanisms(Role.HANDLE)
-
-    def where(self, role: Role, mechanism: Mechanism) -> tuple[str, ...]:
-        return tuple(s.where for s in self.sites if s.role is role and s.mechanism is mechanism)
 
 
 @dataclass(frozen=True)
@@ -68,57 +38,19 @@ class Change:
     description: str
 
 
-def parse_manifest(document: object, display: str) -> dict[str, Message]:
-    """The message types of a `table --format json` document; `display` names it in errors."""
-    if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
-        raise ManifestError(
-            f"{display}: not a fedcl-lint protocol manifest (expected the output of "
-            f"`fedcl-lint table --format json`, version {MANIFEST_VERSION})"
-        )
-    messages = document.get("messages")
-    if not isinstance(messages, list):
-        raise ManifestError(f"{display}: `messages`: expected an array")
-    parsed = {}
-    for index, raw in enumerate(messages):
-        where = f"messages[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("message_type"), str):
-            raise ManifestError(f"{display}: `{where}`: expected an object with a `message_type`")
-        raw_sites = raw.get("sites", [])
-        if not isinstance(raw_sites, list):
-            raise ManifestError(f"{display}: `{where}.sites`: expected an array")
-        sites = []
-        for site_index, site in enumerate(raw_sites):
-            try:
-                sites.append(
-                    Site(Role(site["role"]), Mechanism(site["mechanism"]),
-                         f"{site['path']}:{site['line']}:{site['column']}")
-                )
-            except (KeyError, TypeError, ValueError):
-                raise ManifestError(
-                    f"{display}: `{where}.sites[{site_index}]`: expected role, mechanism, path, line and column"
-                ) from None
-        parsed[raw["message_type"]] = Message(raw["message_type"], tuple(sites))
-    return parsed
-
-
-def load_manifest(path: Path, display: str) -> dict[str, Message]:
-    text = read_user_text(path, display, ManifestError, "manifest not found")
-    document = parse_structured(json.loads, text, display, ManifestError, "invalid JSON")
-    return parse_manifest(document, display)
-
-
-def diff_protocols(old: dict[str, Message], new: dict[str, Message]) -> tuple[Change, ...]:
+def diff_protocols(old: Protocol, new: Protocol) -> tuple[Change, ...]:
     """Every protocol change from `old` to `new`, sorted by message type."""
+    before_by_type, after_by_type = _by_type(old), _by_type(new)
     changes = []
-    for name in sorted(set(old) | set(new)):
-        before, after = old.get(name), new.get(name)
+    for name in sorted(before_by_type.keys() | after_by_type.keys()):
+        before, after = before_by_type.get(name), after_by_type.get(name)
         if before is None and after is not None:
-            changes.append(Change("added", name, False, f"new message type, {_mechanisms(after.mechanisms())}"))
+            changes.append(Change("added", name, False, f"new message type, {_mechanisms(after.mechanisms)}"))
         elif after is None and before is not None:
-            handled = bool(before.mechanisms(Role.HANDLE))
+            handled = bool(before.handled_on)
             changes.append(
                 Change("removed", name, handled,
-                       f"no longer sent or handled (was {_mechanisms(before.mechanisms())})"
+                       f"no longer sent or handled (was {_mechanisms(before.mechanisms)})"
                        + ("; peers running the old code may still send it" if handled else ""))
             )
         elif before is not None and after is not None:
@@ -126,19 +58,22 @@ def diff_protocols(old: dict[str, Message], new: dict[str, Message]) -> tuple[Ch
     return tuple(changes)
 
 
+def _by_type(protocol: Protocol) -> dict[str, Message]:
+    """The messages by message type: what a change is keyed by, wherever the code moved."""
+    return {message.message_type: message for message in protocol.messages}
+
+
 def _changes_of(before: Message, after: Message) -> list[Change]:
     name = before.message_type
-    handler_removed = frozenset(
-        m for m in before.mechanisms(Role.HANDLE) - after.mechanisms(Role.HANDLE) if after.where(Role.SEND, m)
-    )
+    handler_removed = frozenset(m for m in before.handled_on - after.handled_on if after.locations(Role.SEND, m))
     changes = []
-    send_changed = before.mechanisms(Role.SEND) != after.mechanisms(Role.SEND)
-    handle_changed = before.mechanisms(Role.HANDLE) - handler_removed != after.mechanisms(Role.HANDLE)
+    send_changed = before.sent_on != after.sent_on
+    handle_changed = before.handled_on - handler_removed != after.handled_on
     if send_changed or handle_changed:
         # what a peer running the old code can no longer do with the new code: send to its
         # handlers, or receive from its senders (for a message type that worked before)
-        old_to_new = before.working() - after.mechanisms(Role.HANDLE)
-        new_to_old = after.mechanisms(Role.SEND) - before.mechanisms(Role.HANDLE) if before.working() else frozenset()
+        old_to_new = before.working - after.handled_on
+        new_to_old = after.sent_on - before.handled_on if before.working else frozenset()
         lost = (old_to_new | new_to_old) - handler_removed
         changes.append(
             Change(
@@ -153,20 +88,20 @@ def _changes_of(before: Message, after: Message) -> list[Change]:
             Change(
                 "handler-removed", name, True,
                 f"the {mechanism.value} handler was removed but it is still sent on {mechanism.value} "
-                f"at {', '.join(after.where(Role.SEND, mechanism))}",
+                f"at {', '.join(str(where) for where in after.locations(Role.SEND, mechanism))}",
             )
         )
     return changes
 
 
-def _mechanisms(mechanisms: frozenset[Mechanism]) -> str:
+def _mechanisms(mechanisms: Collection[Mechanism]) -> str:
     return " and ".join(m.value for m in Mechanism if m in mechanisms) or "no mechanism"
 
 
 def _shape(message: Message) -> str:
     return (
-        f"sent on {_mechanisms(message.mechanisms(Role.SEND)) if message.mechanisms(Role.SEND) else 'nothing'}, "
-        f"handled on {_mechanisms(message.mechanisms(Role.HANDLE)) if message.mechanisms(Role.HANDLE) else 'nothing'}"
+        f"sent on {_mechanisms(message.sent_on) if message.sent_on else 'nothing'}, "
+        f"handled on {_mechanisms(message.handled_on) if message.handled_on else 'nothing'}"
     )
 
 

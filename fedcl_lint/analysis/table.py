@@ -20,6 +20,18 @@ class Status(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    @staticmethod
+    def of(sent_on: frozenset[Mechanism], handled_on: frozenset[Mechanism]) -> Status:
+        """The status of a message type from the mechanisms it is sent and handled on: the table's
+        entries and the protocol model (built or read from a manifest) judge alike."""
+        if not handled_on:
+            return Status.UNHANDLED
+        if not sent_on:
+            return Status.UNUSED
+        if sent_on - handled_on:
+            return Status.MISMATCH
+        return Status.OK
+
 
 @dataclass(frozen=True)
 class MessageEntry:
@@ -43,13 +55,7 @@ class MessageEntry:
 
     @property
     def status(self) -> Status:
-        if not self.handles:
-            return Status.UNHANDLED
-        if not self.sends:
-            return Status.UNUSED
-        if self.send_mechanisms - self.handle_mechanisms:
-            return Status.MISMATCH
-        return Status.OK
+        return Status.of(self.send_mechanisms, self.handle_mechanisms)
 
     @property
     def sites(self) -> tuple[LinkedSite, ...]:

@@ -1,11 +1,13 @@
-"""The JSON contract for CI and scripts (`version: 1`); extra fields may be added, never removed."""
+"""The JSON contract for CI and scripts (`version: 1`); extra fields may be added, never removed.
+
+The protocol manifest (`table --format json`) has its own module, output/manifest.py.
+"""
 
 from __future__ import annotations
 
 
-from fedcl_lint.refine.result import Analysis, CheckResult
-from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.files import json_text
+from fedcl_lint.refine.result import CheckResult
 from fedcl_lint.types import Finding, Location, Severity
 
 SCHEMA_VERSION = 1
@@ -23,34 +25,6 @@ def findings_document(result: CheckResult) -> dict:
             "call_sites": result.site_count,
             "resolved_call_sites": result.resolved_count,
         },
-    }
-
-
-def table_document(analysis: Analysis) -> dict:
-    table = analysis.table
-    return {
-        "version": SCHEMA_VERSION,
-        "messages": [
-            {
-                "message_type": entry.message_type,
-                "status": entry.status.value,
-                "mechanisms": [m.value for m in entry.mechanisms],
-                "sites": [_site(site) for site in entry.sites],
-            }
-            for entry in table.entries
-        ],
-        "unresolved": [{**_site(site), "reason": site.resolution.reason} for site in table.unresolved],
-        "wrappers": [
-            {
-                "function": wrapper.qualname,
-                **_location(wrapper.location),
-                "role": wrapper.role.value,
-                "mechanism": wrapper.mechanism.value,
-                "via": " -> ".join(wrapper.via),
-            }
-            for wrapper in table.wrappers
-        ],
-        "summary": {"call_sites": table.site_count, "resolved_call_sites": table.resolved_count},
     }
 
 
@@ -78,21 +52,5 @@ def _finding(finding: Finding) -> dict:
                 "note": r.note,
             }
             for r in finding.related
-        ],
-    }
-
-
-def _site(site: LinkedSite) -> dict:
-    return {
-        "role": site.role.value,
-        "mechanism": site.mechanism.value,
-        **_location(site.location),
-        "api": site.api,
-        "via": " -> ".join(site.via) if site.via else None,
-        "function": site.function,
-        "handler": site.handler.description if site.handler else None,
-        "resolution": [
-            {"step": step.description, **(_location(step.location) if step.location else {})}
-            for step in site.resolution.steps
         ],
     }

@@ -13,8 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedcl_lint.analysis.protocol import Protocol, Site
+from fedcl_lint.analysis.table import Status
 from fedcl_lint.refine.result import Analysis
-from fedcl_lint.output.json_report import table_document
 from fedcl_lint.types import Location, Mechanism, Role, plural
 
 _RED = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
@@ -41,11 +42,9 @@ class _Page:
         self.analysis = analysis
         self.cwd = cwd
         self.link_base = link_base
-        self.manifest = table_document(analysis)
+        self.protocol = Protocol.from_table(analysis.table)
         self.modules = {f.display: (f.module_names[0] if f.module_names else f.display) for f in analysis.files}
-        self.finding_places = {
-            (f.location.path, f.location.line, f.location.column) for f in analysis.findings if f.message_type
-        }
+        self.finding_places = {f.location for f in analysis.findings if f.message_type}
 
     def render(self) -> list[str]:
         return [
@@ -67,38 +66,33 @@ class _Page:
     # --- the table -------------------------------------------------------------------------------
 
     def message_table(self) -> list[str]:
-        messages = self.manifest["messages"]
+        messages = self.protocol.messages
         lines = ["## Message types", ""]
         if not messages:
             return lines + ["No message type was found.", ""]
         lines += ["| Message type | Mechanism | Senders | Handlers | Status |", "| --- | --- | --- | --- | --- |"]
         for message in messages:
-            sends = [s for s in message["sites"] if s["role"] == Role.SEND.value]
-            handles = [s for s in message["sites"] if s["role"] == Role.HANDLE.value]
-            status = message["status"]
+            status = message.status
             lines.append(
-                f"| {_code(message['message_type'])} | {', '.join(message['mechanisms'])} "
-                f"| {self.sites(sends)} | {self.sites(handles)} "
-                f"| {status if status == 'ok' else f'**{status}**'} |"
+                f"| {_code(message.message_type)} | {_mechanisms(message.mechanisms)} "
+                f"| {self.sites(message.sends)} | {self.sites(message.handles)} "
+                f"| {status.value if status is Status.OK else f'**{status.value}**'} |"
             )
-        summary = self.manifest["summary"]
-        unresolved = summary["call_sites"] - summary["resolved_call_sites"]
         lines += [
             "",
-            f"{plural(len(messages), 'message type')}, {plural(summary['call_sites'], 'call site')}"
-            f" ({unresolved} unresolved: see `fedcl-lint table`).",
+            f"{plural(len(messages), 'message type')}, {plural(self.protocol.site_count, 'call site')}"
+            f" ({len(self.protocol.unresolved)} unresolved: see `fedcl-lint table`).",
             "",
         ]
         return lines
 
-    def sites(self, sites: list[dict]) -> str:
+    def sites(self, sites: tuple[Site, ...]) -> str:
         if not sites:
             return "-"
         cells = []
         for site in sites:
-            where = self.link(Location(site["path"], site["line"], site["column"]))
-            function = f" in {_code(site['function'])}" if site.get("function") else ""
-            cells.append(f"{where} {_code(site['api'])} ({site['mechanism']}){function}")
+            function = f" in {_code(site.function)}" if site.function else ""
+            cells.append(f"{self.link(site.location)} {_code(site.api)} ({site.mechanism.value}){function}")
         return "<br>".join(cells)
 
     def link(self, location: Location) -> str:
@@ -124,10 +118,10 @@ class _Page:
     def mechanisms(self) -> list[str]:
         pack = self.analysis.pack
         lines = ["## Mechanisms", ""]
-        by_mechanism: dict[str, list[str]] = defaultdict(list)
-        for message in self.manifest["messages"]:
-            for mechanism in message["mechanisms"]:
-                by_mechanism[mechanism].append(message["message_type"])
+        by_mechanism: dict[Mechanism, list[str]] = defaultdict(list)
+        for message in self.protocol.messages:
+            for mechanism in message.mechanisms:
+                by_mechanism[mechanism].append(message.message_type)
         for mechanism in Mechanism:
             doc = pack.mechanisms.get(mechanism) if pack is not None else None
             title = doc.title if doc is not None else mechanism.value
@@ -138,7 +132,7 @@ class _Page:
                 senders = ", ".join(_code(n) for n in pack.call_names(mechanism, Role.SEND)) or "-"
                 handlers = ", ".join(_code(n) for n in pack.call_names(mechanism, Role.HANDLE)) or "-"
                 lines += [f"Sent with {senders}; handled with {handlers}.", ""]
-            types = by_mechanism.get(mechanism.value, [])
+            types = by_mechanism.get(mechanism, [])
             lines += [f"Message types: {', '.join(_code(t) for t in types) if types else 'none'}.", ""]
         return lines
 
@@ -151,7 +145,7 @@ class _Page:
                 '`[tool.fedcl-lint.protocol]` in pyproject.toml, e.g. `SHUTDOWN = "rpc"`.',
                 "",
             ]
-        used = {m["message_type"]: ", ".join(m["mechanisms"]) for m in self.manifest["messages"]}
+        used = {m.message_type: _mechanisms(m.mechanisms) for m in self.protocol.messages}
         lines += ["| Message type | Declared mechanism | Used in the code |", "| --- | --- | --- |"]
         for message_type, mechanism in sorted(policy.items()):
             lines.append(f"| {_code(message_type)} | {mechanism.value} | {used.get(message_type, 'not used')} |")
@@ -191,37 +185,35 @@ class _Page:
         """(sender module -> handler module, mechanism sent on, has a finding) -> message types."""
         external = self.analysis.config.external
         edges: dict[_Edge, set[str]] = defaultdict(set)
-        for message in self.manifest["messages"]:
-            name = message["message_type"]
-            sends = [s for s in message["sites"] if s["role"] == Role.SEND.value]
-            handles = [s for s in message["sites"] if s["role"] == Role.HANDLE.value]
-            for send in sends:
-                mechanism = Mechanism(send["mechanism"])
-                same = [h for h in handles if h["mechanism"] == send["mechanism"]]
-                targets = same or handles
+        for message in self.protocol.messages:
+            name, handles = message.message_type, message.handles
+            for send in message.sends:
+                targets = tuple(h for h in handles if h.mechanism is send.mechanism) or handles
                 if not targets:
                     target = _OUTSIDE if name in external else _NO_HANDLER
-                    edges[_Edge(self.module(send), target, mechanism, self.flagged(send))].add(name)
+                    edges[_Edge(self.module(send), target, send.mechanism, self.flagged(send))].add(name)
                 for handle in targets:
                     red = self.flagged(send) or self.flagged(handle)
-                    edges[_Edge(self.module(send), self.module(handle), mechanism, red)].add(name)
-            if not sends:
+                    edges[_Edge(self.module(send), self.module(handle), send.mechanism, red)].add(name)
+            if not message.sends:
                 for handle in handles:
                     source = _OUTSIDE if name in external else _NO_SENDER
-                    edges[_Edge(source, self.module(handle), Mechanism(handle["mechanism"]), self.flagged(handle))].add(
-                        name
-                    )
+                    edges[_Edge(source, self.module(handle), handle.mechanism, self.flagged(handle))].add(name)
         return edges
 
-    def module(self, site: dict) -> str:
-        return self.modules.get(site["path"], site["path"])
+    def module(self, site: Site) -> str:
+        return self.modules.get(site.location.path, site.location.path)
 
-    def flagged(self, site: dict) -> bool:
-        return (site["path"], site["line"], site["column"]) in self.finding_places
+    def flagged(self, site: Site) -> bool:
+        return site.location in self.finding_places
 
 
-def _edge_key(edge: _Edge) -> tuple:
+def _edge_key(edge: _Edge) -> tuple[str, str, str, bool]:
     return (edge.source, edge.target, edge.mechanism.value, edge.red)
+
+
+def _mechanisms(mechanisms: tuple[Mechanism, ...]) -> str:
+    return ", ".join(m.value for m in mechanisms)
 
 
 def _code(text: str) -> str:

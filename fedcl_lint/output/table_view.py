@@ -6,10 +6,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fedcl_lint.refine.result import Analysis
-from fedcl_lint.analysis.link import LinkedSite
-from fedcl_lint.output.text import coverage_line
+from fedcl_lint.analysis.protocol import Protocol, Site
 from fedcl_lint.analysis.table import Status
+from fedcl_lint.output.text import coverage_line
+from fedcl_lint.refine.result import Analysis
 
 _PIPE_WIDTH = 160
 _STATUS_STYLE = {Status.OK: "green", Status.MISMATCH: "bold red", Status.UNHANDLED: "red", Status.UNUSED: "yellow"}
@@ -24,30 +24,31 @@ def print_table(analysis: Analysis, console: Console) -> None:
     table.add_column("Senders", overflow="fold")
     table.add_column("Handlers", overflow="fold")
     table.add_column("Status", no_wrap=True)
-    for entry in analysis.table.entries:
+    protocol = Protocol.from_table(analysis.table)
+    for message in protocol.messages:
         table.add_row(
-            escape(entry.message_type),
-            ", ".join(m.value for m in entry.mechanisms),
-            _sites(entry.sends),
-            _sites(entry.handles),
-            f"[{_STATUS_STYLE[entry.status]}]{entry.status.value}[/]",
+            escape(message.message_type),
+            ", ".join(m.value for m in message.mechanisms),
+            _sites(message.sends),
+            _sites(message.handles),
+            f"[{_STATUS_STYLE[message.status]}]{message.status.value}[/]",
         )
     console.print(table)
-    if analysis.table.unresolved:
+    if protocol.unresolved:
         unresolved = Table(title="Unresolved call sites")
         unresolved.add_column("Location")
         unresolved.add_column("Call")
         unresolved.add_column("Why")
-        for site in analysis.table.unresolved:
-            unresolved.add_row(escape(str(site.location)), _call(site), escape(site.resolution.reason or ""))
+        for entry in protocol.unresolved:
+            unresolved.add_row(escape(str(entry.site.location)), _call(entry.site), escape(entry.reason or ""))
         console.print(unresolved)
     console.print(coverage_line(analysis.result), highlight=False)
 
 
-def _sites(sites: tuple[LinkedSite, ...]) -> str:
+def _sites(sites: tuple[Site, ...]) -> str:
     return "\n".join(f"{escape(str(s.location))}\n  [dim]{_call(s)}[/]" for s in sites) or "-"
 
 
-def _call(site: LinkedSite) -> str:
+def _call(site: Site) -> str:
     via = f" via {' -> '.join(site.via)}" if site.via else ""
     return f"{site.api} ({site.mechanism.value}){via}"

@@ -1,0 +1,120 @@
+"""The protocol model: each message type with its send and handle sites, as every rendering reads it.
+
+Built once from the protocol table, or read back from a manifest (`table --format json`,
+see output/manifest.py). The manifest, the protocol page, the terminal table and `diff`
+all read this one model, so they cannot disagree on what the protocol is. It holds what a
+manifest holds and no more: the table keeps what only the checks need (handler signatures,
+resolved values, forwarding calls).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fedcl_lint.analysis.link import LinkedSite, Step, Wrapper
+from fedcl_lint.analysis.table import ProtocolTable, Status
+from fedcl_lint.types import Location, Mechanism, Role
+
+
+@dataclass(frozen=True)
+class Site:
+    """One send or handle call of the protocol; what a hand-written manifest leaves out is empty."""
+
+    role: Role
+    mechanism: Mechanism
+    location: Location
+    api: str = ""  # what the code calls: a rule-pack API, a wrapper, a payload dict or a dispatcher
+    via: tuple[str, ...] = ()  # from a wrapper down to the rule-pack API
+    function: str | None = None  # the function the call is in
+    handler: str | None = None  # the handler a registration names
+    resolution: tuple[Step, ...] = ()  # how the message type was found
+
+    @classmethod
+    def from_linked(cls, site: LinkedSite) -> Site:
+        return cls(
+            role=site.role,
+            mechanism=site.mechanism,
+            location=site.location,
+            api=site.api,
+            via=site.via,
+            function=site.function,
+            handler=site.handler.description if site.handler else None,
+            resolution=site.resolution.steps,
+        )
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message type and its sites, in location order; its status follows from them."""
+
+    message_type: str
+    sites: tuple[Site, ...]
+
+    @property
+    def sends(self) -> tuple[Site, ...]:
+        return tuple(s for s in self.sites if s.role is Role.SEND)
+
+    @property
+    def handles(self) -> tuple[Site, ...]:
+        return tuple(s for s in self.sites if s.role is Role.HANDLE)
+
+    @property
+    def sent_on(self) -> frozenset[Mechanism]:
+        return frozenset(s.mechanism for s in self.sends)
+
+    @property
+    def handled_on(self) -> frozenset[Mechanism]:
+        return frozenset(s.mechanism for s in self.handles)
+
+    @property
+    def working(self) -> frozenset[Mechanism]:
+        """The mechanisms on which the type is both sent and handled."""
+        return self.sent_on & self.handled_on
+
+    @property
+    def mechanisms(self) -> tuple[Mechanism, ...]:
+        """Every mechanism the type is sent or handled on, in the order of `Mechanism`."""
+        return tuple(m for m in Mechanism if m in self.sent_on | self.handled_on)
+
+    @property
+    def status(self) -> Status:
+        return Status.of(self.sent_on, self.handled_on)
+
+    def locations(self, role: Role, mechanism: Mechanism) -> tuple[Location, ...]:
+        return tuple(s.location for s in self.sites if s.role is role and s.mechanism is mechanism)
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A site whose message type could not be found, and why."""
+
+    site: Site
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The whole protocol: message types in order, the unresolved sites and the inferred wrappers."""
+
+    messages: tuple[Message, ...]
+    unresolved: tuple[Unresolved, ...] = ()
+    wrappers: tuple[Wrapper, ...] = ()
+
+    @classmethod
+    def from_table(cls, table: ProtocolTable) -> Protocol:
+        return cls(
+            messages=tuple(
+                Message(entry.message_type, tuple(Site.from_linked(s) for s in entry.sites)) for entry in table.entries
+            ),
+            unresolved=tuple(Unresolved(Site.from_linked(s), s.resolution.reason) for s in table.unresolved),
+            wrappers=table.wrappers,
+        )
+
+    @property
+    def resolved_count(self) -> int:
+        return sum(len(m.sites) for m in self.messages)
+
+    @property
+    def site_count(self) -> int:
+        """Every protocol site, resolved or not (calls inside wrappers are not protocol sites)."""
+        return self.resolved_count + len(self.unresolved)

@@ -1,0 +1,209 @@
+"""The protocol manifest (`table --format json`, `version: 1`): the protocol model as JSON, and back.
+
+Writing and reading live side by side so that they cannot drift: `parse_manifest`
+reads what `manifest_document` writes. Extra fields may be added, never removed; a
+manifest written before a field existed still reads, with that field empty.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from fedcl_lint.analysis.link import Step, Wrapper
+from fedcl_lint.analysis.protocol import Message, Protocol, Site, Unresolved
+from fedcl_lint.files import parse_structured, read_user_text
+from fedcl_lint.types import Location, Mechanism, Role
+
+MANIFEST_VERSION = 1
+_VIA = " -> "
+_SITE_FIELDS = "expected role, mechanism, path, line and column"
+_WRAPPER_FIELDS = "expected function, role, mechanism, path, line and column"
+_STEP_FIELDS = "expected a `step`, with all of path, line and column or none"
+
+JsonObject = dict[str, object]
+_Member = TypeVar("_Member", Role, Mechanism)
+
+
+class ManifestError(Exception):
+    """A file that is not a protocol manifest; the message names it."""
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def manifest_document(protocol: Protocol) -> JsonObject:
+    """What `table --format json` prints: for CI and scripts, and for a later `diff`."""
+    return {
+        "version": MANIFEST_VERSION,
+        "messages": [_message_json(message) for message in protocol.messages],
+        "unresolved": [{**_site_json(u.site), "reason": u.reason} for u in protocol.unresolved],
+        "wrappers": [_wrapper_json(wrapper) for wrapper in protocol.wrappers],
+        "summary": {"call_sites": protocol.site_count, "resolved_call_sites": protocol.resolved_count},
+    }
+
+
+def _message_json(message: Message) -> JsonObject:
+    return {
+        "message_type": message.message_type,
+        "status": message.status.value,
+        "mechanisms": [m.value for m in message.mechanisms],
+        "sites": [_site_json(site) for site in message.sites],
+    }
+
+
+def _site_json(site: Site) -> JsonObject:
+    return {
+        "role": site.role.value,
+        "mechanism": site.mechanism.value,
+        **_location_json(site.location),
+        "api": site.api,
+        "via": _VIA.join(site.via) if site.via else None,
+        "function": site.function,
+        "handler": site.handler,
+        "resolution": [
+            {"step": step.description, **(_location_json(step.location) if step.location else {})}
+            for step in site.resolution
+        ],
+    }
+
+
+def _wrapper_json(wrapper: Wrapper) -> JsonObject:
+    return {
+        "function": wrapper.qualname,
+        **_location_json(wrapper.location),
+        "role": wrapper.role.value,
+        "mechanism": wrapper.mechanism.value,
+        "via": _VIA.join(wrapper.via),
+    }
+
+
+def _location_json(location: Location) -> JsonObject:
+    return {"path": location.path, "line": location.line, "column": location.column}
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """A part of the document that is not what a manifest holds: where it is and what was expected."""
+
+    def __init__(self, where: str, expected: str):
+        super().__init__(f"`{where}`: {expected}")
+
+
+def load_manifest(path: Path, display: str) -> Protocol:
+    text = read_user_text(path, display, ManifestError, "manifest not found")
+    return parse_manifest(parse_structured(json.loads, text, display, ManifestError, "invalid JSON"), display)
+
+
+def parse_manifest(document: object, display: str) -> Protocol:
+    """The protocol a `table --format json` document states; `display` names it in errors."""
+    if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
+        raise ManifestError(
+            f"{display}: not a fedcl-lint protocol manifest (expected the output of "
+            f"`fedcl-lint table --format json`, version {MANIFEST_VERSION})"
+        )
+    try:
+        return Protocol(
+            messages=tuple(_message(raw, f"messages[{i}]") for i, raw in _items(document.get("messages"), "messages")),
+            unresolved=tuple(
+                _unresolved(raw, f"unresolved[{i}]") for i, raw in _items(document.get("unresolved", []), "unresolved")
+            ),
+            wrappers=tuple(
+                _wrapper(raw, f"wrappers[{i}]") for i, raw in _items(document.get("wrappers", []), "wrappers")
+            ),
+        )
+    except _Invalid as exc:
+        raise ManifestError(f"{display}: {exc}") from None
+
+
+def _items(value: object, where: str) -> enumerate[object]:
+    if not isinstance(value, list):
+        raise _Invalid(where, "expected an array")
+    return enumerate(value)
+
+
+def _message(raw: object, where: str) -> Message:
+    if not isinstance(raw, dict) or not isinstance(raw.get("message_type"), str):
+        raise _Invalid(where, "expected an object with a `message_type`")
+    sites = _items(raw.get("sites", []), f"{where}.sites")
+    return Message(raw["message_type"], tuple(_site(site, f"{where}.sites[{i}]") for i, site in sites))
+
+
+def _site(raw: object, where: str) -> Site:
+    fields = _object(raw, where, _SITE_FIELDS)
+    return Site(
+        role=_enum(Role, fields.get("role"), where, _SITE_FIELDS),
+        mechanism=_enum(Mechanism, fields.get("mechanism"), where, _SITE_FIELDS),
+        location=_location(fields, where, _SITE_FIELDS),
+        api=_text(fields, "api", where) or "",
+        via=_chain(_text(fields, "via", where)),
+        function=_text(fields, "function", where),
+        handler=_text(fields, "handler", where),
+        resolution=_steps(fields, f"{where}.resolution"),
+    )
+
+
+def _unresolved(raw: object, where: str) -> Unresolved:
+    return Unresolved(_site(raw, where), _text(_object(raw, where, _SITE_FIELDS), "reason", where))
+
+
+def _steps(fields: JsonObject, where: str) -> tuple[Step, ...]:
+    return tuple(_step(raw, f"{where}[{i}]") for i, raw in _items(fields.get("resolution", []), where))
+
+
+def _step(raw: object, where: str) -> Step:
+    fields = _object(raw, where, _STEP_FIELDS)
+    description = fields.get("step")
+    if not isinstance(description, str):
+        raise _Invalid(where, _STEP_FIELDS)
+    located = any(key in fields for key in ("path", "line", "column"))
+    return Step(description, _location(fields, where, _STEP_FIELDS) if located else None)
+
+
+def _wrapper(raw: object, where: str) -> Wrapper:
+    fields = _object(raw, where, _WRAPPER_FIELDS)
+    qualname = fields.get("function")
+    if not isinstance(qualname, str):
+        raise _Invalid(where, _WRAPPER_FIELDS)
+    return Wrapper(
+        qualname=qualname,
+        location=_location(fields, where, _WRAPPER_FIELDS),
+        role=_enum(Role, fields.get("role"), where, _WRAPPER_FIELDS),
+        mechanism=_enum(Mechanism, fields.get("mechanism"), where, _WRAPPER_FIELDS),
+        via=_chain(_text(fields, "via", where)),
+    )
+
+
+def _chain(via: str | None) -> tuple[str, ...]:
+    """A `via` read back into its calls; an empty chain is written as null or ""."""
+    return tuple(via.split(_VIA)) if via else ()
+
+
+def _object(raw: object, where: str, expected: str) -> JsonObject:
+    if not isinstance(raw, dict):
+        raise _Invalid(where, expected)
+    return raw
+
+
+def _location(fields: JsonObject, where: str, expected: str) -> Location:
+    path, line, column = fields.get("path"), fields.get("line"), fields.get("column")
+    if not isinstance(path, str) or type(line) is not int or type(column) is not int:  # a JSON bool is no number
+        raise _Invalid(where, expected)
+    return Location(path, line, column)
+
+
+def _enum(kind: type[_Member], value: object, where: str, expected: str) -> _Member:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise _Invalid(where, expected) from None
+
+
+def _text(fields: JsonObject, key: str, where: str) -> str | None:
+    value = fields.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _Invalid(f"{where}.{key}", "expected a string or null")
+    return value
