@@ -91,6 +91,7 @@ def test_other_options_are_another_run(run_cli, project, runs):
         "or register it with `register_event_listener`\n"
         "    fedapp/client.py:13:9: handled over rpc here (`register_message_handler`)\n"
         "Found 1 error, 0 warnings, 0 infos in 4 files.\n"
+        "[*] 1 fixable with the `--fix` option.\n"
         "10 of 10 call sites resolved.\n"
     )
 
