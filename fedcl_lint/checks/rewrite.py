@@ -69,6 +69,7 @@ class SendRewriter:
 
 
 def _parsed(path: str, data: bytes | None) -> _Tree | str:
+    """The file's tree, or why it has none (kept, so that each file is parsed once)."""
     if data is None:
         return "the file's source was not given to the checks"
     try:
@@ -157,8 +158,7 @@ class _Tree:
         matches = [(c, name) for c in self.calls.get((location.line, location.column), [])
                    if (name := _callee(c)) is not None and name.value == source.name]
         if len(matches) != 1:
-            raise Refused(f"found {len(matches)} calls of `{source.name}` at this position "
-                          f"(has the file changed since it was analysed?)")
+            raise Refused(f"libcst finds {len(matches)} calls of `{source.name}` at this position")
         call, callee = matches[0]
         renames = _keyword_renames(rewrite, source, target)
         _check_arguments(call, rewrite, renames, target)

@@ -83,7 +83,7 @@ def _finding(finding: Finding) -> dict:
     }
 
 
-def _fix(fix: Fix | None) -> dict | None:
+def _fix(fix: Fix | None) -> dict[str, object] | None:
     """The edits `--fix` makes (all of them or none), or why it makes none; null for checks that never fix."""
     if fix is None:
         return None

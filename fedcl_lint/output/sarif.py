@@ -125,7 +125,7 @@ def _physical(location: Location) -> dict:
     }
 
 
-def _fix(fix: Fix) -> dict:
+def _fix(fix: Fix) -> dict[str, object]:
     """The fix's edits as SARIF replacements, one artifact change per file; end columns are exclusive."""
     paths = sorted({edit.path for edit in fix.edits})
     return {
