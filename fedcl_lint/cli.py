@@ -7,7 +7,9 @@ when `diff` finds a breaking change, or when `demo` sees a client miss SHUTDOWN
 the tool itself.
 
 Settings come from the configuration file (read once per run, here) with the
-command line's options on top; every analysis goes through `api.analyze`.
+command line's options on top. `check` is run by `workflow.check_run.run_check`,
+the other commands' analyses by `workflow.pipeline.analyze`; this module parses
+options and prints.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -25,20 +26,33 @@ import click
 
 from fedcl_lint import __version__
 from fedcl_lint.settings.config import (
-    SELECTOR_EXPECTED, Config, ConfigError, default_cache_dir, load_config, parse_selector, with_overrides,
+    SELECTOR_EXPECTED,
+    Config,
+    ConfigError,
+    default_cache_dir,
+    load_config,
+    parse_selector,
+    with_overrides,
 )
-from fedcl_lint.workflow.replay import Outcome, RunRecord
 from fedcl_lint.types import Severity, plural
+from fedcl_lint.workflow.check_run import (
+    EXIT_CLEAN,
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    CheckError,
+    CheckRequest,
+    CheckRun,
+    Fixing,
+    run_check,
+)
 
 if TYPE_CHECKING:
-    from fedcl_lint.refine.result import Analysis, CheckResult
     from fedcl_lint.analysis.load import EngineOptions
     from fedcl_lint.analysis.protocol import Protocol
+    from fedcl_lint.refine.result import Analysis
 
 # The engine, the checks and the reporters are imported by the functions that use them:
 # a replayed run (see `replay`) never loads them, and that is most of its time.
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class FatalError(click.ClickException):
@@ -139,100 +153,52 @@ def check(
         warn_unused_ignores=True if warn_unused_ignores else None,
         baseline=Path(os.path.abspath(baseline)) if baseline is not None else None,
     )
-    if write_baseline is not None:
-        from fedcl_lint.refine.baseline import SourceLines, record_baseline
-
-        options = _engine(paths, jobs, no_cache, cache_dir)
-        analysis = _analyze(paths, replace(config, baseline=None), options)  # record everything there is today
-        try:
-            count = record_baseline(Path(write_baseline), analysis.findings, SourceLines(analysis.cwd or Path.cwd()))
-        except OSError as exc:
-            raise FatalError(f"cannot write {write_baseline}: {exc.strerror or exc}") from None
-        click.echo(f"Wrote {plural(count, 'finding')} to {write_baseline}.")
-        sys.exit(EXIT_CLEAN)
-    record = None
-    cache = _cache_dir(paths, no_cache, cache_dir)
-    if cache is not None and not (fix or show_diff):
-        record = _run_record(cache, paths, config, output_format, output, exit_zero)
-    if record is not None and (outcome := record.replay()) is not None:
-        _emit(outcome, output)
-        sys.exit(outcome.exit_code)
-    options = _engine(paths, jobs, no_cache, cache_dir)
-    analysis = _analyze(paths, config, options)
-    if fix or show_diff:
-        _fix(analysis, lambda: _analyze(paths, config, options), output_format, output, show_diff, exit_zero)
-    outcome = _report(analysis.result, output_format, output, exit_zero)
-    if record is not None and outcome is not None:
-        record.record(analysis.inputs, outcome)
-    sys.exit(_exit_code(analysis.result, exit_zero))
+    reports = write_baseline is None and not show_diff
+    request = CheckRequest(
+        paths=paths,
+        config=config,
+        cwd=Path.cwd(),
+        jobs=jobs,
+        cache_dir=_cache_dir(paths, no_cache, cache_dir),
+        output_format=output_format,
+        output=output,
+        exit_zero=exit_zero,
+        fixing=Fixing.DIFF if show_diff else Fixing.APPLY if fix else None,
+        write_baseline=write_baseline,
+        step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
+        drawn=reports and output_format == "text" and output is None and _console().is_terminal,
+    )
+    run = _run_check(request)
+    _show(run, request)
+    sys.exit(run.exit_code)
 
 
-def _run_record(cache_dir: Path, paths: tuple[str, ...], config: Config, output_format: str, output: str | None,
-                exit_zero: bool) -> RunRecord | None:
-    """Where this run is recorded for replay: keyed by all that decides its report besides files.
-    A report drawn on a terminal depends on the terminal: never recorded."""
-    if output_format == "text" and output is None and _console().is_terminal:
-        return None
-    key = ("check", os.getcwd(), paths, config, output_format, output, exit_zero)
-    return RunRecord(cache_dir, key)
+def _run_check(request: CheckRequest) -> CheckRun:
+    progress = ProgressAfter() if sys.stderr.isatty() else None
+    try:
+        return run_check(request, on_progress=progress)
+    except CheckError as exc:
+        raise FatalError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress.close()
 
 
-def _exit_code(result: CheckResult, exit_zero: bool) -> int:
-    return EXIT_FINDINGS if result.failing() and not exit_zero else EXIT_CLEAN
-
-
-def _fix(analysis: Analysis, reanalyze: Callable[[], Analysis], output_format: str, output: str | None, show_diff: bool,
-         exit_zero: bool) -> None:
-    """--diff: print the fixes, write nothing. --fix: write them, then report what is left.
-    The summary goes to standard error, so the report keeps its format. Exits."""
-    from fedcl_lint.actions import fix as fixing
-
-    plan = fixing.plan_fixes(analysis)
-    if show_diff:
-        _write(fixing.unified_diff(plan), output)
-        click.echo(fixing.summary(plan, dry_run=True), err=True, nl=False)
-        sys.exit(_exit_code(analysis.result, exit_zero))
-    failures = fixing.apply(plan)
-    after = reanalyze() if len(failures) < len(plan.files) else analysis
-    click.echo(fixing.summary(plan, failures), err=True, nl=False)
-    _report(after.result, output_format, output, exit_zero)
-    if failures:
-        sys.exit(EXIT_ERROR)
-    sys.exit(_exit_code(after.result, exit_zero))
-
-
-def _report(result: CheckResult, output_format: str, output: str | None, exit_zero: bool) -> Outcome | None:
-    """Write the report; return what was written (None when drawn on a terminal)."""
-    summary = None
-    if output_format == "json":
-        from fedcl_lint.output import json_report
-
-        report = json_report.dumps(json_report.findings_document(result))
-    elif output_format == "sarif":
-        from fedcl_lint.output import sarif
-
-        report = sarif.dumps(sarif.sarif_document(result))
-    elif output_format == "github":
-        from fedcl_lint.output import github
-
-        report, summary = github.render_commands(result), github.render_step_summary(result)
-    else:
+def _show(run: CheckRun, request: CheckRequest) -> None:
+    """Print what the run says: the diff and the fix summary (on standard error, so that the report
+    keeps its format), the baseline written, the report (unless it went to a file)."""
+    if run.fixes is not None:
+        if run.fixes.diff is not None and request.output is None:
+            click.echo(run.fixes.diff, nl=False)
+        click.echo(run.fixes.summary, err=True, nl=False)
+    if run.baseline is not None:
+        click.echo(f"Wrote {plural(run.baseline, 'finding')} to {request.write_baseline}.")
+    if run.report is not None and request.output is None:
+        click.echo(run.report.report, nl=False)
+    if run.draw and run.result is not None:
         from fedcl_lint.output import text
 
-        console = _console()
-        if output is None and console.is_terminal:
-            text.print_findings(result, console)
-            return None
-        report = text.render_findings(result)
-    outcome = Outcome(report, _exit_code(result, exit_zero), summary)
-    _emit(outcome, output)
-    return outcome
-
-
-def _emit(outcome: Outcome, output: str | None) -> None:
-    if outcome.summary is not None:
-        _append_step_summary(outcome.summary)
-    _write(outcome.report, output)
+        text.print_findings(run.result, _console())
 
 
 def _console():
@@ -241,17 +207,6 @@ def _console():
 
     no_color = bool(os.environ.get("NO_COLOR"))
     return Console(highlight=False, soft_wrap=True, no_color=no_color, color_system=None if no_color else "auto")
-
-
-def _append_step_summary(markdown: str) -> None:
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    try:
-        with open(path, "a", encoding="utf-8", errors="surrogateescape") as summary:
-            summary.write(markdown)
-    except OSError as exc:
-        raise FatalError(f"cannot write the job summary to {path}: {exc.strerror or exc}") from None
 
 
 def _write(report: str, output: str | None) -> None:
@@ -386,11 +341,11 @@ def _protocols_since(
 ) -> tuple[Protocol, Protocol]:
     """The protocol of PATHS at `revision` (read with git) and in the working tree, with today's settings
     (and today's cache, which is keyed by content)."""
-    from fedcl_lint.workflow.pipeline import analyze
-    from fedcl_lint.analysis.discover import DiscoveryError
     from fedcl_lint.actions.protocol_diff import GitError, tree_at
+    from fedcl_lint.analysis.discover import DiscoveryError
     from fedcl_lint.analysis.protocol import Protocol
     from fedcl_lint.settings.rulepack import RulePackError
+    from fedcl_lint.workflow.pipeline import analyze
 
     config = _protocol_settings(paths, config_file, packs)
     new = Protocol.from_table(_analyze(paths, config, options).table)
@@ -506,10 +461,10 @@ def _cache_dir(paths: tuple[str, ...], no_cache: bool, cache_dir: Path | None) -
 
 
 def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> Analysis:
-    from fedcl_lint.workflow.pipeline import analyze
-    from fedcl_lint.refine.baseline import BaselineError
     from fedcl_lint.analysis.discover import DiscoveryError
+    from fedcl_lint.refine.baseline import BaselineError
     from fedcl_lint.settings.rulepack import RulePackError
+    from fedcl_lint.workflow.pipeline import analyze
 
     progress = ProgressAfter() if sys.stderr.isatty() else None
     try:

@@ -66,6 +66,30 @@ class Related:
     note: str
 
 
+@dataclass(frozen=True, order=True)
+class TextEdit:
+    """Replace the text of `path` from `line`:`column` up to (not including) `end_line`:`end_column`
+    with `content`. Lines and columns are 1-based and columns count characters, as in a Location."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """What `--fix` does about a finding, decided where the finding is made: edits to the finding's
+    file (`message` says what they do), or none and the `reason`."""
+
+    message: str | None = None
+    edits: tuple[TextEdit, ...] = ()
+    digest: str | None = None  # SHA-256 of the file's bytes the edits were made for: applied to those only
+    reason: str | None = None
+
+
 @dataclass(frozen=True)
 class Finding:
     """One diagnostic at one place."""
@@ -77,10 +101,16 @@ class Finding:
     message_type: str | None = None
     mechanism: Mechanism | None = None
     related: tuple[Related, ...] = field(default=())
+    fix: Fix | None = None  # None: the check never fixes
 
     @property
     def sort_key(self) -> tuple[Location, str, str]:
         return (self.location, self.code, self.message)
+
+    @property
+    def fixable(self) -> bool:
+        """Whether `--fix` has edits for it."""
+        return self.fix is not None and bool(self.fix.edits)
 
 
 ALL_SELECTOR = "ALL"

@@ -99,18 +99,3 @@ def long_untouched(root: Path, monkeypatch) -> Path:
         os.utime(path, (LONG_AGO, LONG_AGO))
     return root
 
-
-@pytest.fixture
-def runs(monkeypatch):
-    """How many `check`s did the work: one "analyze" per full analysis. A replayed run adds nothing."""
-    import fedcl_lint.workflow.pipeline
-
-    seen: list[str] = []
-    real_analyze = fedcl_lint.workflow.pipeline.analyze
-
-    def analyzed(*args, **kwargs):
-        seen.append("analyze")
-        return real_analyze(*args, **kwargs)
-
-    monkeypatch.setattr(fedcl_lint.workflow.pipeline, "analyze", analyzed)
-    return seen

@@ -174,6 +174,7 @@ SEED_FRAME = [
     "    fedapp/client.py:13:9: handled over rpc here (`register_message_handler`)",
     "",
     "Found 1 error, 0 warnings, 0 infos in 4 files.",
+    "[*] 1 fixable with the `--fix` option.",
     "10 of 10 call sites resolved.",
 ]
 

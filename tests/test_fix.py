@@ -649,3 +649,153 @@ def test_a_file_libcst_cannot_parse_is_analysed_but_not_fixed(run_cli, tmp_path)
     assert "server.py:4:11: FCL001 `SHUTDOWN` is sent as an event" in result.output
     assert result.stderr.startswith("Fixed 0 of 1 FCL001 findings (0 files).\n    server.py:4:11: not fixed: libcst cannot parse the file")
     assert snapshot(tmp_path) == before
+
+
+# --- the fix each finding carries, in the reports ---------------------------------------------
+
+
+def test_json_carries_the_fix_of_a_fixable_finding(run_cli, tmp_path):
+    root = seed_copy(tmp_path)
+
+    [finding] = run_cli(["check", "--format", "json", "--no-cache"], cwd=root).json["findings"]
+
+    assert finding["fix"] == {
+        "applicability": "safe",
+        "message": "Replace `send_control_message` with `send_business_message`",
+        "edits": [{"path": "fedapp/server.py", "line": 38, "column": 62, "end_line": 38, "end_column": 82,
+                   "content": "send_business_message"}],
+    }
+
+
+def test_json_says_why_a_finding_has_no_fix_and_null_for_checks_that_never_fix(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "pyproject.toml": "[tool.fedcl-lint.protocol]\nSHUTDOWN = \"event\"\n",
+        "client.py": CLIENT,
+        "server.py": SERVER,
+    })
+
+    findings = run_cli(["check", "--format", "json", "--no-cache"], cwd=tmp_path).json["findings"]
+
+    assert [(f["code"], f["fix"]) for f in findings] == [
+        ("FCL008", None),
+        ("FCL001", {"reason": "the protocol policy declares `SHUTDOWN` as event, so the handlers are what should "
+                              "change (to event); --fix only rewrites sends"}),
+    ]
+
+
+def test_edits_touch_only_the_name_the_moved_arguments_and_the_renamed_keywords(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "mesh.toml": NODE_PACK,
+        "peer.py": "def setup(node, fn):\n    node.answer(\"stop\", fn)\n",
+        "boss.py": (
+            "async def stop(node, peer):\n"
+            "    await node.tell(\"stop\",  (peer), {})\n"
+            "    await node.tell(topic=\"stop\", peer=peer, body={})\n"
+        ),
+    })
+
+    findings = run_cli(["check", "--rules", "mesh.toml", "--format", "json", "--no-cache"], cwd=tmp_path).json
+
+    assert [[(e["line"], e["column"], e["end_column"], e["content"]) for e in f["fix"]["edits"]]
+            for f in findings["findings"]] == [
+        [(2, 16, 20, "ask"), (2, 21, 27, "(peer)"), (2, 30, 36, '"stop"')],
+        [(3, 16, 20, "ask"), (3, 21, 26, "method"), (3, 35, 39, "target"), (3, 46, 50, "payload")],
+    ]
+
+
+def apply_edits(source: str, edits: list[dict]) -> str:
+    """The JSON report's edits applied by hand, from the last to the first (single-line edits)."""
+    lines = source.splitlines(keepends=True)
+    for edit in sorted(edits, key=lambda e: (e["line"], e["column"]), reverse=True):
+        assert edit["line"] == edit["end_line"]
+        line = lines[edit["line"] - 1]
+        lines[edit["line"] - 1] = line[: edit["column"] - 1] + edit["content"] + line[edit["end_column"] - 1 :]
+    return "".join(lines)
+
+
+def test_fix_applies_exactly_the_edits_the_findings_carry(run_cli, tmp_path):
+    boss = (
+        "async def stop(node, peer):\n"
+        "    await node.tell(\"stop\",  peer, {})  # all three\n"
+        "    await node.tell(\"stop\", peer)\n"
+        "    await node.tell(topic=\"stop\", peer=peer, body={})\n"
+    )
+    write_project(tmp_path, {"mesh.toml": NODE_PACK, "peer.py": "def setup(node, fn):\n    node.answer(\"stop\", fn)\n",
+                             "boss.py": boss})
+    report = run_cli(["check", "--rules", "mesh.toml", "--format", "json", "--no-cache"], cwd=tmp_path).json
+    edits = [edit for finding in report["findings"] for edit in finding["fix"]["edits"]]
+
+    result = fix(run_cli, tmp_path, "--rules", "mesh.toml")
+
+    assert result.stderr == "Fixed 3 of 3 FCL001 findings (1 file).\n"
+    assert (tmp_path / "boss.py").read_text() == apply_edits(boss, edits)
+
+
+def test_text_says_how_many_findings_fix_can_fix(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "client.py": CLIENT + "    comm.register_message_handler(\"PAUSE\", on_shutdown)\n",
+        "server.py": (
+            "async def stop(comm, t, cid):\n"
+            "    await comm.send_control_message(cid, \"SHUTDOWN\", {})\n"
+            "    await comm.send_control_message(cid, \"PAUSE\", {})\n"
+            "    await t.push_event(\"server\", cid, \"PAUSE\", {})\n"
+        ),
+    })
+
+    result = run_cli(["check", "--no-cache"], cwd=tmp_path)
+
+    assert result.output.splitlines()[-3:] == [
+        "Found 3 errors, 0 warnings, 0 infos in 2 files.",
+        "[*] 2 fixable with the `--fix` option.",
+        "5 of 5 call sites resolved.",
+    ]
+
+
+def test_no_fixable_line_when_nothing_can_be_fixed(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "client.py": CLIENT,
+        "server.py": "async def stop(t, cid):\n    await t.push_event(\"server\", cid, \"SHUTDOWN\", {})\n",
+    })
+
+    result = run_cli(["check", "--no-cache"], cwd=tmp_path)
+
+    assert result.output.splitlines()[-2:] == [
+        "Found 1 error, 0 warnings, 0 infos in 2 files.", "2 of 2 call sites resolved.",
+    ]
+
+
+def test_a_send_nested_in_a_moved_argument_is_fixed_by_the_next_run(run_cli, tmp_path):
+    """The outer call's edits move the argument holding the inner call: the inner fix waits a run."""
+    write_project(tmp_path, {
+        "mesh.toml": NODE_PACK,
+        "peer.py": "def setup(node, fn):\n    node.answer(\"stop\", fn)\n",
+        "boss.py": "async def stop(node, peer):\n    await node.tell(\"stop\", await node.tell(\"stop\", peer))\n",
+    })
+
+    first = fix(run_cli, tmp_path, "--rules", "mesh.toml")
+    middle = (tmp_path / "boss.py").read_text()
+    second = fix(run_cli, tmp_path, "--rules", "mesh.toml")
+
+    assert (first.exit_code, first.stderr) == (1, (
+        "Fixed 1 of 2 FCL001 findings (1 file).\n"
+        "    boss.py:2:35: not fixed: its edits overlap those of the fix at boss.py:2:11; run --fix again\n"
+    ))
+    assert middle.endswith("    await node.ask(await node.tell(\"stop\", peer), \"stop\")\n")
+    assert (second.exit_code, second.stderr) == (0, "Fixed 1 of 1 FCL001 findings (1 file).\n")
+    assert (tmp_path / "boss.py").read_text().endswith("    await node.ask(await node.ask(peer, \"stop\"), \"stop\")\n")
+
+
+def test_a_file_changed_between_the_analysis_and_the_plan_is_not_fixed(tmp_path):
+    from fedcl_lint.actions.fix import plan_fixes
+    from fedcl_lint.workflow.pipeline import analyze
+
+    write_project(tmp_path, {"client.py": CLIENT, "server.py": SERVER})
+    analysis = analyze(["."], cwd=tmp_path)
+    (tmp_path / "server.py").write_text("\n" + SERVER)  # the edits' lines and columns no longer fit
+
+    plan = plan_fixes(analysis)
+
+    assert (plan.total, plan.files) == (1, ())
+    assert [(str(u.location), u.reason) for u in plan.unfixed] == [
+        ("server.py:2:11", "the file changed since it was analysed: not rewritten")
+    ]

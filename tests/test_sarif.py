@@ -133,3 +133,37 @@ def test_output_option_writes_the_report_to_a_file(run_cli, validator, tmp_path)
     assert result.output == ""
     document = json.loads(Path(tmp_path / "bug" / "reports" / "fedcl-lint.sarif").read_text(encoding="utf-8"))
     assert validator.is_valid(document)
+
+
+def test_a_fixable_finding_carries_its_fix_as_sarif_replacements(run_cli, validator, tmp_path):
+    write_project(tmp_path, {
+        "client.py": "def setup(comm, on_stop):\n    comm.register_message_handler(\"STOP\", on_stop)\n",
+        "my app/server.py": "async def stop(comm, cid):\n    await comm.send_control_message(cid, \"STOP\", {})\n",
+    })
+    document = run_cli(["check", "--format", "sarif", "--no-cache"], cwd=tmp_path).json
+    [result] = document["runs"][0]["results"]
+
+    assert result["fixes"] == [{
+        "description": {"text": "Replace `send_control_message` with `send_business_message`"},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": "my%20app/server.py", "uriBaseId": "%SRCROOT%"},
+            "replacements": [{
+                "deletedRegion": {"startLine": 2, "startColumn": 16, "endLine": 2, "endColumn": 36},
+                "insertedContent": {"text": "send_business_message"},
+            }],
+        }],
+    }]
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    assert errors == [], "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_a_finding_without_edits_has_no_sarif_fixes(run_cli, validator, tmp_path):
+    write_project(tmp_path, {
+        "client.py": "def setup(comm, on_stop):\n    comm.register_message_handler(\"STOP\", on_stop)\n",
+        "server.py": "async def stop(t, cid):\n    await t.push_event(\"server\", cid, \"STOP\", {})\n",
+    })
+    document = run_cli(["check", "--format", "sarif", "--no-cache"], cwd=tmp_path).json
+    [result] = document["runs"][0]["results"]
+
+    assert result["ruleId"] == "FCL001" and "fixes" not in result
+    assert validator.is_valid(document)

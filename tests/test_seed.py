@@ -49,7 +49,7 @@ def test_bug_variant_text_names_send_and_handler_sites(run_cli):
     lines = result.output.splitlines()
     assert lines[0].startswith(f"{SEED}/bug/fedapp/server.py:38:19: FCL001 `SHUTDOWN` is sent as an event")
     assert lines[1] == f"    {SEED}/bug/fedapp/client.py:13:9: handled over rpc here (`register_message_handler`)"
-    assert lines[-2] == "Found 1 error, 0 warnings, 0 infos in 4 files."
+    assert lines[-3:-1] == ["Found 1 error, 0 warnings, 0 infos in 4 files.", "[*] 1 fixable with the `--fix` option."]
     assert lines[-1] == "10 of 10 call sites resolved."
 
 

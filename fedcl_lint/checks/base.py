@@ -13,8 +13,9 @@ from typing import ClassVar, Iterator, Mapping
 
 from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, ProtocolTable
+from fedcl_lint.checks.rewrite import SendRewriter
 from fedcl_lint.settings.rulepack import RulePack
-from fedcl_lint.types import Finding, Location, Mechanism, Related, Severity
+from fedcl_lint.types import Finding, Fix, Location, Mechanism, Related, Severity
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,25 @@ class FileFailure:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What the checks read: the table, the API, the broken files and the user's declarations."""
+    """What the checks read: the table, the API, the broken files, the user's declarations, and the
+    sources (for the fixes of findings)."""
 
     table: ProtocolTable
     pack: RulePack
     failures: tuple[FileFailure, ...] = ()
     policy: Mapping[str, Mechanism] = field(default_factory=dict)  # declared mechanism per message type
     external: frozenset[str] = frozenset()  # message types sent or handled outside the repository
+    sources: Mapping[str, bytes] = field(default_factory=dict)  # each file's bytes as analysed, by display path
 
     @cached_property
     def handled_entries(self) -> Mapping[str, MessageEntry]:
         """The entries with handlers, by message type (for "did you mean")."""
         return {e.message_type: e for e in self.table.entries if e.handles}
+
+    @cached_property
+    def rewriter(self) -> SendRewriter:
+        """The fixes of sends: a file's source is parsed (by libcst) only when a finding's fix needs it."""
+        return SendRewriter(self.pack, self.policy, self.sources)
 
 
 class Check:
@@ -56,7 +64,7 @@ class Check:
     fix_text: ClassVar[str]
 
     def finding(self, site: LinkedSite, message: str, *, severity: Severity | None = None,
-                related: tuple[Related, ...] = ()) -> Finding:
+                related: tuple[Related, ...] = (), fix: Fix | None = None) -> Finding:
         return Finding(
             code=self.code,
             severity=severity or self.severity,
@@ -65,6 +73,7 @@ class Check:
             message_type=site.message_type,
             mechanism=site.mechanism,
             related=related,
+            fix=fix,
         )
 
 

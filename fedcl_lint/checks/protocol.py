@@ -76,7 +76,8 @@ class MechanismMismatch(EntryCheck):
                 f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; {fix}"
             )
             yield self.finding(
-                send, message, related=related_sites(entry.handles, "handled {how} here (`{api}`)")
+                send, message, related=related_sites(entry.handles, "handled {how} here (`{api}`)"),
+                fix=ctx.rewriter.fix(send, entry),
             )
 
 

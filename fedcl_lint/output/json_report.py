@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fedcl_lint.files import json_text
 from fedcl_lint.refine.result import CheckResult
-from fedcl_lint.types import Finding, Location, Severity
+from fedcl_lint.types import Finding, Fix, Location, Severity
 
 SCHEMA_VERSION = 1
 
@@ -52,5 +52,23 @@ def _finding(finding: Finding) -> dict:
                 "note": r.note,
             }
             for r in finding.related
+        ],
+        "fix": _fix(finding.fix),
+    }
+
+
+def _fix(fix: Fix | None) -> dict[str, object] | None:
+    """The edits `--fix` makes (all of them or none), or why it makes none; null for checks that never fix."""
+    if fix is None:
+        return None
+    if not fix.edits:
+        return {"reason": fix.reason}
+    return {
+        "applicability": "safe",  # `--fix` applies it
+        "message": fix.message,
+        "edits": [
+            {"path": e.path, "line": e.line, "column": e.column, "end_line": e.end_line,
+             "end_column": e.end_column, "content": e.content}
+            for e in fix.edits
         ],
     }

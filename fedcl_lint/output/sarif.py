@@ -20,7 +20,7 @@ from fedcl_lint.refine.baseline import SourceLines, fingerprint, line_hash
 from fedcl_lint.checks import ALL_CHECKS, Check
 from fedcl_lint.output.rule_page import render_rule_page
 from fedcl_lint.files import json_text
-from fedcl_lint.types import Finding, Location, Severity
+from fedcl_lint.types import Finding, Fix, Location, Severity
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -108,6 +108,8 @@ def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_
             {"id": n, "physicalLocation": _physical(r.location), "message": {"text": r.note}}
             for n, r in enumerate(finding.related, start=1)
         ]
+    if finding.fix is not None and finding.fix.edits:
+        result["fixes"] = [_fix(finding.fix)]
     if finding.message_type is not None:
         result["properties"] = {
             "messageType": finding.message_type,
@@ -120,6 +122,29 @@ def _physical(location: Location) -> dict:
     return {
         "artifactLocation": {"uri": quote(location.path, safe="/", errors="surrogateescape"), "uriBaseId": SRCROOT},
         "region": {"startLine": location.line, "startColumn": location.column},
+    }
+
+
+def _fix(fix: Fix) -> dict[str, object]:
+    """The fix's edits as SARIF replacements, one artifact change per file; end columns are exclusive."""
+    paths = sorted({edit.path for edit in fix.edits})
+    return {
+        "description": {"text": fix.message},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT},
+                "replacements": [
+                    {
+                        "deletedRegion": {"startLine": e.line, "startColumn": e.column,
+                                          "endLine": e.end_line, "endColumn": e.end_column},
+                        "insertedContent": {"text": e.content},
+                    }
+                    for e in fix.edits
+                    if e.path == path
+                ],
+            }
+            for path in paths
+        ],
     }
 
 

@@ -27,7 +27,7 @@ def render_findings(result: CheckResult) -> str:
         lines.append(f"{finding.location}: {finding.code} {finding.message}")
         for related in finding.related:
             lines.append(f"    {related.location}: {related.note}")
-    lines.extend(footer_lines(result))
+    lines.extend(footer_lines(result, fixable=True))
     return "\n".join(lines) + "\n"
 
 
@@ -47,7 +47,7 @@ def print_findings(result: CheckResult, console: Console) -> None:
         for related in finding.related:
             console.print(f"    [cyan]{escape(str(related.location))}[/]: {escape(related.note)}")
         console.print()
-    for line in footer_lines(result):
+    for line in footer_lines(result, fixable=True):
         console.print(escape(line))
 
 
@@ -77,8 +77,12 @@ def code_frame(sources: SourceLines, finding: Finding, context: int = 1) -> list
     return frame
 
 
-def footer_lines(result: CheckResult) -> list[str]:
+def footer_lines(result: CheckResult, *, fixable: bool = False) -> list[str]:
+    """The summary, (with `fixable`) how many findings `--fix` fixes, what was hidden, the coverage."""
     lines = [summary_line(result)]
+    count = sum(1 for f in result.findings if f.fixable)
+    if fixable and count:
+        lines.append(f"[*] {count} fixable with the `--fix` option.")
     hidden = hidden_line(result)
     if hidden:
         lines.append(hidden)

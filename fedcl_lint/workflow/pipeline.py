@@ -94,7 +94,8 @@ def _analyze(
         if m.facts.failure is not None
     ) + tuple(FileFailure(Location(path, 1, 1), reason, "read") for path, reason in discovery.unreadable)
     context = CheckContext(
-        table=table, pack=pack, failures=failures, policy=config.policy, external=config.external
+        table=table, pack=pack, failures=failures, policy=config.policy, external=config.external,
+        sources={file.display: content for file, content in store.contents.items()},
     )
     suppressions = {m.file.display: m.facts.suppressions for m in modules if m.facts.suppressions}
     if config.warn_unused_ignores:
