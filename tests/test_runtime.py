@@ -14,8 +14,10 @@ import time
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 
+from fedcl_lint.cli import cli
 from fedcl_lint.demo import BuggyServer, run_demo
 from fedcl_lint.runtime import (
     CLIENT_REGISTERED,
@@ -966,3 +968,16 @@ def test_demo_rejects_impossible_arguments() -> None:
     assert code == 2
     assert "need at least 1 client" in output
 
+
+@pytest.mark.parametrize(
+    ("option", "value", "limit"),
+    [
+        ("--clients", "99999999999999999999999", "1<=x<=1000"),
+        ("--clients", "1001", "1<=x<=1000"),
+        ("--rounds", "10001", "0<=x<=10000"),
+    ],
+)
+def test_demo_bounds_clients_and_rounds_before_building_anything(option: str, value: str, limit: str) -> None:
+    result = CliRunner().invoke(cli, ["demo", option, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': {value} is not in the range {limit}" in result.output
