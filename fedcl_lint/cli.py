@@ -398,8 +398,9 @@ def rule(code: str | None) -> None:
 
 
 @cli.command()
-@click.option("--clients", default=5, show_default=True, type=click.IntRange(min=1), help="Number of clients.")
-@click.option("--rounds", default=3, show_default=True, type=click.IntRange(min=0), help="Training rounds.")
+# Bounded: every client, and every message of the trace, is held in memory.
+@click.option("--clients", default=5, show_default=True, type=click.IntRange(1, 1000), help="Number of clients.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(0, 10000), help="Training rounds.")
 @click.option("--bug", is_flag=True, help="Run the seed's broken variant: SHUTDOWN sent as an event.")
 def demo(clients: int, rounds: int, bug: bool) -> None:
     """Run a federation on the reference runtime and print its message trace."""

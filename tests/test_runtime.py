@@ -7,14 +7,17 @@ in a timeout so a broken runtime fails a test instead of hanging the suite.
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import re
 import time
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 
+from fedcl_lint.cli import cli
 from fedcl_lint.demo import BuggyServer, run_demo
 from fedcl_lint.runtime import (
     CLIENT_REGISTERED,
@@ -488,6 +491,193 @@ def test_strict_mode_raises_when_a_listener_fails_after_the_others_ran() -> None
     assert delivered == [1]
 
 
+# ------------------------------------------------- cancellation and timeouts
+
+
+async def ignore_cancellation(release: asyncio.Event, at_most: float = 3.0) -> None:
+    """Swallow every cancellation until ``release`` is set; bounded, so a regression fails instead of hanging."""
+    deadline = time.monotonic() + at_most
+    while not release.is_set() and time.monotonic() < deadline:
+        try:
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            pass
+
+
+def test_a_listener_raising_cancelled_error_is_dead_lettered_and_later_listeners_still_run() -> None:
+    received: list[str] = []
+
+    async def first(data: Any) -> None:
+        received.append("first")
+
+    async def gives_up(data: Any) -> None:
+        raise asyncio.CancelledError("listener gave up")
+
+    async def last(data: Any) -> None:
+        received.append("last")
+
+    async def scenario() -> tuple[int, MemoryTransport]:
+        transport = MemoryTransport()
+        for listener in (first, gives_up, last):
+            transport.register_event_listener("c1", "tick", listener)
+        return await transport.push_event("server", "c1", "tick", 1), transport
+
+    count, transport = run(scenario(), timeout=5)
+    assert count == 2
+    assert received == ["first", "last"]
+    [letter] = transport.dead_letters
+    assert letter.reason.startswith("listener ")
+    assert letter.reason.endswith("gives_up raised CancelledError: listener gave up")
+
+
+def test_a_handler_raising_cancelled_error_reaches_the_sender_as_remote_handler_error() -> None:
+    async def gives_up(source: str, data: Any) -> None:
+        raise asyncio.CancelledError("handler gave up")
+
+    async def scenario() -> None:
+        transport = MemoryTransport()
+        a = CommunicationManager(transport, "a")
+        b = CommunicationManager(transport, "b")
+        b.register_message_handler("work", gives_up)
+        await a.send_business_message("b", "work", None)
+
+    with pytest.raises(RemoteHandlerError) as info:
+        run(scenario(), timeout=5)
+    assert isinstance(info.value.__cause__, asyncio.CancelledError)
+    assert str(info.value) == "rpc work from a to b failed in the handler: CancelledError: handler gave up"
+
+
+def test_rpc_timeout_holds_when_the_handler_swallows_its_cancellation() -> None:
+    release = asyncio.Event()
+
+    async def stubborn(source: str, data: Any) -> str:
+        await ignore_cancellation(release)
+        return "too late"
+
+    async def scenario() -> float:
+        transport = MemoryTransport()
+        a = CommunicationManager(transport, "a")
+        b = CommunicationManager(transport, "b")
+        b.register_message_handler("work", stubborn)
+        started = time.monotonic()
+        try:
+            with pytest.raises(RpcTimeoutError, match=r"rpc work from a to b timed out after 0\.2s"):
+                await a.send_business_message("b", "work", None, timeout=0.2)
+        finally:
+            release.set()
+        return time.monotonic() - started
+
+    assert run(scenario(), timeout=5) < 1.0
+
+
+def test_event_timeout_holds_when_a_listener_swallows_its_cancellation() -> None:
+    received: list[Any] = []
+    release = asyncio.Event()
+
+    async def stubborn(data: Any) -> None:
+        await ignore_cancellation(release)
+
+    async def scenario() -> tuple[int, float, MemoryTransport]:
+        transport = MemoryTransport()
+        transport.register_event_listener("c1", "tick", stubborn)
+        transport.register_event_listener("c1", "tick", lambda data: _append(received, data))
+        started = time.monotonic()
+        try:
+            count = await transport.push_event("server", "c1", "tick", 1, timeout=0.2)
+        finally:
+            release.set()
+        return count, time.monotonic() - started, transport
+
+    count, elapsed, transport = run(scenario(), timeout=5)
+    assert elapsed < 1.0
+    assert count == 1
+    assert received == [1]
+    [letter] = transport.dead_letters
+    assert letter.reason.endswith("stubborn timed out after 0.2s")
+
+
+def test_a_late_answer_after_the_timeout_is_discarded_and_its_task_cleaned_up() -> None:
+    ended: list[str] = []
+    loop_errors: list[dict[str, Any]] = []
+
+    async def answers_late(source: str, data: Any) -> str:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            await asyncio.sleep(1.0)
+            return "late answer"
+        finally:
+            ended.append("answers_late")
+        return "unreachable"
+
+    async def fails_late(source: str, data: Any) -> None:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)
+            raise ValueError("failed after being abandoned") from None
+        finally:
+            ended.append("fails_late")
+
+    async def scenario() -> float:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: loop_errors.append(context))
+        transport = MemoryTransport()
+        a = CommunicationManager(transport, "a")
+        b = CommunicationManager(transport, "b")
+        b.register_message_handler("work", answers_late)
+        b.register_message_handler("fail", fails_late)
+        started = time.monotonic()
+        with pytest.raises(RpcTimeoutError):
+            await a.send_business_message("b", "work", None, timeout=0.2)
+        elapsed = time.monotonic() - started
+        with pytest.raises(RpcTimeoutError):
+            await a.send_business_message("b", "fail", None, timeout=0.2)
+        while len(ended) < 2:  # the abandoned handlers run to their end (bounded by run()'s timeout)...
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
+        gc.collect()  # ...and asyncio reports no result or exception that nobody retrieved
+        return elapsed
+
+    assert run(scenario(), timeout=5) < 1.0
+    assert loop_errors == []
+
+
+def test_the_callers_own_cancellation_propagates_and_stops_the_handler() -> None:
+    async def scenario() -> list[str]:
+        transport = MemoryTransport(default_timeout=5.0)
+        events: list[str] = []
+        started, stopped = asyncio.Event(), asyncio.Event()
+
+        async def slow(*args: Any) -> None:
+            started.set()
+            try:
+                await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                stopped.set()
+                raise
+
+        transport.register_event_listener("c1", "tick", slow)
+        transport.register_event_listener("c1", "tick", lambda data: _append(events, "later listener"))
+        sender = asyncio.create_task(transport.push_event("server", "c1", "tick", 1))
+        await started.wait()
+        sender.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sender
+        await asyncio.wait_for(stopped.wait(), 1)
+        assert transport.dead_letters == []  # the caller gave up: nothing was lost by the transport
+
+        started.clear()
+        stopped.clear()
+        transport.register_request_handler("b", slow)
+        with pytest.raises(asyncio.TimeoutError) as info:  # the caller's own timeout, as itself
+            await asyncio.wait_for(transport.send("a", "b", {"message_type": "work"}), 0.1)
+        assert not isinstance(info.value, FedclRuntimeError)
+        await asyncio.wait_for(stopped.wait(), 1)
+        return events
+
+    assert run(scenario(), timeout=5) == []
+
+
 # ------------------------------------------------------------------- guard
 
 
@@ -777,3 +967,17 @@ def test_demo_rejects_impossible_arguments() -> None:
     code, output = demo_output(clients=0, rounds=3, bug=False)
     assert code == 2
     assert "need at least 1 client" in output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "limit"),
+    [
+        ("--clients", "99999999999999999999999", "1<=x<=1000"),
+        ("--clients", "1001", "1<=x<=1000"),
+        ("--rounds", "10001", "0<=x<=10000"),
+    ],
+)
+def test_demo_bounds_clients_and_rounds_before_building_anything(option: str, value: str, limit: str) -> None:
+    result = CliRunner().invoke(cli, ["demo", option, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': {value} is not in the range {limit}" in result.output

@@ -10,6 +10,7 @@ mechanism its receiver does not use each end in an error or a dead letter.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -66,15 +67,47 @@ TraceObserver = Callable[[TracedMessage], None]
 
 @dataclass(frozen=True)
 class _Outcome:
-    """What a handler did, so its own TimeoutError is never taken for ours."""
+    """What a handler did, so its own TimeoutError (or CancelledError) is never taken for ours."""
 
     value: Any = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
 
-async def _capture(call: Callable[..., Awaitable[Any]], *args: Any) -> _Outcome:
+async def _invoke(call: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Any:
+    """The handler as a coroutine for its own task: a handler may return any awaitable, or raise at the call."""
+    return await call(*args)
+
+
+async def _wait_at_most(task: asyncio.Task[Any], limit: float) -> None:
+    """Return when ``task`` ends or after ``limit`` seconds, whichever comes first; ``task`` runs on.
+
+    ``asyncio.wait((task,), timeout=limit)`` with one future and one timer: on every message,
+    asyncio.wait's bookkeeping cost about 15% of the runtime's throughput at 1,000 clients.
+    """
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(limit, wake)
+    task.add_done_callback(wake)
     try:
-        return _Outcome(value=await call(*args))
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+
+
+def _outcome_of(task: asyncio.Task[Any]) -> _Outcome:
+    """The finished handler task's answer or failure; a handler that cancelled itself failed too."""
+    try:
+        return _Outcome(value=task.result())
+    except asyncio.CancelledError as exc:  # the task is the handler's, not the caller's: a failure
+        if sys.version_info < (3, 11) and isinstance(exc.__context__, asyncio.CancelledError):
+            exc = exc.__context__  # 3.10 raises a fresh one, keeping the handler's own as the context
+        return _Outcome(error=exc)
     except Exception as exc:  # the handler's failure is reported to the sender, not lost
         return _Outcome(error=exc)
 
@@ -113,6 +146,9 @@ class MemoryTransport:
         self._dead_letters: list[DeadLetter] = []
         self._protocol: set[tuple[str, str, str]] = set()
         self._observers: list[TraceObserver] = []
+        # Handlers cancelled on timeout that have not stopped yet: referenced so they
+        # are not garbage-collected mid-run, dropped (and their outcome read) when they end.
+        self._abandoned: set[asyncio.Task[Any]] = set()
 
     # ----------------------------------------------------------- registration
 
@@ -185,8 +221,9 @@ class MemoryTransport:
         """Rpc: await ``target``'s request handler with ``(source, data)`` and return its answer.
 
         Raises UnknownNodeError, MechanismMismatchError, UnhandledMessageError
-        (before the handler runs), RpcTimeoutError (the handler is cancelled)
-        or RemoteHandlerError (the handler raised; chained as ``__cause__``).
+        (before the handler runs), RpcTimeoutError (the handler is cancelled, and
+        abandoned if it ignores that) or RemoteHandlerError (the handler raised,
+        even CancelledError; chained as ``__cause__``).
         """
         message_type = _message_type_of(data)
         self._record_send(RPC, source, target, message_type)
@@ -195,10 +232,9 @@ class MemoryTransport:
             raise UnknownNodeError(source, target, message_type, self.known_nodes)
         self._check_rpc_is_handled(source, target, message_type)
         limit = self._resolve_timeout(timeout)
-        try:
-            outcome = await asyncio.wait_for(_capture(handler, source, data), limit)
-        except asyncio.TimeoutError:
-            raise RpcTimeoutError(source, target, message_type, limit) from None
+        outcome = await self._run_handler(handler, (source, data), limit)
+        if outcome is None:
+            raise RpcTimeoutError(source, target, message_type, limit)
         if outcome.error is not None:
             raise RemoteHandlerError(source, target, message_type, outcome.error) from outcome.error
         return outcome.value
@@ -229,11 +265,10 @@ class MemoryTransport:
         delivered = 0
         failures: list[tuple[DeadLetter, BaseException]] = []
         for listener in listeners:
-            try:
-                outcome = await asyncio.wait_for(_capture(listener, data), limit)
-            except asyncio.TimeoutError as exc:
+            outcome = await self._run_handler(listener, (data,), limit)
+            if outcome is None:
                 reason = f"listener {_name_of(listener)} timed out after {limit:g}s"
-                failures.append((DeadLetter(source, target, event_type, data, reason), exc))
+                failures.append((DeadLetter(source, target, event_type, data, reason), asyncio.TimeoutError(reason)))
                 continue
             if outcome.error is not None:
                 error = outcome.error
@@ -246,6 +281,38 @@ class MemoryTransport:
         return delivered
 
     # ---------------------------------------------------------------- helpers
+
+    async def _run_handler(
+        self, call: Callable[..., Awaitable[Any]], args: tuple[Any, ...], limit: float
+    ) -> _Outcome | None:
+        """Run one handler in its own task for at most ``limit`` seconds; None if it did not finish.
+
+        The sender waits on the task, never inside it, so the timeout holds whatever the
+        handler does: one that swallows its cancellation or answers late is abandoned and
+        its answer discarded. The two cancellations stay apart: the caller's own arrives
+        at this ``await`` and propagates (stopping the handler), the handler's own
+        CancelledError is the task's outcome, a handler failure like any other.
+        """
+        task = asyncio.create_task(_invoke(call, args))
+        try:
+            await _wait_at_most(task, limit)
+        finally:
+            finished = task.done()
+            if not finished:  # timed out, or the caller is being cancelled
+                self._abandon(task)
+        return _outcome_of(task) if finished else None
+
+    def _abandon(self, task: asyncio.Task[Any]) -> None:
+        """Cancel an overrunning handler without awaiting it: it may refuse to stop."""
+        task.cancel()
+        self._abandoned.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        """Drop an abandoned handler that ended, reading its outcome so asyncio logs no unretrieved error."""
+        self._abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()
 
     def _record_send(self, mechanism: str, source: str, target: str, message_type: str) -> None:
         self._protocol.add((message_type, mechanism, SEND))
