@@ -4,7 +4,7 @@ Exit codes follow Ruff: 0 clean; 1 when findings reach the failing threshold
 (`--fail-on`, default warning), when `docs --check` finds the page stale,
 when `diff` finds a breaking change, or when `demo` sees a client miss SHUTDOWN
 (as `--bug` shows); 2 for usage and configuration errors and for failures of
-the tool itself.
+the tool itself; 130 when interrupted.
 
 Settings come from the configuration file (read once per run, here) with the
 command line's options on top. `check` is run by `workflow.check_run.run_check`,
@@ -39,6 +39,7 @@ from fedcl_lint.workflow.check_run import (
     EXIT_CLEAN,
     EXIT_ERROR,
     EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
     CheckError,
     CheckRequest,
     CheckRun,
@@ -435,6 +436,8 @@ def _selectors(option: str, value: str) -> tuple[str, ...]:
         if selector is None:
             raise FatalError(f"{option}: {item.strip()!r} is not {SELECTOR_EXPECTED}")
         selectors.append(selector)
+    if not selectors and option == "--select":  # it would turn every check off: surely not what was meant
+        raise FatalError(f"--select: names no check; give {SELECTOR_EXPECTED}")
     return tuple(selectors)
 
 
@@ -522,18 +525,25 @@ def main() -> NoReturn:
 
 
 def run() -> int:
-    """The command line's exit code: any crash of the tool itself is 2, never 1."""
+    """The command line's exit code: any crash of the tool itself is 2, never 1, and an interrupt
+    (Ctrl-C) is 130, as the shell reports a process that SIGINT ended: never read as findings."""
     try:
-        cli.main(prog_name="fedcl-lint")
+        returned = cli.main(prog_name="fedcl-lint", standalone_mode=False)
     except SystemExit as exc:
         return _system_exit_code(exc.code)
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("\nfedcl-lint: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:  # usage errors and FatalError, as click's standalone mode shows them
+        exc.show()
+        return exc.exit_code
     except Exception:  # the top-level crash guard: report and exit 2 so CI never reads it as findings
         import traceback
 
         click.echo("fedcl-lint: internal error, please report it with this traceback:", err=True)
         click.echo(traceback.format_exc(), err=True)
         return EXIT_ERROR
-    return EXIT_CLEAN
+    return returned if isinstance(returned, int) else EXIT_CLEAN  # --help and --version return 0
 
 
 def _system_exit_code(code: object) -> int:

@@ -266,3 +266,53 @@ def test_fedcl_lint_checks_its_own_code_clean(run_cli):
 
     assert result.exit_code == 0
     assert {f["code"] for f in result.json["findings"]} <= {"FCL005"}  # infos only: dicts of reports, not envelopes
+
+
+def test_an_interrupt_exits_130_never_1_the_code_for_findings(tmp_path):
+    """Ctrl-C while the analysis runs (held here until the signal comes) must not read as findings."""
+    import signal
+    import time
+
+    marker = tmp_path / "analysing"
+    script = (
+        "import pathlib, time\n"
+        "import fedcl_lint.workflow.pipeline as pipeline\n"
+        f"def held(*args, **kwargs):\n    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(120)\n"
+        "pipeline.analyze = held\n"
+        "from fedcl_lint.cli import main\nmain()\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, "check", "--no-cache", "."], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130, stderr
+    assert stderr.strip() == "fedcl-lint: interrupted"
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "message"),
+    [
+        (["--select", ""], None, "Error: --select: names no check; give a check code or prefix"),
+        (["--select", " , "], None, "Error: --select: names no check; give a check code or prefix"),
+        ([], "[tool.fedcl-lint]\nselect = []\n",
+         "Error: pyproject.toml: `tool.fedcl-lint.select`: expected a non-empty array of check codes"),
+    ],
+    ids=["option", "blank-items", "settings"],
+)
+def test_selecting_no_check_is_a_usage_error_not_a_clean_run(run_cli, tmp_path, args, settings, message):
+    """An empty selection turned every check off: "All checks passed" on the seed's bug."""
+    files = {"app.py": "async def go(cm):\n    await cm.send_control_message('c', 'SHUTDOWN', {})\n"}
+    if settings is not None:
+        files["pyproject.toml"] = settings
+    write_project(tmp_path, files)
+
+    result = run_cli(["check", *args], cwd=tmp_path)
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)

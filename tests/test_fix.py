@@ -607,6 +607,50 @@ def test_a_read_only_folder_leaves_the_original_and_exits_2(run_cli, tmp_path, m
     assert snapshot(project) == files
 
 
+def test_a_read_only_file_is_left_alone_even_for_root(run_cli, tmp_path):
+    """The atomic rename would go past a file's read-only mode: it wrote a 0444 file and exited 0."""
+    project = write_project(tmp_path / "project", {"client.py": CLIENT, "server.py": SERVER})
+    os.chmod(project / "server.py", 0o444)
+
+    result = fix(run_cli, project)
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Fixed 0 of 1 FCL001 findings (0 files).\n"
+        "error: server.py: the file is read-only: not rewritten; the file is unchanged (1 fix not applied)\n"
+    )
+    assert (project / "server.py").read_text() == SERVER
+    assert stat.S_IMODE((project / "server.py").stat().st_mode) == 0o444
+
+
+def test_a_hard_linked_file_is_not_split_from_its_other_link(run_cli, tmp_path):
+    project = write_project(tmp_path / "project", {"client.py": CLIENT, "server.py": SERVER})
+    os.link(project / "server.py", tmp_path / "other-link.py")
+
+    result = fix(run_cli, project)
+
+    assert result.exit_code == 2
+    assert "error: server.py: the file has 2 hard links, which a rewrite would split: not rewritten" in result.stderr
+    assert (project / "server.py").read_text() == (tmp_path / "other-link.py").read_text() == SERVER
+    assert (project / "server.py").stat().st_ino == (tmp_path / "other-link.py").stat().st_ino
+
+
+def test_a_link_and_its_target_both_analysed_are_one_file_fixed_once(run_cli, tmp_path):
+    """It wrote through one, then refused the other (changed since the analysis) and exited 2."""
+    project = write_project(tmp_path / "project", {"client.py": CLIENT, "server.py": SERVER})
+    (project / "alias.py").symlink_to(project / "server.py")
+
+    result = fix(run_cli, project)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        "Fixed 1 of 2 FCL001 findings (1 file).\n"
+        "    server.py:2:11: not fixed: the same file as alias.py, fixed there\n"
+    )
+    assert (project / "server.py").read_text() == fixed_bytes(SERVER.encode()).decode()
+    assert (project / "alias.py").is_symlink()
+
+
 def test_a_failed_rename_removes_the_temporary_file(run_cli, tmp_path, monkeypatch):
     project = write_project(tmp_path, {"client.py": CLIENT, "server.py": SERVER})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,7 +87,14 @@ def plan_fixes(analysis: Analysis) -> FixPlan:
             by_path.setdefault(finding.location.path, []).append(finding)
     by_display = {file.display: file for file in analysis.files}
     files = []
+    first_seen: dict[str, str] = {}  # a real file -> the display path it is fixed through
     for display in sorted(by_path):
+        real = os.path.realpath(by_display[display].path)
+        if real in first_seen:  # a symbolic link and its target both analysed: one file, fixed once
+            unfixed.extend(Unfixed(f.location, f"the same file as {first_seen[real]}, fixed there")
+                           for f in by_path[display])
+            continue
+        first_seen[real] = display
         fixed, left = _fix_file(by_display[display], by_path[display])
         unfixed.extend(left)
         if fixed is not None:
@@ -196,7 +204,14 @@ def apply(plan: FixPlan) -> tuple[WriteFailure, ...]:
 
 
 def _write(fix: FileFix) -> None:
-    """Replace the file's content (through a symlink: see replace_atomically), if it did not change meanwhile."""
+    """Replace the file's content (through a symlink: see replace_atomically), if it did not change
+    meanwhile and may be replaced: the rename that makes the write atomic would go past a read-only
+    mode (even for root) and would split a file from its other hard links."""
+    status = os.stat(fix.file.path)
+    if not status.st_mode & 0o222 or not os.access(fix.file.path, os.W_OK):
+        raise Refused("the file is read-only: not rewritten")
+    if status.st_nlink > 1:
+        raise Refused(f"the file has {status.st_nlink} hard links, which a rewrite would split: not rewritten")
     if fix.file.path.read_bytes() != fix.before:
         raise Refused("the file changed since it was analysed: not rewritten")
     replace_atomically(fix.file.path, fix.after)

@@ -14,6 +14,7 @@ from typing import ClassVar, Iterator, Mapping
 from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, ProtocolTable
 from fedcl_lint.checks.rewrite import SendRewriter
+from fedcl_lint.checks.suggestions import Suggestions
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Finding, Fix, Location, Mechanism, Related, Severity
 
@@ -43,6 +44,10 @@ class CheckContext:
     def handled_entries(self) -> Mapping[str, MessageEntry]:
         """The entries with handlers, by message type (for "did you mean")."""
         return {e.message_type: e for e in self.table.entries if e.handles}
+
+    @cached_property
+    def suggestions(self) -> Suggestions:
+        return Suggestions(self.handled_entries)
 
     @cached_property
     def rewriter(self) -> SendRewriter:

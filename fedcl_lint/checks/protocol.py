@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterator
 
 from fedcl_lint.analysis.facts import Param
@@ -105,7 +104,7 @@ class UnhandledMessage(EntryCheck):
         if entry.status is not Status.UNHANDLED or entry.message_type in ctx.external:
             return
         handled = ctx.handled_entries
-        suggestion = did_you_mean(entry.message_type, list(handled))
+        suggestion = ctx.suggestions.suggest(entry.message_type)
         for send in entry.sends:
             mechanism = send.mechanism
             message = (
@@ -118,15 +117,6 @@ class UnhandledMessage(EntryCheck):
                 related = related_sites(handled[suggestion].handles, f"`{suggestion}` is handled {{how}} here (`{{api}}`)")
             severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
             yield self.finding(send, message, severity=severity, related=related)
-
-
-def did_you_mean(name: str, candidates: list[str]) -> str | None:
-    """The handled type an unhandled `name` was probably meant to be: same but for case, or close."""
-    for candidate in sorted(candidates):
-        if candidate.casefold() == name.casefold():
-            return candidate
-    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.75)
-    return close[0] if close else None
 
 
 class UnusedHandler(EntryCheck):

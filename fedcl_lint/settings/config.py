@@ -235,7 +235,7 @@ class _Reader:
             "include": lambda v, k: self.patterns(v, k),
             "exclude": lambda v, k: self.patterns(v, k),
             "respect-gitignore": self.boolean,
-            "select": self.selectors,
+            "select": lambda v, k: self.selectors(v, k, at_least_one=True),
             "ignore": self.selectors,
             "per-file-ignores": self.per_file_ignores,
             "severity": self.severities,
@@ -278,9 +278,13 @@ class _Reader:
                 raise self.error(f"{key}[{index}]", f"a valid glob pattern ({exc})", pattern) from None
         return patterns
 
-    def selectors(self, value: Any, key: str) -> tuple[str, ...]:
+    def selectors(self, value: Any, key: str, at_least_one: bool = False) -> tuple[str, ...]:
+        """`at_least_one`: an empty `select` would turn every check off, surely not what was meant."""
+        expected = "an array of check codes or prefixes (e.g. FCL001, FCL00, FCL or ALL)"
         if not isinstance(value, list):
-            raise self.error(key, "an array of check codes or prefixes (e.g. FCL001, FCL00, FCL or ALL)", value)
+            raise self.error(key, expected, value)
+        if at_least_one and not value:
+            raise self.error(key, "a non-empty " + expected.removeprefix("an "), value)
         selectors = []
         for index, item in enumerate(value):
             selector = parse_selector(item)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fedcl_lint.refine.result import Analysis, CheckResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as the shell reports a process SIGINT ended
 
 
 class CheckError(Exception):
