@@ -18,9 +18,10 @@ import gc
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -48,12 +49,18 @@ from fedcl_lint.workflow.check_run import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
     from fedcl_lint.analysis.load import EngineOptions
     from fedcl_lint.analysis.protocol import Protocol
     from fedcl_lint.refine.result import Analysis
 
 # The engine, the checks and the reporters are imported by the functions that use them:
 # a replayed run (see `replay`) never loads them, and that is most of its time.
+
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
 class FatalError(click.ClickException):
@@ -80,7 +87,7 @@ config_option = click.option(
 )
 
 
-def engine_options(function):
+def engine_options(function: _Command) -> _Command:
     """--jobs, --no-cache, --cache-dir: how fast, never what is found."""
     function = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                             help="Worker processes for parsing. Default: one per CPU.")(function)
@@ -202,7 +209,7 @@ def _show(run: CheckRun, request: CheckRequest) -> None:
         text.print_findings(run.result, _console())
 
 
-def _console():
+def _console() -> Console:
     """A console for people: colour unless NO_COLOR is set (https://no-color.org)."""
     from rich.console import Console  # rich is loaded only for the views that draw with it
 
@@ -486,11 +493,11 @@ class ProgressAfter:
     def __init__(self, delay: float = 2.0):
         self.start = time.monotonic()
         self.delay = delay
-        self._bar = None
-        self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
+        if self._bar is None or self._task is None:
             if time.monotonic() - self.start < self.delay:
                 return
             from rich.progress import Progress

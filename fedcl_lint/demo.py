@@ -46,7 +46,9 @@ class BuggyServer(Server):
 
     async def shutdown(self) -> ShutdownReport:
         for client_id in self.registered_clients:
-            await self.manager.send_control_message(client_id, SHUTDOWN, {"reason": "training finished"})  # fedcl-lint: ignore[FCL001] the seed's bug, on purpose
+            await self.manager.send_control_message(  # fedcl-lint: ignore[FCL001] the seed's bug, on purpose
+                client_id, SHUTDOWN, {"reason": "training finished"}
+            )
         # Unreachable with the guard: nothing was acknowledged, whatever was "sent".
         return ShutdownReport(acknowledged=(), missing=self.registered_clients)
 

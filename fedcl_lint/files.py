@@ -17,8 +17,9 @@ import contextlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 _T = TypeVar("_T")
 USER_FILE_LIMIT = 64 * 1024 * 1024  # settings, packs, baselines, manifests: far beyond any real one

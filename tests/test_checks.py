@@ -8,7 +8,6 @@ from conftest import FIXTURES, findings_of, write_project
 from fedcl_lint.checks import ALL_CHECKS
 from fedcl_lint.output.rule_page import render_rule_page
 
-
 # FCL901 and FCL902 need a file system state (an unreadable file, a 50 MB file) that a page
 # cannot show as source: tests/test_hostile.py covers them end to end.
 RUNNABLE_EXAMPLES = [c for c in ALL_CHECKS if c.code not in ("FCL901", "FCL902")]

@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from conftest import FIXTURES, findings_of, write_project
-from fedcl_lint import __version__, cli as cli_module
+from fedcl_lint import __version__
+from fedcl_lint import cli as cli_module
 
 
 def test_broken_files_yield_one_located_finding_each_and_the_rest_is_still_checked(run_cli):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import re
 import sys
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, findings_of, write_project
-from fedcl_lint.workflow import pipeline as api
 from fedcl_lint.settings.config import Config, load_config
+from fedcl_lint.workflow import pipeline as api
 
 if sys.version_info >= (3, 11):
     import tomllib

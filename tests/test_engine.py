@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, long_untouched, write_project
-from fedcl_lint.workflow.pipeline import analyze
 from fedcl_lint.analysis.cache import _MAX_ADDITIONS, EntryFile, FactCache, _entry_file
 from fedcl_lint.analysis.cache_folder import CacheFolder
 from fedcl_lint.analysis.load import EngineOptions
@@ -21,6 +20,7 @@ from fedcl_lint.output import json_report
 from fedcl_lint.output.manifest import manifest_document
 from fedcl_lint.settings.config import CACHE_DIR_ENV
 from fedcl_lint.settings.rulepack import load_packs
+from fedcl_lint.workflow.pipeline import analyze
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from trees import build_parse_bound  # noqa: E402

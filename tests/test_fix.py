@@ -352,9 +352,9 @@ def test_policy_agreeing_with_the_handlers_is_fixed(run_cli, tmp_path):
 
 
 def test_policy_given_to_the_api_directly(tmp_path):
-    from fedcl_lint.workflow.pipeline import analyze
     from fedcl_lint.actions.fix import plan_fixes
     from fedcl_lint.types import Mechanism
+    from fedcl_lint.workflow.pipeline import analyze
 
     write_project(tmp_path, {"client.py": CLIENT, "server.py": SERVER})
     analysis = analyze(["."], cwd=tmp_path, policy={"SHUTDOWN": Mechanism.EVENT})
@@ -668,8 +668,8 @@ def test_a_failed_rename_removes_the_temporary_file(run_cli, tmp_path, monkeypat
 
 
 def test_a_file_changed_since_the_analysis_is_not_overwritten(tmp_path):
-    from fedcl_lint.workflow.pipeline import analyze
     from fedcl_lint.actions.fix import apply, plan_fixes
+    from fedcl_lint.workflow.pipeline import analyze
 
     write_project(tmp_path, {"client.py": CLIENT, "server.py": SERVER})
     plan = plan_fixes(analyze(["."], cwd=tmp_path))

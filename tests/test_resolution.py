@@ -67,9 +67,10 @@ UNRESOLVED = [
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    from click.testing import CliRunner
     import json
     import os
+
+    from click.testing import CliRunner
 
     from fedcl_lint.cli import cli
 

@@ -77,7 +77,7 @@ def test_every_check_is_a_rule_with_its_documentation(run_cli):
 
     assert (driver["name"], driver["version"]) == ("fedcl-lint", __version__)
     assert [r["id"] for r in driver["rules"]] == [c.code for c in ALL_CHECKS]
-    for rule, check in zip(driver["rules"], ALL_CHECKS):
+    for rule, check in zip(driver["rules"], ALL_CHECKS, strict=True):
         assert rule["name"] == check.name
         assert rule["shortDescription"]["text"] == check.summary
         assert rule["fullDescription"]["text"] == check.why

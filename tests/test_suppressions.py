@@ -7,9 +7,9 @@ import pytest
 from conftest import findings_of, write_project
 from fedcl_lint.analysis.cache import FactCache
 from fedcl_lint.analysis.extract import extract
-from fedcl_lint.settings.rulepack import load_packs
 from fedcl_lint.analysis.facts import Suppression
 from fedcl_lint.analysis.suppression_comments import parse_suppressions
+from fedcl_lint.settings.rulepack import load_packs
 
 HANDLER = "def setup(cm, h):\n    cm.register_message_handler('SHUTDOWN', h)\n"
 

@@ -10,13 +10,13 @@ analysed, as in Ruff.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
 
-from fedcl_lint.settings.config import CACHE_DIR_NAME
 from fedcl_lint.files import read_bounded
+from fedcl_lint.settings.config import CACHE_DIR_NAME
 from fedcl_lint.settings.globs import GlobSpec, glob_spec
 
 # Folders no one wants linted, as in Ruff's defaults.

@@ -7,9 +7,10 @@ test suite runs them, so the docs cannot drift from the code.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import ClassVar, Iterator, Mapping
+from typing import ClassVar
 
 from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, ProtocolTable

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Iterator
+from collections.abc import Iterator
+from typing import ClassVar
 
 from fedcl_lint.checks.base import Check, FileFailure
 from fedcl_lint.types import Finding, Severity

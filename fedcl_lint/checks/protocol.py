@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from fedcl_lint.analysis.facts import Param
 from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
@@ -114,7 +114,8 @@ class UnhandledMessage(EntryCheck):
             related: tuple[Related, ...] = ()
             if suggestion is not None:
                 message += f"; did you mean `{suggestion}`?"
-                related = related_sites(handled[suggestion].handles, f"`{suggestion}` is handled {{how}} here (`{{api}}`)")
+                note = f"`{suggestion}` is handled {{how}} here (`{{api}}`)"
+                related = related_sites(handled[suggestion].handles, note)
             severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
             yield self.finding(send, message, severity=severity, related=related)
 

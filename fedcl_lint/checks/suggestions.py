@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class Suggestions:

@@ -25,7 +25,10 @@ class UnusedSuppression(Check):
     }
     fix = {
         "pyproject.toml": example["pyproject.toml"],
-        "server.py": "async def shutdown(comm, client_id):\n    await comm.send_business_message(client_id, \"SHUTDOWN\", {})\n",
+        "server.py": (
+            "async def shutdown(comm, client_id):\n"
+            "    await comm.send_business_message(client_id, \"SHUTDOWN\", {})\n"
+        ),
         "client.py": example["client.py"],
     }
     fix_text = "Remove the comment, or the codes in it that no longer match a finding on its line."

@@ -7,9 +7,9 @@ complete report therefore also goes to `$GITHUB_STEP_SUMMARY` when it is set.
 
 from __future__ import annotations
 
-from fedcl_lint.refine.result import CheckResult
 from fedcl_lint.checks import check_by_code
 from fedcl_lint.output.text import footer_lines
+from fedcl_lint.refine.result import CheckResult
 from fedcl_lint.types import Finding, Severity
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}

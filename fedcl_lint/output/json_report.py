@@ -5,6 +5,7 @@ The protocol manifest (`table --format json`) has its own module, output/manifes
 
 from __future__ import annotations
 
+from typing import Any
 
 from fedcl_lint.files import json_text
 from fedcl_lint.refine.result import CheckResult
@@ -13,7 +14,7 @@ from fedcl_lint.types import Finding, Fix, Location, Severity
 SCHEMA_VERSION = 1
 
 
-def findings_document(result: CheckResult) -> dict:
+def findings_document(result: CheckResult) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "findings": [_finding(f) for f in result.findings],
@@ -28,15 +29,15 @@ def findings_document(result: CheckResult) -> dict:
     }
 
 
-def dumps(document: dict) -> str:
+def dumps(document: dict[str, Any]) -> str:
     return json_text(document)
 
 
-def _location(location: Location) -> dict:
+def _location(location: Location) -> dict[str, Any]:
     return {"path": location.path, "line": location.line, "column": location.column}
 
 
-def _finding(finding: Finding) -> dict:
+def _finding(finding: Finding) -> dict[str, Any]:
     return {
         "code": finding.code,
         "severity": finding.severity.value,

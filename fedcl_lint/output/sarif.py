@@ -9,17 +9,19 @@ and columns count Unicode code points.
 
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
 from fedcl_lint import __version__
-from fedcl_lint.refine.result import CheckResult
-from fedcl_lint.refine.baseline import SourceLines, fingerprint, line_hash
 from fedcl_lint.checks import ALL_CHECKS, Check
-from fedcl_lint.output.rule_page import render_rule_page
 from fedcl_lint.files import json_text
+from fedcl_lint.output.rule_page import render_rule_page
+from fedcl_lint.refine.baseline import SourceLines, fingerprint, line_hash
+from fedcl_lint.refine.result import CheckResult
 from fedcl_lint.types import Finding, Fix, Location, Severity
 
 SARIF_VERSION = "2.1.0"
@@ -29,7 +31,7 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 _BRACKET = re.compile(r"([\[\]])")
 
 
-def sarif_document(result: CheckResult) -> dict:
+def sarif_document(result: CheckResult) -> dict[str, Any]:
     cwd = result.cwd or Path.cwd()
     rules = [_rule(check, result) for check in ALL_CHECKS]
     index = {check.code: position for position, check in enumerate(ALL_CHECKS)}
@@ -66,11 +68,11 @@ def sarif_document(result: CheckResult) -> dict:
     }
 
 
-def dumps(document: dict) -> str:
+def dumps(document: dict[str, Any]) -> str:
     return json_text(document)
 
 
-def _rule(check: Check, result: CheckResult) -> dict:
+def _rule(check: Check, result: CheckResult) -> dict[str, Any]:
     severity = result.config.severity_of(check.code, check.severity)
     return {
         "id": check.code,
@@ -86,12 +88,12 @@ def _rule(check: Check, result: CheckResult) -> dict:
     }
 
 
-def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_fingerprint: str) -> dict:
+def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_fingerprint: str) -> dict[str, Any]:
     text = escape_message(finding.message)
     if finding.related:
         links = ", ".join(f"[{escape_message(r.note)}]({n})" for n, r in enumerate(finding.related, start=1))
         text = f"{text}{' ' if text.endswith(('.', '?', '!')) else '. '}See {links}."
-    result: dict = {
+    result: dict[str, Any] = {
         "ruleId": finding.code,
         "level": _LEVEL[finding.severity],
         "message": {"text": text},
@@ -118,7 +120,7 @@ def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_
     return result
 
 
-def _physical(location: Location) -> dict:
+def _physical(location: Location) -> dict[str, Any]:
     return {
         "artifactLocation": {"uri": quote(location.path, safe="/", errors="surrogateescape"), "uriBaseId": SRCROOT},
         "region": {"startLine": location.line, "startColumn": location.column},

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from fedcl_lint.refine.result import CheckResult
 from fedcl_lint.refine.baseline import SourceLines
+from fedcl_lint.refine.result import CheckResult
 from fedcl_lint.types import Finding, Severity, plural
 
 if TYPE_CHECKING:

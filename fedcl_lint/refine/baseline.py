@@ -15,14 +15,19 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from fedcl_lint.analysis.discover import display_path
 from fedcl_lint.analysis.extract import decode
 from fedcl_lint.files import (
-    USER_FILE_LIMIT, json_text, parse_structured, read_bounded, read_user_text, replace_atomically,
+    USER_FILE_LIMIT,
+    json_text,
+    parse_structured,
+    read_bounded,
+    read_user_text,
+    replace_atomically,
 )
 from fedcl_lint.types import Finding
 

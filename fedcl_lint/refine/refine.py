@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from fedcl_lint.analysis.discover import display_path
 from fedcl_lint.analysis.facts import Suppression

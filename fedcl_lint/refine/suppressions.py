@@ -3,8 +3,8 @@ the comments that hid nothing (read from the source by `analysis.suppression_com
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from fedcl_lint.analysis.facts import Suppression
 from fedcl_lint.types import Finding, selector_matches

@@ -107,10 +107,12 @@ class Server:
             ),
             return_exceptions=True,
         )
+        values = []
         for reply in replies:
             if isinstance(reply, BaseException):
                 raise reply
-        self.global_value = math.fsum(float(reply["value"]) for reply in replies) / len(replies)
+            values.append(float(reply["value"]))
+        self.global_value = math.fsum(values) / len(values)
         return self.global_value
 
     async def shutdown(self) -> ShutdownReport:
@@ -128,7 +130,7 @@ class Server:
         acknowledged: list[str] = []
         missing: list[str] = []
         reasons: dict[str, str] = {}
-        for client_id, reply in zip(clients, replies):
+        for client_id, reply in zip(clients, replies, strict=True):
             if isinstance(reply, _NO_ANSWER_ERRORS):
                 missing.append(client_id)
                 reasons[client_id] = str(reply)
@@ -197,9 +199,10 @@ class Client:
         return dict(reply)
 
     async def heartbeat(self) -> dict[str, Any]:
-        return await self.manager.send_business_message(
+        reply = await self.manager.send_business_message(
             self.server_id, HEARTBEAT, {"node_id": self.node_id}, timeout=self.rpc_timeout
         )
+        return dict(reply)
 
     def local_update(self, round_number: int, global_value: float) -> float:
         """The toy training step; override to change what a client contributes."""

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from enum import Enum
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,10 +25,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 
-from fedcl_lint.settings.globs import GlobSpec, glob_spec
 from fedcl_lint.files import parse_structured, read_user_text
+from fedcl_lint.settings.globs import GlobSpec, glob_spec
 from fedcl_lint.types import ALL_SELECTOR, CODES, Mechanism, Severity, selector_matches
-
 
 TABLE = "tool.fedcl-lint"
 CACHE_DIR_NAME = ".fedcl-lint-cache"  # the cache folder (`default_cache_dir`): never analysed

@@ -16,8 +16,8 @@ path, or any folder above it. Of several patterns, the last that matches decides
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 _ANY_FOLDERS = "**"
 

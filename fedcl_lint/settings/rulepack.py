@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from enum import Enum
 from typing import Any, TypeVar
 
 if sys.version_info >= (3, 11):
@@ -192,7 +192,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     )
 
 
-def _check_rewrite(reader: "_Reader", where: str, rewrite: RewriteSpec, calls: dict[str, CallSpec]) -> None:
+def _check_rewrite(reader: _Reader, where: str, rewrite: RewriteSpec, calls: dict[str, CallSpec]) -> None:
     """A rewrite must turn a send into a send of the other mechanism, message type into message type.
 
     Checked against the merged calls, since a pack may declare a rewrite between
@@ -234,7 +234,7 @@ def _check_rewrite(reader: "_Reader", where: str, rewrite: RewriteSpec, calls: d
                            f"a keyword other than `{taken}`, the message type of `{target.name}`", taken)
 
 
-def _rewrite_send(reader: "_Reader", key: str, name: str, calls: dict[str, CallSpec]) -> CallSpec:
+def _rewrite_send(reader: _Reader, key: str, name: str, calls: dict[str, CallSpec]) -> CallSpec:
     call = calls.get(name)
     if call is None or call.role is not Role.SEND:
         sends = ", ".join(sorted(c.name for c in calls.values() if c.role is Role.SEND)) or "none"
@@ -334,7 +334,7 @@ def _load_one(path: Path) -> RulePack:
     )
 
 
-def _rewrite(reader: "_Reader", where: str, raw: dict[str, Any]) -> RewriteSpec:
+def _rewrite(reader: _Reader, where: str, raw: dict[str, Any]) -> RewriteSpec:
     """One [[rewrites]] entry, checked on its own (`_check_rewrite` checks it against the calls)."""
     reader.keys(raw, where, {"from", "to", "positions", "keywords", "manual"})
     source = reader.string(raw, where, "from", required=True)

@@ -189,7 +189,8 @@ def _deliver(outcome: Outcome, request: CheckRequest) -> None:
     """Append the job summary, write the report to its file (when it goes to one)."""
     if outcome.summary is not None and request.step_summary:
         try:
-            with open(request.working_dir / request.step_summary, "a", encoding="utf-8", errors="surrogateescape") as summary:
+            path = request.working_dir / request.step_summary
+            with open(path, "a", encoding="utf-8", errors="surrogateescape") as summary:  # file names as they are
                 summary.write(outcome.summary)
         except OSError as exc:
             raise CheckError(

@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from fedcl_lint import __version__
 from fedcl_lint.analysis.cache import UNPICKLING_ERRORS
@@ -49,6 +49,8 @@ _KEEP = 64  # recorded runs per cache folder: one per distinct command, oldest d
 # A file: mode, inode, size, mtime_ns, ctime_ns. A folder: its entries, each with whether it is
 # a folder (its times change whenever anything is written in it, e.g. a report). None: missing.
 _Status = tuple[int, int, int, int, int] | tuple[tuple[str, bool], ...] | None
+# key, (path, status) of every input, skipped sources, names they were searched for, (report, exit code, summary)
+_Record = tuple[str, list[tuple[str, _Status]], frozenset[str], tuple[str, ...], tuple[str, int, str | None]]
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class RunRecord:
         return statuses
 
 
-def _load(folder: CacheFolder, name: str) -> tuple | None:
+def _load(folder: CacheFolder, name: str) -> _Record | None:
     """A record as written by `_write`, or None if there is none or it is not one of ours."""
     content = folder.read(name, USER_FILE_LIMIT)
     if content is None:
@@ -177,8 +179,9 @@ def _changed_at(status: _Status) -> int:
 
 def _code_that_decided() -> list[str]:
     """The modules of fedcl-lint this run loaded: an edited checkout must not replay the old code's report."""
-    return sorted(m.__file__ for name, m in list(sys.modules.items())
-                  if name.partition(".")[0] == "fedcl_lint" and getattr(m, "__file__", None))
+    files = (getattr(module, "__file__", None) for name, module in list(sys.modules.items())
+             if name.partition(".")[0] == "fedcl_lint")
+    return sorted(file for file in files if file)
 
 
 def _drop_oldest(folder: Path) -> None:
@@ -211,5 +214,5 @@ def _canonical(value: object) -> object:
 class _PlainUnpickler(pickle.Unpickler):
     """A record holds strings, numbers and tuples only: any class is a corrupted (or hostile) file."""
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> NoReturn:
         raise pickle.UnpicklingError(f"unexpected {module}.{name} in a recorded run")
