@@ -14,23 +14,28 @@ from __future__ import annotations
 import errno
 import gc
 import os
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from fedcl_lint.analysis.cache import FactCache
 from fedcl_lint.analysis.discover import SourceFile
 from fedcl_lint.analysis.extract import decode, extract
 from fedcl_lint.analysis.facts import ModuleFacts, ParseFailure, Position, Suppression
-from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.analysis.suppression_comments import MARKER, parse_suppressions
 from fedcl_lint.files import UnreadableFile, read_bounded
+from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Location
 
 T = TypeVar("T")
 _CHUNK = 64  # files per worker task: big enough to amortise the round trip
 MAX_FILE_BYTES = 5_000_000  # parsing 50 MB took 78 s and 9 GB here: such files are generated data
+_COOKIE_WINDOW = 512  # a coding cookie is on line 1 or 2 (PEP 263)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class FactStore:
         self.on_progress = on_progress
         self.contents: dict[SourceFile, bytes] = {}
         self.oversized: dict[SourceFile, int] = {}  # files over the size limit, never read whole: their sizes
+        self._normalised: dict[SourceFile, bytes] = {}  # see `_as_python_reads`
         self.modules: dict[SourceFile, Module] = {}
         self.searched: set[str] = set()  # every name a file was searched for: what could have made it matter
         for file in files:
@@ -117,9 +123,21 @@ class FactStore:
         # one substring search per name beats a regex alternation threefold on large trees
         found = [
             f for f, content in self.contents.items()
-            if f not in taken and any(needle in content for needle in needles)
+            if f not in taken and any(needle in self._as_python_reads(f, content) for needle in needles)
         ]
         return found + [f for f in self.oversized if f not in taken and _streamed_mentions(f.path, needles)]
+
+    def _as_python_reads(self, file: SourceFile, content: bytes) -> bytes:
+        """The bytes to search for names: the file's own, unless Python would read its names otherwise
+        (non-ASCII text, which identifiers NFKC-normalise, `ｓend` being `send`; or a coding cookie,
+        such as `unicode_escape`, under which `\\u0073end` is `send`): then its decoded, normalised text."""
+        if content.isascii() and b"coding" not in content[:_COOKIE_WINDOW]:
+            return content
+        if file not in self._normalised:
+            text, failure = decode(content)
+            normalised = unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass")
+            self._normalised[file] = content if failure is not None else normalised
+        return self._normalised[file]
 
     def module(self, file: SourceFile) -> Module:
         """One module, parsed on demand (an import needs its definitions)."""
@@ -164,7 +182,8 @@ class FactStore:
         chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
         cached = self.cache is not None  # without a cache, the bytes would only add to the peak memory
         results = []
-        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), initializer=_exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             # map() keeps the input order, so the output never depends on worker timing
             for chunk in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks), [cached] * len(chunks)):
                 results.extend((pickle.loads(item), item) if cached else (item, None) for item in chunk)
@@ -240,6 +259,18 @@ def _read_problem(path: Path, error: OSError) -> str:
         loop = error.errno == errno.ELOOP
         return "symbolic link loop" if loop else f"broken symbolic link to {os.readlink(path)}"
     return error.strerror or error.__class__.__name__
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as the run that started it is gone. A run killed outright (SIGKILL,
+    the OOM killer, a CI time-out) cannot stop its workers, which then slept on, orphaned, for good."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fedcl-lint-parent-watch", daemon=True).start()
 
 
 def _extract_chunk(sources: list[bytes], pack: RulePack, pickled: bool) -> list[ModuleFacts] | list[bytes]:
