@@ -17,8 +17,7 @@ import ast
 import codecs
 import re
 import warnings
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from typing import Iterable
 
 from fedcl_lint.analysis.facts import (
     Assignment,
@@ -44,6 +43,7 @@ from fedcl_lint.analysis.facts import (
     Payload,
     Position,
     SelfAttrRef,
+    Suppression,
 )
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.analysis.suppression_comments import parse_suppressions
@@ -61,7 +61,7 @@ def extract(source: bytes, pack: RulePack) -> ModuleFacts:
         return ModuleFacts(failure=failure)
     collector = _Collector(pack, _Source(text))
     collector.walk(tree)
-    return replace(collector.facts(), suppressions=parse_suppressions(text))
+    return collector.facts(parse_suppressions(text))
 
 
 def parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
@@ -165,55 +165,64 @@ def _normal_encoding(name: str) -> str:
 # --- scopes ---------------------------------------------------------------------------------
 
 
-@dataclass
+# The walk's own records are plain classes with slots: a file makes hundreds of them, and a
+# dataclass would cost more to create at import than these ever cost to use.
+
+
 class _Binding:
     """One binding of a name in a scope: `value` is None when it is not `name = value`."""
 
-    value: ast.expr | None
-    position: Position
-    how: str
+    __slots__ = ("value", "position", "how")
+
+    def __init__(self, value: ast.expr | None, position: Position, how: str):
+        self.value = value
+        self.position = position
+        self.how = how
 
 
-@dataclass(eq=False)
 class _Scope:
-    kind: str  # "module", "class", "function"
-    qualname: str | None
-    parent: "_Scope | None"
-    signature: tuple[Param, ...] = ()
-    self_param: str | None = None
-    class_name: str | None = None
-    bindings: dict[str, list[_Binding]] = field(default_factory=dict)
-    globals: set[str] = field(default_factory=set)
-    nonlocals: set[str] = field(default_factory=set)
+    """A module, class or function (lambdas included) and the names it binds."""
 
-    @cached_property
-    def params(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.signature)
+    __slots__ = ("kind", "qualname", "parent", "signature", "self_param", "class_name", "params", "bindings",
+                 "globals", "nonlocals")
+
+    def __init__(self, kind: str, qualname: str | None, parent: _Scope | None, signature: tuple[Param, ...] = (),
+                 self_param: str | None = None, class_name: str | None = None):
+        self.kind = kind  # "module", "class", "function"
+        self.qualname = qualname
+        self.parent = parent
+        self.signature = signature
+        self.self_param = self_param
+        self.class_name = class_name
+        self.params = frozenset(p.name for p in signature)
+        self.bindings: dict[str, list[_Binding]] = {}
+        self.globals: frozenset[str] = frozenset()  # grown by `global` statements
+        self.nonlocals: frozenset[str] = frozenset()
 
     def bind(self, name: str, binding: _Binding) -> None:
-        self.bindings.setdefault(name, []).append(binding)
+        if name in self.bindings:
+            self.bindings[name].append(binding)
+        else:
+            self.bindings[name] = [binding]
 
 
-@dataclass
-class _PendingCall:
-    call: ast.Call
-    scope: _Scope
-    bare: bool
-
-
-@dataclass
 class _PendingPayload:
-    key: str
-    value: ast.expr
-    node: ast.Dict
-    scope: _Scope
+    __slots__ = ("key", "value", "node", "scope")
+
+    def __init__(self, key: str, value: ast.expr, node: ast.Dict, scope: _Scope):
+        self.key = key
+        self.value = value
+        self.node = node
+        self.scope = scope
 
 
-@dataclass
 class _PendingDispatch:
-    subject: ast.expr
-    values: list[tuple[ast.expr, ast.AST]]  # (value, node whose position the case takes)
-    scope: _Scope
+    __slots__ = ("subject", "values", "scope")
+
+    def __init__(self, subject: ast.expr, values: list[tuple[ast.expr, ast.AST]], scope: _Scope):
+        self.subject = subject
+        self.values = values  # (value, node whose position the case takes)
+        self.scope = scope
 
 
 _ENUM_AUTO_NAMES = {"auto"}
@@ -222,6 +231,10 @@ _SCOPE_NODES = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 # Nodes no visitor needs and that hold nothing a visitor needs: most nodes of a tree are
 # these, and not pushing them makes the walk three times faster.
 _LEAVES = (ast.Constant, ast.Name, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.alias)
+_LEAF_TYPES = frozenset(
+    {ast.Constant, ast.Name, ast.alias}
+    | {kind for base in _LEAVES[2:-1] for kind in base.__subclasses__()}
+)
 
 
 _VISIT_NODE, _ENTER_SCOPE, _LEAVE_SCOPE = "visit", "enter", "leave"
@@ -263,16 +276,168 @@ class _Collector:
         self.functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, _Scope]] = []
         self.imports: dict[str, ImportBinding] = {}
         self.star_imports: list[tuple[str, int]] = []
-        self.calls: list[_PendingCall] = []
+        self.calls: list[tuple[ast.Call, _Scope, bool]] = []  # each call, its scope, whether bare
         self.payloads: list[_PendingPayload] = []
         self.dispatches: list[_PendingDispatch] = []
-        self._bare_calls: set[int] = set()
+        self._bare_call: ast.Call | None = None  # the value of the expression statement being walked
+
+    # the walk: every node once, in source order (pre-order, fields in order)
 
     def walk(self, tree: ast.Module) -> None:
-        """Visit every node in source order, iteratively (deeply nested code must not exhaust the
-        stack). A function's decorators, defaults and annotations and a class's bases run in the
-        enclosing scope, so they are visited before the scope is entered; the body after."""
-        stack: list[tuple[ast.AST, str]] = [(tree, _VISIT_NODE)]
+        """Visit every node in source order, as `_walk_generic` does, faster.
+
+        Statements are walked by recursion (Python's parser refuses more than 100 levels of
+        indentation), expressions with a stack of their own (`a + b + ...` nests without limit).
+        The common statements and expressions have a walk of their own that knows where their
+        children are; the rest, and anything new in the grammar, go through `_walk_generic`.
+        """
+        self._statements(tree.body)
+
+    def _statements(self, body: list[ast.stmt]) -> None:
+        for statement in body:
+            walk = _STATEMENT_WALKS.get(statement.__class__)
+            if walk is None:
+                self._walk_generic(statement)
+            else:
+                walk(self, statement)
+
+    def _walk_Expr(self, node: ast.Expr) -> None:
+        self.visit_Expr(node)
+        self._expressions([node.value])
+
+    def _walk_Assign(self, node: ast.Assign) -> None:
+        self.visit_Assign(node)
+        self._expressions([*node.targets, node.value])
+
+    def _walk_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit_AugAssign(node)
+        self._expressions([node.target, node.value])
+
+    def _walk_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit_AnnAssign(node)
+        self._expressions([node.target, node.annotation, node.value])
+
+    def _walk_value(self, node: ast.Return) -> None:
+        self._expressions([node.value])
+
+    def _walk_If(self, node: ast.If | ast.While) -> None:
+        self._expressions([node.test])
+        self._statements(node.body)
+        self._statements(node.orelse)
+
+    def _walk_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit_For(node)
+        self._expressions([node.target, node.iter])
+        self._statements(node.body)
+        self._statements(node.orelse)
+
+    def _walk_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit_withitem(item)
+            self._expressions([item.context_expr, item.optional_vars])
+        self._statements(node.body)
+
+    def _walk_Try(self, node: ast.Try) -> None:
+        self._statements(node.body)
+        for handler in node.handlers:
+            self.visit_ExceptHandler(handler)
+            self._expressions([handler.type])
+            self._statements(handler.body)
+        self._statements(node.orelse)
+        self._statements(node.finalbody)
+
+    def _walk_Raise(self, node: ast.Raise) -> None:
+        self._expressions([node.exc, node.cause])
+
+    def _walk_Assert(self, node: ast.Assert) -> None:
+        self._expressions([node.test, node.msg])
+
+    def _walk_Delete(self, node: ast.Delete) -> None:
+        self._expressions(node.targets)
+
+    def _walk_nothing(self, node: ast.stmt) -> None:
+        pass
+
+    def _walk_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._expressions(node.decorator_list)  # decorators, defaults, annotations: in the enclosing scope
+        self._arguments(node.args)
+        self._expressions([node.returns])
+        outer = self.scope
+        self.visit_FunctionDef(node)
+        self._statements(node.body)
+        self._expressions(getattr(node, "type_params", ()))  # Python 3.12
+        self.scope = outer
+
+    def _walk_ClassDef(self, node: ast.ClassDef) -> None:
+        self._expressions([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
+        outer = self.scope
+        self.visit_ClassDef(node)
+        self._statements(node.body)
+        self._expressions(getattr(node, "type_params", ()))
+        self.scope = outer
+
+    def _arguments(self, args: ast.arguments) -> None:
+        """Annotations and defaults, in the order of the fields of `ast.arguments`."""
+        parts: list[ast.expr | None] = [a.annotation for a in args.posonlyargs]
+        parts += [a.annotation for a in args.args]
+        if args.vararg is not None:
+            parts.append(args.vararg.annotation)
+        parts += [a.annotation for a in args.kwonlyargs]
+        parts += args.kw_defaults
+        if args.kwarg is not None:
+            parts.append(args.kwarg.annotation)
+        parts += args.defaults
+        self._expressions(parts)
+
+    def _expressions(self, nodes: Iterable[ast.AST | None]) -> None:
+        """Visit `nodes` (None or leaves are skipped) and everything below them, in order."""
+        stack = [node for node in nodes if node is not None and node.__class__ not in _LEAF_TYPES]
+        if not stack:
+            return
+        stack.reverse()
+        pop, push, leaves = stack.pop, stack.append, _LEAF_TYPES
+        while stack:
+            node = pop()
+            kind = node.__class__
+            if kind is ast.Attribute:
+                value = node.value
+                if value.__class__ not in leaves:
+                    push(value)
+            elif kind is ast.Call:
+                self.visit_Call(node)
+                for keyword in reversed(node.keywords):
+                    if keyword.value.__class__ not in leaves:
+                        push(keyword.value)
+                for arg in reversed(node.args):
+                    if arg.__class__ not in leaves:
+                        push(arg)
+                if node.func.__class__ not in leaves:
+                    push(node.func)
+            elif kind is ast.Await:
+                if node.value.__class__ not in leaves:
+                    push(node.value)
+            elif kind is ast.BinOp or kind is ast.Subscript:
+                second, first = (node.right, node.left) if kind is ast.BinOp else (node.slice, node.value)
+                if second.__class__ not in leaves:
+                    push(second)
+                if first.__class__ not in leaves:
+                    push(first)
+            elif kind is ast.Lambda:
+                self._walk_generic(node)  # a scope of its own
+            else:
+                visit = _VISIT.get(kind)
+                if visit is not None:
+                    visit(self, node)
+                children = _branches(node)
+                children.reverse()
+                stack += children
+
+    def _walk_generic(self, node: ast.AST) -> None:
+        """Visit `node` and everything below it, in source order, iteratively, for any node:
+        the reference `walk` follows. A function's decorators, defaults and annotations and a
+        class's bases run in the enclosing scope, so they are visited before the scope is entered;
+        the body after."""
+        stack: list[tuple[ast.AST, str]] = [(node, _VISIT_NODE)]
         while stack:
             node, step = stack.pop()
             if step is _LEAVE_SCOPE:
@@ -336,10 +501,10 @@ class _Collector:
         )
 
     def visit_Global(self, node: ast.Global) -> None:
-        self.scope.globals.update(node.names)
+        self.scope.globals = self.scope.globals.union(node.names)
 
     def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
-        self.scope.nonlocals.update(node.names)
+        self.scope.nonlocals = self.scope.nonlocals.union(node.names)
 
     # bindings
 
@@ -409,12 +574,11 @@ class _Collector:
     # calls, payloads, dispatch comparisons
 
     def visit_Expr(self, node: ast.Expr) -> None:
-        if isinstance(node.value, ast.Call):
-            self._bare_calls.add(id(node.value))
+        self._bare_call = node.value if node.value.__class__ is ast.Call else None
 
     def visit_Call(self, node: ast.Call) -> None:
         if isinstance(node.func, (ast.Name, ast.Attribute)):
-            self.calls.append(_PendingCall(node, self.scope, bare=id(node) in self._bare_calls))
+            self.calls.append((node, self.scope, node is self._bare_call))
 
     def visit_Dict(self, node: ast.Dict) -> None:
         if not self.pack.payload_keys:
@@ -479,7 +643,7 @@ class _Collector:
 
     # conversion, once the walk is over
 
-    def facts(self) -> ModuleFacts:
+    def facts(self, suppressions: tuple[Suppression, ...] = ()) -> ModuleFacts:
         converter = _Converter(self.source)
         # an imported name bound again (assigned, imported twice) has no one value; a class or
         # function of that name is what the linker finds first anyway
@@ -524,16 +688,32 @@ class _Collector:
             imports=imports,
             star_imports=tuple(self.star_imports),
             functions=functions,
-            calls=tuple(converter.call(pending) for pending in self.calls),
+            calls=tuple(converter.call(*pending) for pending in self.calls),
             payloads=tuple(
                 Payload(p.key, converter.expr(p.value, p.scope), self.position(p.node), p.scope.qualname)
                 for p in self.payloads
             ),
             dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack)),
+            suppressions=suppressions,
         )
 
 
 _VISIT = {getattr(ast, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("visit_")}
+_STATEMENT_WALKS = {
+    ast.Expr: _Collector._walk_Expr, ast.Assign: _Collector._walk_Assign, ast.AugAssign: _Collector._walk_AugAssign,
+    ast.AnnAssign: _Collector._walk_AnnAssign, ast.Return: _Collector._walk_value,
+    ast.If: _Collector._walk_If, ast.While: _Collector._walk_If,
+    ast.For: _Collector._walk_For, ast.AsyncFor: _Collector._walk_For,
+    ast.With: _Collector._walk_With, ast.AsyncWith: _Collector._walk_With, ast.Try: _Collector._walk_Try,
+    ast.Raise: _Collector._walk_Raise, ast.Assert: _Collector._walk_Assert, ast.Delete: _Collector._walk_Delete,
+    ast.FunctionDef: _Collector._walk_FunctionDef, ast.AsyncFunctionDef: _Collector._walk_FunctionDef,
+    ast.ClassDef: _Collector._walk_ClassDef,
+    ast.Import: _Collector.visit_Import, ast.ImportFrom: _Collector.visit_ImportFrom,
+    ast.Global: _Collector.visit_Global, ast.Nonlocal: _Collector.visit_Nonlocal,
+    ast.Pass: _Collector._walk_nothing, ast.Break: _Collector._walk_nothing, ast.Continue: _Collector._walk_nothing,
+}
+if hasattr(ast, "TryStar"):  # Python 3.11
+    _STATEMENT_WALKS[ast.TryStar] = _Collector._walk_Try
 
 
 class _Converter:
@@ -559,8 +739,7 @@ class _Converter:
             return Assignment(EnumAuto(), first.position)
         return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), first.position)
 
-    def call(self, pending: _PendingCall) -> Call:
-        node, scope = pending.call, pending.scope
+    def call(self, node: ast.Call, scope: _Scope, bare: bool) -> Call:
         args: list[Expr] = []
         star_args = False
         for arg in node.args:
@@ -578,7 +757,7 @@ class _Converter:
             star_kwargs=any(k.arg is None for k in node.keywords),
             position=self.source.position(node),
             function=scope.qualname,
-            bare=pending.bare,
+            bare=bare,
         )
 
     def dispatch_cases(self, pending: _PendingDispatch, pack: RulePack) -> list[DispatchCase]:

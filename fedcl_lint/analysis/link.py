@@ -12,8 +12,7 @@ never a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Iterator
+from collections.abc import Iterator
 
 from fedcl_lint.analysis.load import FactStore, Module
 from fedcl_lint.analysis.facts import (
@@ -35,6 +34,7 @@ from fedcl_lint.analysis.facts import (
     Position,
     SelfAttrRef,
 )
+from fedcl_lint.records import Record
 from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, RulePack
 from fedcl_lint.types import Location, Mechanism, Role
 
@@ -43,34 +43,42 @@ DISPATCHER = " (dispatcher)"  # ends the first step of a dispatcher comparison's
 _MAX_DEPTH = 64
 
 
-@dataclass(frozen=True)
-class Step:
+# The records of this stage are made by the thousand per run: see `fedcl_lint.records`.
+
+
+class Step(Record):
     """One hop of a resolution, e.g. "constant `SHUTDOWN`" at messages.py:3:1."""
 
-    description: str
-    location: Location | None
+    __slots__ = ("description", "location")
+
+    def __init__(self, description: str, location: Location | None):
+        self.description = description
+        self.location = location
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(Record):
     """A message type's value (or why there is none) and how it was found."""
 
-    value: str | None
-    steps: tuple[Step, ...]
-    reason: str | None = None
+    __slots__ = ("value", "steps", "reason")
+
+    def __init__(self, value: str | None, steps: tuple[Step, ...], reason: str | None = None):
+        self.value = value
+        self.steps = steps
+        self.reason = reason
 
 
-@dataclass(frozen=True)
-class HandlerRef:
+class HandlerRef(Record):
     """The handler a registration names, and its signature when it can be found."""
 
-    description: str
-    params: tuple[Param, ...] | None
-    definition: Location | None
+    __slots__ = ("description", "params", "definition")
+
+    def __init__(self, description: str, params: tuple[Param, ...] | None, definition: Location | None):
+        self.description = description
+        self.params = params
+        self.definition = definition
 
 
-@dataclass(frozen=True)
-class LinkedSite:
+class LinkedSite(Record):
     """One send or handle site of the protocol, with its resolved message type.
 
     `api` is what the code calls (a rule-pack API, an inferred wrapper, a
@@ -78,108 +86,136 @@ class LinkedSite:
     down to the rule-pack API, for wrappers ("Conn.route -> send_business_message").
     """
 
-    api: str
-    role: Role
-    mechanism: Mechanism
-    location: Location
-    resolution: Resolution
-    function: str | None
-    via: tuple[str, ...] = ()
-    handler: HandlerRef | None = None
-    unawaited: bool = False
+    __slots__ = ("api", "role", "mechanism", "location", "resolution", "function", "via", "handler", "unawaited")
+
+    def __init__(self, api: str, role: Role, mechanism: Mechanism, location: Location, resolution: Resolution,
+                 function: str | None, via: tuple[str, ...] = (), handler: HandlerRef | None = None,
+                 unawaited: bool = False):
+        self.api = api
+        self.role = role
+        self.mechanism = mechanism
+        self.location = location
+        self.resolution = resolution
+        self.function = function
+        self.via = via
+        self.handler = handler
+        self.unawaited = unawaited
 
     @property
     def message_type(self) -> str | None:
         return self.resolution.value
 
 
-@dataclass(frozen=True)
-class Wrapper:
+class Wrapper(Record):
     """A function found to forward a parameter into a send or handle call."""
 
-    qualname: str
-    location: Location
-    role: Role
-    mechanism: Mechanism
-    via: tuple[str, ...]
+    __slots__ = ("qualname", "location", "role", "mechanism", "via")
+
+    def __init__(self, qualname: str, location: Location, role: Role, mechanism: Mechanism, via: tuple[str, ...]):
+        self.qualname = qualname
+        self.location = location
+        self.role = role
+        self.mechanism = mechanism
+        self.via = via
 
 
-@dataclass(frozen=True)
-class LinkResult:
+class LinkResult(Record):
     """Everything linking found: the protocol's sites, and the wrappers' inner calls."""
 
-    sites: tuple[LinkedSite, ...]
-    forwarding: tuple[LinkedSite, ...]  # calls inside wrappers that pass a parameter on
-    wrappers: tuple[Wrapper, ...]
+    __slots__ = ("sites", "forwarding", "wrappers")
+
+    def __init__(self, sites: tuple[LinkedSite, ...], forwarding: tuple[LinkedSite, ...],
+                 wrappers: tuple[Wrapper, ...]):
+        self.sites = sites
+        self.forwarding = forwarding  # calls inside wrappers that pass a parameter on
+        self.wrappers = wrappers
 
 
-@dataclass(frozen=True)
-class _Api:
+class _Api(Record):
     """Something that sends or handles: a rule-pack call or an inferred wrapper."""
 
-    name: str
-    role: Role
-    mechanism: Mechanism
-    message_type: ArgSlot
-    handler: ArgSlot | None
-    coroutine: bool
-    chain: tuple[str, ...]  # from this API down to the rule-pack call
+    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain")
+
+    def __init__(self, name: str, role: Role, mechanism: Mechanism, message_type: ArgSlot, handler: ArgSlot | None,
+                 coroutine: bool, chain: tuple[str, ...]):
+        self.name = name
+        self.role = role
+        self.mechanism = mechanism
+        self.message_type = message_type
+        self.handler = handler
+        self.coroutine = coroutine
+        self.chain = chain  # from this API down to the rule-pack call
 
     @property
-    def kind(self) -> tuple:
+    def kind(self) -> tuple[Role, Mechanism, ArgSlot, ArgSlot | None, bool]:
         """What a caller needs to know, whichever definition it reaches."""
         return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine)
 
 
-@dataclass(frozen=True)
-class _RawSite:
+class _RawSite(Record):
     """A site before resolution: which API, in which module, with which argument."""
 
-    module: Module
-    api: _Api
-    expr: Expr | None
-    missing_reason: str
-    position: Position
-    function: str | None
-    handler: Expr | None = None
-    bare: bool = False
-    origin: str = ""  # the display path of the module whose call made it (a dispatcher's registration)
+    __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare", "origin")
+
+    def __init__(self, module: Module, api: _Api, expr: Expr | None, missing_reason: str, position: Position,
+                 function: str | None, handler: Expr | None = None, bare: bool = False, origin: str = ""):
+        self.module = module
+        self.api = api
+        self.expr = expr
+        self.missing_reason = missing_reason
+        self.position = position
+        self.function = function
+        self.handler = handler
+        self.bare = bare
+        self.origin = origin  # the display path of the module whose call made it (a dispatcher's registration)
 
 
 # Values met while resolving; only `_Str` is a message type.
-@dataclass(frozen=True)
-class _Str:
-    value: str
+class _Str(Record):
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
 
 
-@dataclass(frozen=True)
-class _ModuleValue:
-    module: Module
+class _ModuleValue(Record):
+    __slots__ = ("module",)
+
+    def __init__(self, module: Module):
+        self.module = module
 
 
-@dataclass(frozen=True)
-class _ClassValue:
-    module: Module
-    cls: ClassFacts
+class _ClassValue(Record):
+    __slots__ = ("module", "cls")
+
+    def __init__(self, module: Module, cls: ClassFacts):
+        self.module = module
+        self.cls = cls
 
 
-@dataclass(frozen=True)
-class _EnumMember:
-    cls: ClassFacts
-    member: str
-    value: str
+class _EnumMember(Record):
+    __slots__ = ("cls", "member", "value")
+
+    def __init__(self, cls: ClassFacts, member: str, value: str):
+        self.cls = cls
+        self.member = member
+        self.value = value
 
 
-@dataclass(frozen=True)
-class _FunctionValue:
-    module: Module
-    function: FunctionFacts
-    shift: int  # leading arguments a caller passes that the params leave out (`Class.method(obj, ...)`)
+class _FunctionValue(Record):
+    __slots__ = ("module", "function", "shift")
+
+    def __init__(self, module: Module, function: FunctionFacts, shift: int):
+        self.module = module
+        self.function = function
+        self.shift = shift  # leading arguments a caller passes that the params leave out (`Class.method(obj, ...)`)
 
 
-@dataclass(frozen=True)
-class _Unresolved:
-    reason: str
+class _Unresolved(Record):
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
 _Value = _Str | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unresolved
@@ -360,7 +396,8 @@ class Linker:
             return []
         apis = sorted(wrappers[definitions[0]], key=_api_key)
         if len(definitions) > 1:  # all wrappers of the same kind: which one runs does not matter
-            apis = [replace(api, chain=(f"{name} (one of {len(definitions)} definitions)", api.chain[-1]))
+            apis = [_Api(api.name, api.role, api.mechanism, api.message_type, api.handler, api.coroutine,
+                         (f"{name} (one of {len(definitions)} definitions)", api.chain[-1]))
                     for api in apis]
         return [(api, 0) for api in apis]
 
