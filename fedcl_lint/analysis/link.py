@@ -239,6 +239,10 @@ class Linker:
             for spec in pack.payloads
         }
         self.modules: list[Module] = []
+        self._modules_named: dict[str, Module | None] = {}  # what `_module` found for each name
+        self._dispatchers: dict[str, DispatcherSpec] = {}
+        for spec in pack.dispatchers:
+            self._dispatchers.setdefault(spec.registration, spec)  # the first, as `RulePack.dispatcher` finds
         self.definitions: dict[str, list[tuple[str, str]]] = {}  # bare name -> the functions defining it
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
         # Per call, what no round of the fixpoint changes: the sites a call of a pack API
@@ -314,7 +318,7 @@ class Linker:
                     if key not in self._pack_sites:
                         self._pack_sites[key] = self._call_site(module, call, self.pack_apis[call.name], 0)
                     raw.append(self._pack_sites[key])
-                dispatcher = self.pack.dispatcher(call.name)
+                dispatcher = self._dispatchers.get(call.name)
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
             raw.extend(
@@ -675,15 +679,17 @@ class Linker:
 
     def _module(self, name: str | None) -> Module | None:
         """The module an import names, parsed on demand."""
-        file = self.files_by_name.get(name) if name is not None else None
-        if file is None:
+        if name is None:
             return None
-        return self.store.module(file)
+        if name not in self._modules_named:
+            file = self.files_by_name.get(name)
+            self._modules_named[name] = self.store.module(file) if file is not None else None
+        return self._modules_named[name]
 
     def _absolute(self, module: Module, name: str, level: int) -> str | None:
         if level == 0:
             return name
-        package = module.name.split(".") if module.file.is_package else module.name.split(".")[:-1]
+        package = module.package
         if level - 1 > len(package):
             return None
         base = package[: len(package) - (level - 1)]

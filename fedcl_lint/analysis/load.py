@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from fedcl_lint.analysis.cache import FactCache
 from fedcl_lint.analysis.discover import SourceFile
-from fedcl_lint.analysis.extract import decode, extract
+from fedcl_lint.analysis.extract import decode, extract_each
 from fedcl_lint.analysis.facts import ModuleFacts, ParseFailure, Position, Suppression
 from fedcl_lint.analysis.suppression_comments import MARKER, parse_suppressions
 from fedcl_lint.files import UnreadableFile, read_bounded
@@ -38,16 +38,17 @@ MAX_FILE_BYTES = 5_000_000  # parsing 50 MB took 78 s and 9 GB here: such files 
 _COOKIE_WINDOW = 512  # a coding cookie is on line 1 or 2 (PEP 263)
 
 
-@dataclass(frozen=True)
 class Module:
-    """A file and its facts."""
+    """A file and its facts (one per file: compared by identity)."""
 
-    file: SourceFile
-    facts: ModuleFacts
+    __slots__ = ("file", "facts", "name", "package")
 
-    @cached_property
-    def name(self) -> str:
-        return self.file.module_names[0] if self.file.module_names else self.file.display
+    def __init__(self, file: SourceFile, facts: ModuleFacts):
+        self.file = file
+        self.facts = facts
+        self.name = file.module_names[0] if file.module_names else file.display
+        parts = self.name.split(".")
+        self.package = parts if file.is_package else parts[:-1]  # what its relative imports start from
 
     def location(self, position: Position) -> Location:
         return Location(self.file.display, position[0], position[1])
@@ -172,9 +173,9 @@ class FactStore:
         jobs = self.options.jobs or os.cpu_count() or 1
         if jobs <= 1 or len(sources) < 2 * _CHUNK:
             results: list[tuple[ModuleFacts, bytes | None]] = []
-            for index, source in enumerate(sources):
-                results.append((extract(source, self.pack), None))
-                self._progress(index + 1, len(sources))
+            for facts in extract_each(sources, self.pack):
+                results.append((facts, None))
+                self._progress(len(results), len(sources))
             return results
         import pickle
         from concurrent.futures import ProcessPoolExecutor  # loaded only when a run is big enough
@@ -278,5 +279,5 @@ def _extract_chunk(sources: list[bytes], pack: RulePack, pickled: bool) -> list[
     import pickle
 
     gc.disable()  # a worker only accumulates results; see api.paused_gc
-    facts = [extract(source, pack) for source in sources]
+    facts = list(extract_each(sources, pack))
     return [pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL) for f in facts] if pickled else facts
