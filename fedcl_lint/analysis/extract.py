@@ -221,7 +221,7 @@ class _Scope:
         self.signature = signature
         self.self_param = self_param
         self.class_name = class_name
-        self.params = frozenset(p.name for p in signature)
+        self.params = frozenset([p.name for p in signature])
         self.bindings: dict[str, list[_Binding]] = {}
         self.globals: frozenset[str] = frozenset()  # grown by `global` statements
         self.nonlocals: frozenset[str] = frozenset()
@@ -386,13 +386,17 @@ class _Collector:
         pass
 
     def _walk_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self._expressions(node.decorator_list)  # decorators, defaults, annotations: in the enclosing scope
+        # decorators, defaults and annotations: in the enclosing scope
+        if node.decorator_list:
+            self._expressions(node.decorator_list)
         self._arguments(node.args)
-        self._expressions([node.returns])
+        if node.returns is not None:
+            self._expressions([node.returns])
         outer = self.scope
         self.visit_FunctionDef(node)
         self._statements(node.body)
-        self._expressions(getattr(node, "type_params", ()))  # Python 3.12
+        if getattr(node, "type_params", None):  # Python 3.12
+            self._expressions(node.type_params)
         self.scope = outer
 
     def _walk_ClassDef(self, node: ast.ClassDef) -> None:
@@ -406,7 +410,9 @@ class _Collector:
     def _arguments(self, args: ast.arguments) -> None:
         """Annotations and defaults, in the order of the fields of `ast.arguments`."""
         if not (args.defaults or args.kwonlyargs or args.posonlyargs or args.vararg or args.kwarg):
-            self._expressions([a.annotation for a in args.args])  # the usual parameters only
+            annotations = [a.annotation for a in args.args if a.annotation is not None]  # the usual case
+            if annotations:
+                self._expressions(annotations)
             return
         parts: list[ast.expr | None] = [a.annotation for a in args.posonlyargs]
         parts += [a.annotation for a in args.args]
@@ -426,14 +432,17 @@ class _Collector:
             return
         stack.reverse()
         pop, push, leaves = stack.pop, stack.append, _LEAF_TYPES
+        Attribute, Call = ast.Attribute, ast.Call  # noqa: N806 - the two most frequent, as fast locals
         while stack:
             node = pop()
             kind = node.__class__
-            if kind is ast.Attribute:
+            if kind is Attribute:
                 value = node.value
+                while value.__class__ is Attribute:  # `a.b.c`: nothing to visit until its base
+                    value = value.value
                 if value.__class__ not in leaves:
                     push(value)
-            elif kind is ast.Call:
+            elif kind is Call:
                 self.visit_Call(node)
                 for keyword in reversed(node.keywords):
                     if keyword.value.__class__ not in leaves:
@@ -441,8 +450,11 @@ class _Collector:
                 for arg in reversed(node.args):
                     if arg.__class__ not in leaves:
                         push(arg)
-                if node.func.__class__ not in leaves:
-                    push(node.func)
+                func = node.func
+                while func.__class__ is Attribute:  # `self.comm.send(...)`: only its base can hold more
+                    func = func.value
+                if func.__class__ not in leaves:
+                    push(func)
             elif kind is ast.Await:
                 if node.value.__class__ not in leaves:
                     push(node.value)
@@ -509,21 +521,14 @@ class _Collector:
             self.classes.append((node, self.scope))
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self._bind_here(node.name, _Binding(None, self.position(node), "a function"))
+        self._bind_here(node.name, _Binding(None, self.source.position(node), "a function"))
         owner = self.scope
         self_param = None
         if owner.kind == "class" and owner.class_name and _method_kind(node) != "staticmethod":
-            positional = [*node.args.posonlyargs, *node.args.args]
+            positional = node.args.posonlyargs or node.args.args
             self_param = positional[0].arg if positional else None
-        signature = _parameters(node.args)
-        self.scope = _Scope(
-            "function",
-            self._qualify(node.name),
-            self.scope,
-            signature=signature,
-            self_param=self_param,
-            class_name=owner.class_name if self_param else None,
-        )
+        self.scope = _Scope("function", self._qualify(node.name), owner, _parameters(node.args), self_param,
+                            owner.class_name if self_param else None)
         self.functions.append((node, self.scope))
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -777,25 +782,23 @@ class _Converter:
         return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), first.position)
 
     def call(self, node: ast.Call, scope: _Scope, bare: bool) -> Call:
+        """The call's facts (its callee is a name or an attribute: see `visit_Call`)."""
         args: list[Expr] = []
         star_args = False
         for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                star_args = True
-            elif not star_args:
-                args.append(self.expr(arg, scope))
-        keywords = tuple((k.arg, self.expr(k.value, scope)) for k in node.keywords if k.arg is not None)
-        return Call(
-            name=_callee_name(node.func),
-            callee=self.expr(node.func, scope),
-            args=tuple(args),
-            keywords=keywords,
-            star_args=star_args,
-            star_kwargs=any(k.arg is None for k in node.keywords),
-            position=self.source.position(node),
-            function=scope.qualname,
-            bare=bare,
-        )
+            if arg.__class__ is ast.Starred:
+                star_args = True  # the arguments after it have no known position
+                break
+            args.append(self.expr(arg, scope))
+        keywords: tuple[tuple[str, Expr], ...] = ()
+        star_kwargs = False
+        if node.keywords:
+            keywords = tuple((k.arg, self.expr(k.value, scope)) for k in node.keywords if k.arg is not None)
+            star_kwargs = any(k.arg is None for k in node.keywords)
+        func = node.func
+        name = func.id if func.__class__ is ast.Name else func.attr
+        return Call(name, self.expr(func, scope), tuple(args), keywords, star_args, star_kwargs,
+                    self.source.position(node), scope.qualname, bare)
 
     def dispatch_cases(self, pending: _PendingDispatch, pack: RulePack) -> list[DispatchCase]:
         read = self._dispatched_read(pending.subject, pending.scope, pack, depth=0)
@@ -835,28 +838,30 @@ class _Converter:
         if depth > _MAX_EXPRESSION_DEPTH:
             return Opaque("an expression nested too deeply")
         depth += 1
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, str):
-                return Literal(node.value)
-            if isinstance(node.value, bytes):
-                return Opaque("a bytes literal is not a message type")
-            return Opaque(f"{self.describe(node)} is not a string")  # its source: repr() fails past 4,300 digits
-        if isinstance(node, ast.JoinedStr):
-            return self._fstring(node, scope, seen, depth)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            return Join((self.expr(node.left, scope, seen, depth), self.expr(node.right, scope, seen, depth)))
-        if isinstance(node, ast.Name):
+        kind = node.__class__  # the most frequent first
+        if kind is ast.Name:
             return self._name(node.id, scope, seen, depth)
-        if isinstance(node, ast.Attribute):
+        if kind is ast.Attribute:
             base = node.value
-            if isinstance(base, ast.Name) and scope is not None:
+            if base.__class__ is ast.Name and scope is not None:
                 method = _method_scope_of(base.id, scope)
                 if method is not None:
                     return SelfAttrRef(method.class_name, node.attr)
             return AttrRef(self.expr(base, scope, seen, depth), node.attr)
-        if isinstance(node, ast.Lambda):
+        if kind is ast.Constant:
+            value = node.value
+            if value.__class__ is str:
+                return Literal(value)
+            if value.__class__ is bytes:
+                return Opaque("a bytes literal is not a message type")
+            return Opaque(f"{self.describe(node)} is not a string")  # its source: repr() fails past 4,300 digits
+        if kind is ast.JoinedStr:
+            return self._fstring(node, scope, seen, depth)
+        if kind is ast.BinOp and node.op.__class__ is ast.Add:
+            return Join((self.expr(node.left, scope, seen, depth), self.expr(node.right, scope, seen, depth)))
+        if kind is ast.Lambda:
             return LambdaRef(_parameters(node.args))
-        if isinstance(node, ast.Call):
+        if kind is ast.Call:
             if _callee_name(node.func) in _PARTIAL_NAMES and node.args \
                     and not any(isinstance(a, ast.Starred) for a in node.args) \
                     and all(k.arg is not None for k in node.keywords):
@@ -965,6 +970,8 @@ def _parameters(args: ast.arguments) -> tuple[Param, ...]:
 
 
 def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    if not node.decorator_list:
+        return "method"
     decorators = {_callee_name(d) for d in node.decorator_list}
     if "staticmethod" in decorators:
         return "staticmethod"

@@ -250,6 +250,10 @@ class Linker:
         self._pack_sites: dict[tuple[str, int], _RawSite] = {}
         self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
+        self._payload_sites: dict[str, list[_RawSite]] = {}  # by module
+        self._definers: dict[tuple[str, str, str], tuple[Module, ClassFacts, FunctionFacts | None] | None] = {}
+        self._enum_kinds: dict[tuple[str, str], str | None] = {}
+        self._expanding = 0  # lineages resolving their bases right now (see `_Lineage`)
 
     def _select(self, modules: list[Module]) -> None:
         """Take modules whose calls are sites; index their functions by bare name."""
@@ -321,11 +325,14 @@ class Linker:
                 dispatcher = self._dispatchers.get(call.name)
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
-            raw.extend(
-                _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position,
-                         payload.function, origin=display)
-                for payload in facts.payloads
-            )
+            if facts.payloads:
+                if display not in self._payload_sites:  # the same in every round
+                    self._payload_sites[display] = [
+                        _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position,
+                                 payload.function, origin=display)
+                        for payload in facts.payloads
+                    ]
+                raw += self._payload_sites[display]
         return raw
 
     def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
@@ -490,47 +497,49 @@ class Linker:
     def _value(self, expr: Expr, module: Module, steps: list[Step], seen: frozenset) -> _Value:
         if len(seen) > _MAX_DEPTH:
             return _Unresolved("the definition chain is too deep")
-        if isinstance(expr, Literal):
+        kind = expr.__class__  # facts are exactly these classes: compared, not isinstance-tested
+        if kind is Literal:
             return _Str(expr.value)
-        if isinstance(expr, NameRef):
+        if kind is NameRef:
             return self._global(module, expr.name, steps, seen)
-        if isinstance(expr, LocalRef):
-            steps.append(Step(f"local variable `{expr.name}` of `{expr.function}`", module.location(expr.position)))
-            return self._value(expr.value, module, steps, seen)
-        if isinstance(expr, SelfAttrRef):
+        if kind is AttrRef:
+            return self._attribute(self._value(expr.base, module, steps, seen), expr.attr, steps, seen)
+        if kind is SelfAttrRef:
             cls = module.facts.classes.get(expr.class_name)
             if cls is None:
                 return _Unresolved(f"class `{expr.class_name}` is not a top-level class")
             return self._class_attribute(module, cls, expr.attr, steps, seen, bound=True)
-        if isinstance(expr, AttrRef):
-            return self._attribute(self._value(expr.base, module, steps, seen), expr.attr, steps, seen)
-        if isinstance(expr, Join):
+        if kind is LocalRef:
+            steps.append(Step(f"local variable `{expr.name}` of `{expr.function}`", module.location(expr.position)))
+            return self._value(expr.value, module, steps, seen)
+        if kind is Join:
             text = []
             for part in expr.parts:
                 value = self._final(self._value(part, module, steps, seen))
-                if isinstance(value, _Unresolved):
+                if value.__class__ is _Unresolved:
                     return value
                 text.append(value.value)
             return _Str("".join(text))
-        if isinstance(expr, ParamRef):
+        if kind is ParamRef:
             return _Unresolved(f"parameter `{expr.param}` of `{expr.function}`")
-        if isinstance(expr, Opaque):
+        if kind is Opaque:
             return _Unresolved(expr.reason)
-        if isinstance(expr, EnumAuto):
+        if kind is EnumAuto:
             return _Unresolved("`auto()` outside an Enum")
-        if isinstance(expr, (LambdaRef, PartialRef)):
+        if kind is LambdaRef or kind is PartialRef:
             return _Unresolved(f"`{describe(expr)}` is a function, not a message type")
         raise TypeError(f"unknown expression {expr!r}")
 
     def _final(self, value: _Value) -> _Str | _Unresolved:
         """What a value means as a message type."""
-        if isinstance(value, (_Str, _Unresolved)):
+        kind = value.__class__
+        if kind is _Str or kind is _Unresolved:
             return value
-        if isinstance(value, _EnumMember):
+        if kind is _EnumMember:
             return _Str(value.value)
-        if isinstance(value, _ClassValue):
+        if kind is _ClassValue:
             return _Unresolved(f"`{value.cls.name}` is a class, not a message type")
-        if isinstance(value, _FunctionValue):
+        if kind is _FunctionValue:
             return _Unresolved(f"`{value.function.qualname}` is a function, not a message type")
         return _Unresolved(f"`{value.module.name}` is a module, not a message type")
 
@@ -659,21 +668,39 @@ class Linker:
 
     def _defining(self, module: Module, cls: ClassFacts,
                   name: str) -> tuple[Module, ClassFacts, FunctionFacts | None] | None:
-        """The first class of the lineage that defines `name`, with the method when it is one."""
+        """The first class of the lineage that defines `name`, with the method when it is one.
+
+        Memoised (every module that reads `Kind.TRAIN` asks the same), except while a lineage
+        is being expanded: a base that names its own class sees that lineage cut short.
+        """
+        key = (module.file.display, cls.name, name)
+        if key in self._definers and not self._expanding:
+            return self._definers[key]
+        found = None
         for owner, current in self._lineage(module, cls):
             function = owner.facts.functions.get(f"{current.name}.{name}")
             if function is not None or name in current.attributes:
-                return owner, current, function
-        return None
+                found = (owner, current, function)
+                break
+        if not self._expanding:
+            self._definers[key] = found
+        return found
 
     def _enum_kind(self, module: Module, cls: ClassFacts) -> str | None:
-        """'StrEnum' or 'Enum' when `cls` is an Enum (directly or through project classes)."""
-        for owner, current in self._lineage(module, cls):
-            for base in current.bases:
-                final = _final_identifier(base)
-                if final in ENUM_BASES:
-                    return "StrEnum" if final == "StrEnum" else "Enum"
-        return None
+        """'StrEnum' or 'Enum' when `cls` is an Enum (directly or through project classes); memoised
+        as `_defining` is."""
+        key = _identity(module, cls.name)
+        if key in self._enum_kinds and not self._expanding:
+            return self._enum_kinds[key]
+        found = None
+        for _, current in self._lineage(module, cls):
+            final = next((f for f in map(_final_identifier, current.bases) if f in ENUM_BASES), None)
+            if final is not None:
+                found = "StrEnum" if final == "StrEnum" else "Enum"
+                break
+        if not self._expanding:
+            self._enum_kinds[key] = found
+        return found
 
     # modules
 
@@ -729,11 +756,13 @@ class _Lineage:
             return False  # a base expression that needs this very lineage: a cycle ends here
         if self.expanded < len(self.found):
             self.expanding = True
+            self.linker._expanding += 1
             try:
                 module, cls = self.found[-1]
                 self.stack.extend(reversed(self.linker._bases(module, cls)))
             finally:
                 self.expanding = False
+                self.linker._expanding -= 1
             self.expanded = len(self.found)
         while self.stack:
             module, cls = self.stack.pop()
