@@ -184,7 +184,7 @@ def main() -> int:
         rows = [
             ("libcst.parse_module over every file", libcst_all),
             ("ast.parse over every file", ast_pb),
-            ("floor: start, read all, ast.parse those naming the pack", floor_pb),
+            ("floor: start, read all, parse those naming the pack", floor_pb),
             ("fedcl-lint, 1 job, no cache", one_job),
             ("fedcl-lint, 2 jobs, no cache", two_jobs),
             ("fedcl-lint, cold (empty cache, default jobs)", cold),

@@ -313,28 +313,18 @@ class _Collector:
     def walk(self, tree: ast.Module) -> None:
         """Visit every node in source order, as `_walk_generic` does, faster.
 
-        Statements are walked by recursion (Python's parser refuses more than 100 levels of
-        indentation), expressions with a stack of their own (`a + b + ...` nests without limit).
-        The common statements and expressions have a walk of their own that knows where their
-        children are; the rest, and anything new in the grammar, go through `_walk_generic`.
+        One loop with a stack walks a block of statements and the expressions in them
+        (`a + b + ...` nests without limit); the statements that hold blocks of their own
+        (definitions, loops, conditions...) walk them by recursion, which Python's parser
+        bounds (it refuses more than 100 levels of indentation). The common nodes have a walk
+        of their own that knows where their children are; the rest, and anything new in the
+        grammar, are visited the generic way.
         """
         self._statements(tree.body)
 
     def _statements(self, body: list[ast.stmt]) -> None:
-        for statement in body:
-            walk = _STATEMENT_WALKS.get(statement.__class__)
-            if walk is None:
-                self._walk_generic(statement)
-            else:
-                walk(self, statement)
-
-    def _walk_Expr(self, node: ast.Expr) -> None:
-        self.visit_Expr(node)
-        self._expressions([node.value])
-
-    def _walk_Assign(self, node: ast.Assign) -> None:
-        self.visit_Assign(node)
-        self._expressions([*node.targets, node.value])
+        if body:
+            self._walk_nodes(body[::-1])
 
     def _walk_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit_AugAssign(node)
@@ -343,9 +333,6 @@ class _Collector:
     def _walk_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit_AnnAssign(node)
         self._expressions([node.target, node.annotation, node.value])
-
-    def _walk_value(self, node: ast.Return) -> None:
-        self._expressions([node.value])
 
     def _walk_If(self, node: ast.If | ast.While) -> None:
         self._expressions([node.test])
@@ -428,11 +415,14 @@ class _Collector:
     def _expressions(self, nodes: Iterable[ast.AST | None]) -> None:
         """Visit `nodes` (None or leaves are skipped) and everything below them, in order."""
         stack = [node for node in nodes if node is not None and node.__class__ not in _LEAF_TYPES]
-        if not stack:
-            return
-        stack.reverse()
+        if stack:
+            stack.reverse()
+            self._walk_nodes(stack)
+
+    def _walk_nodes(self, stack: list[ast.AST]) -> None:
+        """Visit the nodes of `stack` (the last first) and everything below them, in order."""
         pop, push, leaves = stack.pop, stack.append, _LEAF_TYPES
-        Attribute, Call = ast.Attribute, ast.Call  # noqa: N806 - the two most frequent, as fast locals
+        Attribute, Call, Assign, Expr = ast.Attribute, ast.Call, ast.Assign, ast.Expr  # noqa: N806 - fast locals
         while stack:
             node = pop()
             kind = node.__class__
@@ -455,21 +445,33 @@ class _Collector:
                     func = func.value
                 if func.__class__ not in leaves:
                     push(func)
-            elif kind is ast.Await:
+            elif kind is Assign:
+                self.visit_Assign(node)
                 if node.value.__class__ not in leaves:
                     push(node.value)
+                stack += [target for target in reversed(node.targets) if target.__class__ not in leaves]
+            elif kind is Expr:
+                value = node.value
+                self._bare_call = value if value.__class__ is Call else None  # see `visit_Expr`
+                if value.__class__ not in leaves:
+                    push(value)
+            elif kind is ast.Await or kind is ast.Return:
+                if node.value is not None and node.value.__class__ not in leaves:
+                    push(node.value)
+            elif kind is ast.Dict:
+                self.visit_Dict(node)
+                stack += [value for value in reversed(node.values) if value.__class__ not in leaves]
+                stack += [key for key in reversed(node.keys) if key is not None and key.__class__ not in leaves]
             elif kind is ast.BinOp or kind is ast.Subscript:
                 second, first = (node.right, node.left) if kind is ast.BinOp else (node.slice, node.value)
                 if second.__class__ not in leaves:
                     push(second)
                 if first.__class__ not in leaves:
                     push(first)
-            elif kind is ast.Dict:
-                self.visit_Dict(node)
-                stack += [value for value in reversed(node.values) if value.__class__ not in leaves]
-                stack += [key for key in reversed(node.keys) if key is not None and key.__class__ not in leaves]
             elif kind is ast.List or kind is ast.Tuple:
                 stack += [element for element in reversed(node.elts) if element.__class__ not in leaves]
+            elif kind in _STATEMENT_WALKS:
+                _STATEMENT_WALKS[kind](self, node)  # blocks of their own, or nothing below
             elif kind is ast.Lambda:
                 self._walk_generic(node)  # a scope of its own
             else:
@@ -742,8 +744,7 @@ class _Collector:
 
 _VISIT = {getattr(ast, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("visit_")}
 _STATEMENT_WALKS = {
-    ast.Expr: _Collector._walk_Expr, ast.Assign: _Collector._walk_Assign, ast.AugAssign: _Collector._walk_AugAssign,
-    ast.AnnAssign: _Collector._walk_AnnAssign, ast.Return: _Collector._walk_value,
+    ast.AugAssign: _Collector._walk_AugAssign, ast.AnnAssign: _Collector._walk_AnnAssign,
     ast.If: _Collector._walk_If, ast.While: _Collector._walk_If,
     ast.For: _Collector._walk_For, ast.AsyncFor: _Collector._walk_For,
     ast.With: _Collector._walk_With, ast.AsyncWith: _Collector._walk_With, ast.Try: _Collector._walk_Try,
