@@ -18,10 +18,12 @@ class Record:
     """Equality, hash, repr and pickling by the fields named in `__slots__`, in order."""
 
     __slots__ = ()
-    _values: Any  # the fields as a tuple, set for each subclass
+    _fields: tuple[str, ...] = ()  # the names in `__slots__`: set for each subclass
+    _values: Any  # the fields as a tuple: set for each subclass
 
     def __init_subclass__(cls) -> None:
-        names = cls.__slots__
+        names: tuple[str, ...] = tuple(cls.__slots__)
+        cls._fields = names
         if len(names) > 1:
             cls._values = staticmethod(attrgetter(*names))  # in C
         else:
@@ -36,7 +38,7 @@ class Record:
         return hash((self.__class__.__name__, self._values(self)))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in zip(self.__slots__, self._values(self), strict=True))
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self._values(self), strict=True))
         return f"{self.__class__.__name__}({fields})"
 
     def __reduce__(self) -> tuple[type, tuple[Any, ...]]:

@@ -17,7 +17,8 @@ import ast
 import codecs
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 from fedcl_lint.analysis.facts import (
     Assignment,
@@ -45,8 +46,8 @@ from fedcl_lint.analysis.facts import (
     SelfAttrRef,
     Suppression,
 )
-from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.analysis.suppression_comments import parse_suppressions
+from fedcl_lint.settings.rulepack import RulePack
 
 _MAX_EXPRESSION_DEPTH = 200
 
@@ -73,7 +74,7 @@ def _extract(source: bytes, pack: RulePack) -> ModuleFacts:
     if failure is not None:
         return ModuleFacts(failure=failure)
     tree, failure = _parse(text)
-    if failure is not None:
+    if tree is None:
         return ModuleFacts(failure=failure)
     collector = _Collector(pack, _Source(text))
     collector.walk(tree)
@@ -100,6 +101,22 @@ def _parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
         return None, ParseFailure("cannot parse: the file is nested too deeply for Python's parser", (1, 1))
 
 
+_Seen = frozenset[tuple[str | None, str]]  # the (scope, name) a conversion went through: a loop ends there
+
+
+class _Located(Protocol):
+    """A node with a place in the source: expressions, statements, patterns, aliases..."""
+
+    @property
+    def lineno(self) -> int: ...
+    @property
+    def col_offset(self) -> int: ...
+    @property
+    def end_lineno(self) -> int | None: ...
+    @property
+    def end_col_offset(self) -> int | None: ...
+
+
 class _Source:
     """The file's text, for 1-based character columns (ast counts UTF-8 bytes) and snippets."""
 
@@ -108,13 +125,13 @@ class _Source:
         self.ascii = text.isascii()
         self._lines: list[bytes] | None = None
 
-    def position(self, node: ast.AST) -> Position:
+    def position(self, node: _Located) -> Position:
         line, offset = node.lineno, node.col_offset
         if self.ascii:
             return line, offset + 1
         return line, len(self._line(line)[:offset].decode("utf-8", "replace")) + 1
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: _Located) -> str:
         """The node's source text, as written."""
         first, last = node.lineno, node.end_lineno or node.lineno
         if first == last:
@@ -165,7 +182,8 @@ def decode(source: bytes) -> tuple[str, ParseFailure | None]:
         start = exc.start + (len(codecs.BOM_UTF8) if bom else 0)  # utf-8-sig counts after the BOM
         line_start = source.rfind(b"\n", 0, start) + 1
         column = len(source[line_start:start].decode(encoding, errors="replace")) + 1  # in characters
-        return "", ParseFailure(f"cannot decode as {encoding}: {exc.reason}", (source.count(b"\n", 0, start) + 1, column))
+        line = source.count(b"\n", 0, start) + 1
+        return "", ParseFailure(f"cannot decode as {encoding}: {exc.reason}", (line, column))
 
 
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -246,7 +264,7 @@ class _PendingPayload:
 class _PendingDispatch:
     __slots__ = ("subject", "values", "scope")
 
-    def __init__(self, subject: ast.expr, values: list[tuple[ast.expr, ast.AST]], scope: _Scope):
+    def __init__(self, subject: ast.expr, values: Sequence[tuple[ast.expr, _Located]], scope: _Scope):
         self.subject = subject
         self.values = values  # (value, node whose position the case takes)
         self.scope = scope
@@ -267,8 +285,9 @@ _LEAF_TYPES = frozenset(
 _VISIT_NODE, _ENTER_SCOPE, _LEAVE_SCOPE = "visit", "enter", "leave"
 
 
-def _outside_parts(node: ast.AST) -> list[ast.AST]:
+def _outside_parts(node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[ast.AST]:
     """The children of a function, lambda or class that Python evaluates in the enclosing scope."""
+    parts: list[ast.AST]
     if isinstance(node, ast.ClassDef):
         parts = [*node.decorator_list, *node.bases, *node.keywords]
     elif isinstance(node, ast.Lambda):
@@ -280,7 +299,7 @@ def _outside_parts(node: ast.AST) -> list[ast.AST]:
 
 def _branches(node: ast.AST) -> list[ast.AST]:
     """`ast.iter_child_nodes(node)` without the leaves, as a list."""
-    children = []
+    children: list[ast.AST] = []
     for name in node._fields:
         value = getattr(node, name, None)
         if value.__class__ is list:
@@ -300,7 +319,7 @@ class _Collector:
         self.module_scope = _Scope("module", None, None)
         self.scope = self.module_scope
         self.classes: list[tuple[ast.ClassDef, _Scope]] = []
-        self.functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, _Scope]] = []
+        self.functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, _Scope, str]] = []  # and qualnames
         self.imports: dict[str, ImportBinding] = {}
         self.star_imports: list[tuple[str, int]] = []
         self.calls: list[tuple[ast.Call, _Scope, bool]] = []  # each call, its scope, whether bare
@@ -382,8 +401,9 @@ class _Collector:
         outer = self.scope
         self.visit_FunctionDef(node)
         self._statements(node.body)
-        if getattr(node, "type_params", None):  # Python 3.12
-            self._expressions(node.type_params)
+        type_params = getattr(node, "type_params", None)  # Python 3.12
+        if type_params:
+            self._expressions(type_params)
         self.scope = outer
 
     def _walk_ClassDef(self, node: ast.ClassDef) -> None:
@@ -419,8 +439,9 @@ class _Collector:
             stack.reverse()
             self._walk_nodes(stack)
 
-    def _walk_nodes(self, stack: list[ast.AST]) -> None:
-        """Visit the nodes of `stack` (the last first) and everything below them, in order."""
+    def _walk_nodes(self, stack: list[Any]) -> None:
+        """Visit the nodes of `stack` (the last first) and everything below them, in order
+        (nodes of any kind, dispatched on their class: no type that a checker follows)."""
         pop, push, leaves = stack.pop, stack.append, _LEAF_TYPES
         Attribute, Call, Assign, Expr = ast.Attribute, ast.Call, ast.Assign, ast.Expr  # noqa: N806 - fast locals
         while stack:
@@ -458,57 +479,60 @@ class _Collector:
             elif kind is ast.Await or kind is ast.Return:
                 if node.value is not None and node.value.__class__ not in leaves:
                     push(node.value)
-            elif kind is ast.Dict:
-                self.visit_Dict(node)
-                stack += [value for value in reversed(node.values) if value.__class__ not in leaves]
-                stack += [key for key in reversed(node.keys) if key is not None and key.__class__ not in leaves]
-            elif kind is ast.BinOp or kind is ast.Subscript:
-                second, first = (node.right, node.left) if kind is ast.BinOp else (node.slice, node.value)
-                if second.__class__ not in leaves:
-                    push(second)
-                if first.__class__ not in leaves:
-                    push(first)
-            elif kind is ast.List or kind is ast.Tuple:
-                stack += [element for element in reversed(node.elts) if element.__class__ not in leaves]
-            elif kind in _STATEMENT_WALKS:
-                _STATEMENT_WALKS[kind](self, node)  # blocks of their own, or nothing below
-            elif kind is ast.Lambda:
-                self._walk_generic(node)  # a scope of its own
             else:
-                visit = _VISIT.get(kind)
-                if visit is not None:
-                    visit(self, node)
-                children = _branches(node)
-                children.reverse()
-                stack += children
+                self._walk_other(node, stack)
+
+    def _walk_other(self, node: Any, stack: list[Any]) -> None:
+        """The less frequent nodes of `_walk_nodes`: their children go on `stack`, last first."""
+        kind, leaves = node.__class__, _LEAF_TYPES
+        if kind is ast.Dict:
+            self.visit_Dict(node)
+            stack += [value for value in reversed(node.values) if value.__class__ not in leaves]
+            stack += [key for key in reversed(node.keys) if key is not None and key.__class__ not in leaves]
+        elif kind is ast.BinOp or kind is ast.Subscript:
+            second, first = (node.right, node.left) if kind is ast.BinOp else (node.slice, node.value)
+            stack += [child for child in (second, first) if child.__class__ not in leaves]
+        elif kind is ast.List or kind is ast.Tuple:
+            stack += [element for element in reversed(node.elts) if element.__class__ not in leaves]
+        elif kind in _STATEMENT_WALKS:
+            _STATEMENT_WALKS[kind](self, node)  # blocks of their own, or nothing below
+        elif kind is ast.Lambda:
+            self._walk_generic(node)  # a scope of its own
+        else:
+            visit = _VISIT.get(kind)
+            if visit is not None:
+                visit(self, node)
+            children = _branches(node)
+            children.reverse()
+            stack += children
 
     def _walk_generic(self, node: ast.AST) -> None:
         """Visit `node` and everything below it, in source order, iteratively, for any node:
         the reference `walk` follows. A function's decorators, defaults and annotations and a
         class's bases run in the enclosing scope, so they are visited before the scope is entered;
         the body after."""
-        stack: list[tuple[ast.AST, str]] = [(node, _VISIT_NODE)]
+        stack: list[tuple[Any, str]] = [(node, _VISIT_NODE)]  # nodes of any kind
         while stack:
-            node, step = stack.pop()
+            current, step = stack.pop()
             if step is _LEAVE_SCOPE:
-                self.scope = self.scope.parent
+                self.scope = self.scope.parent or self.module_scope  # a scope left always has one
                 continue
-            if step is _VISIT_NODE and isinstance(node, _SCOPE_NODES):
-                outside = _outside_parts(node)
-                stack.append((node, _ENTER_SCOPE))
+            if step is _VISIT_NODE and isinstance(current, _SCOPE_NODES):
+                outside = _outside_parts(current)
+                stack.append((current, _ENTER_SCOPE))
                 stack.extend((child, _VISIT_NODE) for child in reversed(outside))
                 continue
-            visit = _VISIT.get(type(node))
+            visit = _VISIT.get(type(current))
             if visit is not None:
-                visit(self, node)  # for a scope node: enters its scope
-            children = _branches(node)
+                visit(self, current)  # for a scope node: enters its scope
+            children = _branches(current)
             if step is _ENTER_SCOPE:
-                stack.append((node, _LEAVE_SCOPE))
-                outside_ids = {id(child) for child in _outside_parts(node)}
+                stack.append((current, _LEAVE_SCOPE))
+                outside_ids = {id(child) for child in _outside_parts(current)}
                 children = [child for child in children if id(child) not in outside_ids]
             stack.extend((child, _VISIT_NODE) for child in reversed(children))
 
-    def position(self, node: ast.AST) -> Position:
+    def position(self, node: _Located) -> Position:
         return self.source.position(node)
 
     # scopes
@@ -531,7 +555,7 @@ class _Collector:
             self_param = positional[0].arg if positional else None
         self.scope = _Scope("function", self._qualify(node.name), owner, _parameters(node.args), self_param,
                             owner.class_name if self_param else None)
-        self.functions.append((node, self.scope))
+        self.functions.append((node, self.scope, self.scope.qualname or node.name))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -629,7 +653,7 @@ class _Collector:
             return  # most dicts: no payload key at all
         keys = {
             key.value: value
-            for key, value in zip(node.keys, node.values)
+            for key, value in zip(node.keys, node.values, strict=True)
             if isinstance(key, ast.Constant) and isinstance(key.value, str)
         }
         for spec in self.pack.payloads:
@@ -713,18 +737,19 @@ class _Collector:
                 name=node.name, position=self.position(node), bases=bases, attributes=attributes
             )
         functions = {}
-        for node, scope in self.functions:
+        for function, scope, qualname in self.functions:
             params = scope.signature
-            kind = _method_kind(node) if scope.parent.kind == "class" else "function"
+            in_class = scope.parent is not None and scope.parent.kind == "class"
+            kind = _method_kind(function) if in_class else "function"
             if kind in ("method", "classmethod") and params and params[0].kind in ("positional_only", "positional"):
                 params = params[1:]  # the bound self / cls
-            functions[scope.qualname] = FunctionFacts(
-                qualname=scope.qualname,
-                name=node.name,
+            functions[qualname] = FunctionFacts(
+                qualname=qualname,
+                name=function.name,
                 kind=kind,
                 params=params,
-                is_async=isinstance(node, ast.AsyncFunctionDef),
-                position=self.position(node),
+                is_async=isinstance(function, ast.AsyncFunctionDef),
+                position=self.position(function),
             )
         return ModuleFacts(
             constants=constants,
@@ -743,7 +768,7 @@ class _Collector:
 
 
 _VISIT = {getattr(ast, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("visit_")}
-_STATEMENT_WALKS = {
+_STATEMENT_WALKS: dict[type[ast.AST], Callable[[_Collector, Any], None]] = {
     ast.AugAssign: _Collector._walk_AugAssign, ast.AnnAssign: _Collector._walk_AnnAssign,
     ast.If: _Collector._walk_If, ast.While: _Collector._walk_If,
     ast.For: _Collector._walk_For, ast.AsyncFor: _Collector._walk_For,
@@ -778,6 +803,8 @@ class _Converter:
         if len(bindings) > 1:
             return Assignment(Opaque(f"`{scope.qualname}.{name}` is assigned {len(bindings)} times"), first.position)
         value = first.value
+        if value is None:  # not `name = value` (the caller takes only those)
+            return Assignment(Opaque(f"`{scope.qualname}.{name}` is bound by {first.how}"), first.position)
         if isinstance(value, ast.Call) and _callee_name(value.func) in _ENUM_AUTO_NAMES and not value.args:
             return Assignment(EnumAuto(), first.position)
         return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), first.position)
@@ -797,7 +824,7 @@ class _Converter:
             keywords = tuple((k.arg, self.expr(k.value, scope)) for k in node.keywords if k.arg is not None)
             star_kwargs = any(k.arg is None for k in node.keywords)
         func = node.func
-        name = func.id if func.__class__ is ast.Name else func.attr
+        name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else ""
         return Call(name, self.expr(func, scope), tuple(args), keywords, star_args, star_kwargs,
                     self.source.position(node), scope.qualname, bare)
 
@@ -833,59 +860,60 @@ class _Converter:
         owner = _owning_scope(container.id, scope)
         if owner is None or container.id not in owner.params:
             return None
-        return owner.qualname, container.id, key
+        return owner.qualname or "", container.id, key  # a function's: never empty
 
-    def expr(self, node: ast.expr, scope: _Scope | None, seen: frozenset = frozenset(), depth: int = 0) -> Expr:
+    def expr(self, node: ast.expr, scope: _Scope | None, seen: _Seen = frozenset(), depth: int = 0) -> Expr:
         if depth > _MAX_EXPRESSION_DEPTH:
             return Opaque("an expression nested too deeply")
         depth += 1
-        kind = node.__class__  # the most frequent first
-        if kind is ast.Name:
+        # the most frequent first; `type(node) is` is fast (and typed), the classes are exactly these
+        if type(node) is ast.Name:
             return self._name(node.id, scope, seen, depth)
-        if kind is ast.Attribute:
+        if type(node) is ast.Attribute:
             base = node.value
-            if base.__class__ is ast.Name and scope is not None:
-                method = _method_scope_of(base.id, scope)
-                if method is not None:
-                    return SelfAttrRef(method.class_name, node.attr)
+            if type(base) is ast.Name and scope is not None:
+                class_name = _method_class_of(base.id, scope)
+                if class_name is not None:
+                    return SelfAttrRef(class_name, node.attr)
             return AttrRef(self.expr(base, scope, seen, depth), node.attr)
-        if kind is ast.Constant:
+        if type(node) is ast.Constant:
             value = node.value
-            if value.__class__ is str:
+            if type(value) is str:
                 return Literal(value)
-            if value.__class__ is bytes:
+            if type(value) is bytes:
                 return Opaque("a bytes literal is not a message type")
             return Opaque(f"{self.describe(node)} is not a string")  # its source: repr() fails past 4,300 digits
-        if kind is ast.JoinedStr:
+        if type(node) is ast.JoinedStr:
             return self._fstring(node, scope, seen, depth)
-        if kind is ast.BinOp and node.op.__class__ is ast.Add:
+        if type(node) is ast.BinOp and type(node.op) is ast.Add:
             return Join((self.expr(node.left, scope, seen, depth), self.expr(node.right, scope, seen, depth)))
-        if kind is ast.Lambda:
+        if type(node) is ast.Lambda:
             return LambdaRef(_parameters(node.args))
-        if kind is ast.Call:
+        if type(node) is ast.Call:
             if _callee_name(node.func) in _PARTIAL_NAMES and node.args \
                     and not any(isinstance(a, ast.Starred) for a in node.args) \
                     and all(k.arg is not None for k in node.keywords):
                 return PartialRef(
                     func=self.expr(node.args[0], scope, seen, depth),
                     positional=len(node.args) - 1,
-                    keywords=tuple(k.arg for k in node.keywords),
+                    keywords=tuple(k.arg for k in node.keywords if k.arg is not None),  # all of them
                 )
             return Opaque(f"the result of calling {self.describe(node.func)}")
         return Opaque(f"{self.describe(node)} is not a constant")
 
-    def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: frozenset, depth: int) -> Expr:
+    def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
         parts: list[Expr] = []
-        for part in node.values:
+        for part in node.values:  # constants and fields
             if isinstance(part, ast.Constant):
                 parts.append(Literal(str(part.value)))
-            elif part.format_spec is not None or part.conversion not in (-1, ord("s")):
+            elif not isinstance(part, ast.FormattedValue) or part.format_spec is not None \
+                    or part.conversion not in (-1, ord("s")):
                 return Opaque(f"an f-string field with formatting: {self.describe(node)}")
             else:
                 parts.append(self.expr(part.value, scope, seen, depth))
         return Join(tuple(parts))
 
-    def describe(self, node: ast.AST, limit: int = 60) -> str:
+    def describe(self, node: ast.expr, limit: int = 60) -> str:
         """`source text` for a reason; containers are named, not printed (they can be huge)."""
         if type(node) in _CONTAINER_WORDS:
             return _CONTAINER_WORDS[type(node)]
@@ -893,7 +921,7 @@ class _Converter:
         code = dotted if dotted else " ".join(self.source.segment(node).split())
         return f"`{code}`" if len(code) <= limit else f"`{code[: limit - 3]}...`"
 
-    def _name(self, name: str, scope: _Scope | None, seen: frozenset, depth: int) -> Expr:
+    def _name(self, name: str, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
         if scope is not None and scope.kind == "class" and name in scope.bindings and scope.class_name:
             return SelfAttrRef(scope.class_name, name)
         owner = _owning_scope(name, scope)
@@ -903,7 +931,7 @@ class _Converter:
             return ParamRef(name, owner.qualname or "<module>")
         return self._local(name, owner, seen, depth)
 
-    def _local(self, name: str, scope: _Scope, seen: frozenset, depth: int) -> Expr:
+    def _local(self, name: str, scope: _Scope, seen: _Seen, depth: int) -> Expr:
         key = (scope.qualname, name)
         if key in seen:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` refers to itself")
@@ -914,7 +942,7 @@ class _Converter:
         if binding.value is None:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` is bound by {binding.how}")
         value = self.expr(binding.value, scope, seen | {key}, depth)
-        return LocalRef(name, scope.qualname, binding.position, value)
+        return LocalRef(name, scope.qualname or "", binding.position, value)  # a function's: never empty
 
 
 def _owning_scope(name: str, scope: _Scope | None) -> _Scope | None:
@@ -932,11 +960,11 @@ def _owning_scope(name: str, scope: _Scope | None) -> _Scope | None:
     return None
 
 
-def _method_scope_of(name: str, scope: _Scope) -> _Scope | None:
-    """The method whose `self`/`cls` parameter `name` is, seen from `scope`."""
+def _method_class_of(name: str, scope: _Scope) -> str | None:
+    """The class of the method whose `self`/`cls` parameter `name` is, seen from `scope`."""
     owner = _owning_scope(name, scope)
     if owner is not None and owner.self_param == name and owner.class_name:
-        return owner
+        return owner.class_name
     return None
 
 
@@ -963,7 +991,8 @@ def _parameters(args: ast.arguments) -> tuple[Param, ...]:
     if args.vararg is not None:
         found.append(Param(args.vararg.arg, "var_positional", True))
     found += [
-        Param(arg.arg, "keyword_only", default is not None) for arg, default in zip(args.kwonlyargs, args.kw_defaults)
+        Param(arg.arg, "keyword_only", default is not None)
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
     ]
     if args.kwarg is not None:
         found.append(Param(args.kwarg.arg, "var_keyword", True))
@@ -991,7 +1020,7 @@ def _target_names(target: ast.expr) -> list[ast.Name]:
     return []
 
 
-def _match_values(pattern: ast.pattern) -> list[tuple[ast.expr, ast.AST]]:
+def _match_values(pattern: ast.pattern) -> list[tuple[ast.expr, _Located]]:
     if isinstance(pattern, ast.MatchValue):
         return [(pattern.value, pattern)]
     if isinstance(pattern, ast.MatchOr):

@@ -15,8 +15,6 @@ Facts are records (see `fedcl_lint.records`), not dataclasses: a run makes some
 
 from __future__ import annotations
 
-from typing import Union
-
 from fedcl_lint.records import Record
 
 __all__ = [
@@ -144,9 +142,9 @@ class Opaque(Record):
         self.reason = reason
 
 
-Expr = Union[
-    Literal, NameRef, AttrRef, SelfAttrRef, LocalRef, Join, ParamRef, EnumAuto, LambdaRef, PartialRef, Opaque
-]
+Expr = (
+    Literal | NameRef | AttrRef | SelfAttrRef | LocalRef | Join | ParamRef | EnumAuto | LambdaRef | PartialRef | Opaque
+)
 
 
 class Assignment(Record):

@@ -155,15 +155,18 @@ class FactStore:
                 self.modules[file] = Module(file, too_large(self.oversized[file]))
                 continue
             content = self.contents[file]
-            key = FactCache.key(content) if self.cache else None
-            facts = self.cache.get(key) if key is not None else None
+            key, facts = None, None
+            if self.cache is not None:
+                key = FactCache.key(content)
+                facts = self.cache.get(key)
             if facts is None:
                 missing.append((file, key))
             else:
                 self.modules[file] = Module(file, facts)
-        for (file, key), (facts, data) in zip(missing, self._extract([self.contents[f] for f, _ in missing])):
+        extracted = self._extract([self.contents[f] for f, _ in missing])
+        for (file, key), (facts, data) in zip(missing, extracted, strict=True):
             self.modules[file] = Module(file, facts)
-            if key is not None:
+            if self.cache is not None and key is not None:
                 self.cache.put(key, facts, data)
         return [self.modules[f] for f in files]
 
@@ -187,7 +190,8 @@ class FactStore:
                                  initargs=(os.getpid(),)) as pool:
             # map() keeps the input order, so the output never depends on worker timing
             for chunk in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks), [cached] * len(chunks)):
-                results.extend((pickle.loads(item), item) if cached else (item, None) for item in chunk)
+                for item in chunk:
+                    results.append((pickle.loads(item), item) if isinstance(item, bytes) else (item, None))
                 self._progress(len(results), len(sources))
         return results
 
