@@ -25,8 +25,9 @@ import os
 import pickle
 import struct
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any
 
 from fedcl_lint import __version__
 from fedcl_lint.analysis.cache_folder import CacheFolder
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a repla
     from fedcl_lint.analysis.facts import ModuleFacts
     from fedcl_lint.settings.rulepack import RulePack
 
-_FORMAT = "7"
+_FORMAT = "8"
 _MAGIC = f"fedcl-lint facts {_FORMAT}\n".encode()
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
 # what unpickling a corrupted, truncated or hostile file raises (the allow-lists raise UnpicklingError)
@@ -53,7 +54,8 @@ class FactCache:
         self.folder = CacheFolder(self.directory)
         # the parser is Python's own: another Python may accept other syntax
         python = ".".join(map(str, sys.version_info[:2]))
-        identity = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{python}\0{pack.extraction_fingerprint}".encode()).hexdigest()
+        what = f"{_FORMAT}\0{__version__}\0{python}\0{pack.extraction_fingerprint}"
+        identity = hashlib.sha256(what.encode()).hexdigest()
         self.path = self.directory / f"facts-{identity[:16]}.pickle"
         self._files: list[EntryFile] | None = None  # the base, then the additions: read on first use
         self._new: dict[str, bytes] = {}  # what this run added, pickled
@@ -140,7 +142,7 @@ class EntryFile:
         start, length = self.index[key]
         return bytes(self.blobs[start: start + length])
 
-    def items(self):
+    def items(self) -> Iterator[tuple[str, bytes]]:
         return ((key, self.data(key)) for key in self.index)
 
     def facts(self, key: str) -> ModuleFacts | None:
@@ -185,14 +187,14 @@ def split_parts(content: memoryview, magic: bytes) -> tuple[memoryview, memoryvi
 class _PlainUnpickler(pickle.Unpickler):
     """An index holds strings and numbers only."""
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"unexpected {module}.{name} in a cache index")
 
 
 class _FactsUnpickler(pickle.Unpickler):
     """Only fact classes may be rebuilt: anything else is a corrupted (or hostile) file."""
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         from fedcl_lint.analysis import facts
 
         if module == facts.__name__ and name in facts.__all__:

@@ -17,8 +17,8 @@ import ast
 import codecs
 import re
 import warnings
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 from fedcl_lint.analysis.facts import (
     Assignment,
@@ -44,33 +44,53 @@ from fedcl_lint.analysis.facts import (
     Payload,
     Position,
     SelfAttrRef,
+    Suppression,
 )
-from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.analysis.suppression_comments import parse_suppressions
+from fedcl_lint.settings.rulepack import RulePack
 
 _MAX_EXPRESSION_DEPTH = 200
 
 
 def extract(source: bytes, pack: RulePack) -> ModuleFacts:
     """Return the facts of one Python file, or a `ParseFailure` saying where it broke."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as in `extract_each`
+        return _extract(source, pack)
+
+
+def extract_each(sources: Iterable[bytes], pack: RulePack) -> Iterator[ModuleFacts]:
+    """The facts of each source in turn, as `extract` gives them, under one warnings filter
+    for them all (setting it for each file cost 1 to 2% of parsing it)."""
+    with warnings.catch_warnings():
+        # the analysed code's own SyntaxWarnings (e.g. "invalid escape sequence") are not ours to print
+        warnings.simplefilter("ignore")
+        for source in sources:
+            yield _extract(source, pack)
+
+
+def _extract(source: bytes, pack: RulePack) -> ModuleFacts:
     text, failure = decode(source)
     if failure is not None:
         return ModuleFacts(failure=failure)
-    tree, failure = parse(text)
-    if failure is not None:
+    tree, failure = _parse(text)
+    if tree is None:
         return ModuleFacts(failure=failure)
     collector = _Collector(pack, _Source(text))
     collector.walk(tree)
-    return replace(collector.facts(), suppressions=parse_suppressions(text))
+    return collector.facts(parse_suppressions(text))
 
 
 def parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
     """Parse (only parse: nothing is compiled or run), locating any failure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as in `extract_each`
+        return _parse(text)
+
+
+def _parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
     try:
-        with warnings.catch_warnings():
-            # the analysed code's own SyntaxWarnings (e.g. "invalid escape sequence") are not ours to print
-            warnings.simplefilter("ignore")
-            return ast.parse(text), None
+        return ast.parse(text), None
     except SyntaxError as exc:
         if exc.lineno is None and "\0" in text:  # Python 3.11.4 and later: null bytes, not located
             return None, ParseFailure(f"cannot parse: {exc.msg}", _null_byte(text))
@@ -81,6 +101,22 @@ def parse(text: str) -> tuple[ast.Module | None, ParseFailure | None]:
         return None, ParseFailure("cannot parse: the file is nested too deeply for Python's parser", (1, 1))
 
 
+_Seen = frozenset[tuple[str | None, str]]  # the (scope, name) a conversion went through: a loop ends there
+
+
+class _Located(Protocol):
+    """A node with a place in the source: expressions, statements, patterns, aliases..."""
+
+    @property
+    def lineno(self) -> int: ...
+    @property
+    def col_offset(self) -> int: ...
+    @property
+    def end_lineno(self) -> int | None: ...
+    @property
+    def end_col_offset(self) -> int | None: ...
+
+
 class _Source:
     """The file's text, for 1-based character columns (ast counts UTF-8 bytes) and snippets."""
 
@@ -89,13 +125,13 @@ class _Source:
         self.ascii = text.isascii()
         self._lines: list[bytes] | None = None
 
-    def position(self, node: ast.AST) -> Position:
+    def position(self, node: _Located) -> Position:
         line, offset = node.lineno, node.col_offset
         if self.ascii:
             return line, offset + 1
         return line, len(self._line(line)[:offset].decode("utf-8", "replace")) + 1
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: _Located) -> str:
         """The node's source text, as written."""
         first, last = node.lineno, node.end_lineno or node.lineno
         if first == last:
@@ -121,6 +157,14 @@ def _null_byte(text: str) -> Position:
 
 def decode(source: bytes) -> tuple[str, ParseFailure | None]:
     """Decode by the file's BOM or coding cookie (PEP 263) as Python does, locating any failure."""
+    first_line_end = source.find(b"\n")
+    second_line_end = source.find(b"\n", first_line_end + 1) if first_line_end >= 0 else -1
+    if b"coding" not in (source if second_line_end < 0 else source[:second_line_end]) \
+            and not source.startswith(codecs.BOM_UTF8):
+        try:
+            return source.decode("utf-8"), None  # no cookie, no BOM: what almost every file is
+        except UnicodeDecodeError:
+            pass  # located below
     bom = source.startswith(codecs.BOM_UTF8)
     cookie, cookie_line = _coding_cookie(source[len(codecs.BOM_UTF8):] if bom else source)
     if bom and cookie is not None and _normal_encoding(cookie) != "utf-8":
@@ -138,7 +182,8 @@ def decode(source: bytes) -> tuple[str, ParseFailure | None]:
         start = exc.start + (len(codecs.BOM_UTF8) if bom else 0)  # utf-8-sig counts after the BOM
         line_start = source.rfind(b"\n", 0, start) + 1
         column = len(source[line_start:start].decode(encoding, errors="replace")) + 1  # in characters
-        return "", ParseFailure(f"cannot decode as {encoding}: {exc.reason}", (source.count(b"\n", 0, start) + 1, column))
+        line = source.count(b"\n", 0, start) + 1
+        return "", ParseFailure(f"cannot decode as {encoding}: {exc.reason}", (line, column))
 
 
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -165,55 +210,64 @@ def _normal_encoding(name: str) -> str:
 # --- scopes ---------------------------------------------------------------------------------
 
 
-@dataclass
+# The walk's own records are plain classes with slots: a file makes hundreds of them, and a
+# dataclass would cost more to create at import than these ever cost to use.
+
+
 class _Binding:
     """One binding of a name in a scope: `value` is None when it is not `name = value`."""
 
-    value: ast.expr | None
-    position: Position
-    how: str
+    __slots__ = ("value", "position", "how")
+
+    def __init__(self, value: ast.expr | None, position: Position, how: str):
+        self.value = value
+        self.position = position
+        self.how = how
 
 
-@dataclass(eq=False)
 class _Scope:
-    kind: str  # "module", "class", "function"
-    qualname: str | None
-    parent: "_Scope | None"
-    signature: tuple[Param, ...] = ()
-    self_param: str | None = None
-    class_name: str | None = None
-    bindings: dict[str, list[_Binding]] = field(default_factory=dict)
-    globals: set[str] = field(default_factory=set)
-    nonlocals: set[str] = field(default_factory=set)
+    """A module, class or function (lambdas included) and the names it binds."""
 
-    @cached_property
-    def params(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.signature)
+    __slots__ = ("kind", "qualname", "parent", "signature", "self_param", "class_name", "params", "bindings",
+                 "globals", "nonlocals")
+
+    def __init__(self, kind: str, qualname: str | None, parent: _Scope | None, signature: tuple[Param, ...] = (),
+                 self_param: str | None = None, class_name: str | None = None):
+        self.kind = kind  # "module", "class", "function"
+        self.qualname = qualname
+        self.parent = parent
+        self.signature = signature
+        self.self_param = self_param
+        self.class_name = class_name
+        self.params = frozenset([p.name for p in signature])
+        self.bindings: dict[str, list[_Binding]] = {}
+        self.globals: frozenset[str] = frozenset()  # grown by `global` statements
+        self.nonlocals: frozenset[str] = frozenset()
 
     def bind(self, name: str, binding: _Binding) -> None:
-        self.bindings.setdefault(name, []).append(binding)
+        if name in self.bindings:
+            self.bindings[name].append(binding)
+        else:
+            self.bindings[name] = [binding]
 
 
-@dataclass
-class _PendingCall:
-    call: ast.Call
-    scope: _Scope
-    bare: bool
-
-
-@dataclass
 class _PendingPayload:
-    key: str
-    value: ast.expr
-    node: ast.Dict
-    scope: _Scope
+    __slots__ = ("key", "value", "node", "scope")
+
+    def __init__(self, key: str, value: ast.expr, node: ast.Dict, scope: _Scope):
+        self.key = key
+        self.value = value
+        self.node = node
+        self.scope = scope
 
 
-@dataclass
 class _PendingDispatch:
-    subject: ast.expr
-    values: list[tuple[ast.expr, ast.AST]]  # (value, node whose position the case takes)
-    scope: _Scope
+    __slots__ = ("subject", "values", "scope")
+
+    def __init__(self, subject: ast.expr, values: Sequence[tuple[ast.expr, _Located]], scope: _Scope):
+        self.subject = subject
+        self.values = values  # (value, node whose position the case takes)
+        self.scope = scope
 
 
 _ENUM_AUTO_NAMES = {"auto"}
@@ -222,13 +276,18 @@ _SCOPE_NODES = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 # Nodes no visitor needs and that hold nothing a visitor needs: most nodes of a tree are
 # these, and not pushing them makes the walk three times faster.
 _LEAVES = (ast.Constant, ast.Name, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.alias)
+_LEAF_TYPES = frozenset(
+    {ast.Constant, ast.Name, ast.alias}
+    | {kind for base in _LEAVES[2:-1] for kind in base.__subclasses__()}
+)
 
 
 _VISIT_NODE, _ENTER_SCOPE, _LEAVE_SCOPE = "visit", "enter", "leave"
 
 
-def _outside_parts(node: ast.AST) -> list[ast.AST]:
+def _outside_parts(node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[ast.AST]:
     """The children of a function, lambda or class that Python evaluates in the enclosing scope."""
+    parts: list[ast.AST]
     if isinstance(node, ast.ClassDef):
         parts = [*node.decorator_list, *node.bases, *node.keywords]
     elif isinstance(node, ast.Lambda):
@@ -240,7 +299,7 @@ def _outside_parts(node: ast.AST) -> list[ast.AST]:
 
 def _branches(node: ast.AST) -> list[ast.AST]:
     """`ast.iter_child_nodes(node)` without the leaves, as a list."""
-    children = []
+    children: list[ast.AST] = []
     for name in node._fields:
         value = getattr(node, name, None)
         if value.__class__ is list:
@@ -260,40 +319,220 @@ class _Collector:
         self.module_scope = _Scope("module", None, None)
         self.scope = self.module_scope
         self.classes: list[tuple[ast.ClassDef, _Scope]] = []
-        self.functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, _Scope]] = []
+        self.functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, _Scope, str]] = []  # and qualnames
         self.imports: dict[str, ImportBinding] = {}
         self.star_imports: list[tuple[str, int]] = []
-        self.calls: list[_PendingCall] = []
+        self.calls: list[tuple[ast.Call, _Scope, bool]] = []  # each call, its scope, whether bare
         self.payloads: list[_PendingPayload] = []
         self.dispatches: list[_PendingDispatch] = []
-        self._bare_calls: set[int] = set()
+        self._bare_call: ast.Call | None = None  # the value of the expression statement being walked
+
+    # the walk: every node once, in source order (pre-order, fields in order)
 
     def walk(self, tree: ast.Module) -> None:
-        """Visit every node in source order, iteratively (deeply nested code must not exhaust the
-        stack). A function's decorators, defaults and annotations and a class's bases run in the
-        enclosing scope, so they are visited before the scope is entered; the body after."""
-        stack: list[tuple[ast.AST, str]] = [(tree, _VISIT_NODE)]
+        """Visit every node in source order, as `_walk_generic` does, faster.
+
+        One loop with a stack walks a block of statements and the expressions in them
+        (`a + b + ...` nests without limit); the statements that hold blocks of their own
+        (definitions, loops, conditions...) walk them by recursion, which Python's parser
+        bounds (it refuses more than 100 levels of indentation). The common nodes have a walk
+        of their own that knows where their children are; the rest, and anything new in the
+        grammar, are visited the generic way.
+        """
+        self._statements(tree.body)
+
+    def _statements(self, body: list[ast.stmt]) -> None:
+        if body:
+            self._walk_nodes(body[::-1])
+
+    def _walk_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit_AugAssign(node)
+        self._expressions([node.target, node.value])
+
+    def _walk_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit_AnnAssign(node)
+        self._expressions([node.target, node.annotation, node.value])
+
+    def _walk_If(self, node: ast.If | ast.While) -> None:
+        self._expressions([node.test])
+        self._statements(node.body)
+        self._statements(node.orelse)
+
+    def _walk_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit_For(node)
+        self._expressions([node.target, node.iter])
+        self._statements(node.body)
+        self._statements(node.orelse)
+
+    def _walk_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit_withitem(item)
+            self._expressions([item.context_expr, item.optional_vars])
+        self._statements(node.body)
+
+    def _walk_Try(self, node: ast.Try) -> None:
+        self._statements(node.body)
+        for handler in node.handlers:
+            self.visit_ExceptHandler(handler)
+            self._expressions([handler.type])
+            self._statements(handler.body)
+        self._statements(node.orelse)
+        self._statements(node.finalbody)
+
+    def _walk_Raise(self, node: ast.Raise) -> None:
+        self._expressions([node.exc, node.cause])
+
+    def _walk_Assert(self, node: ast.Assert) -> None:
+        self._expressions([node.test, node.msg])
+
+    def _walk_Delete(self, node: ast.Delete) -> None:
+        self._expressions(node.targets)
+
+    def _walk_nothing(self, node: ast.stmt) -> None:
+        pass
+
+    def _walk_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        # decorators, defaults and annotations: in the enclosing scope
+        if node.decorator_list:
+            self._expressions(node.decorator_list)
+        self._arguments(node.args)
+        if node.returns is not None:
+            self._expressions([node.returns])
+        outer = self.scope
+        self.visit_FunctionDef(node)
+        self._statements(node.body)
+        type_params = getattr(node, "type_params", None)  # Python 3.12
+        if type_params:
+            self._expressions(type_params)
+        self.scope = outer
+
+    def _walk_ClassDef(self, node: ast.ClassDef) -> None:
+        self._expressions([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
+        outer = self.scope
+        self.visit_ClassDef(node)
+        self._statements(node.body)
+        self._expressions(getattr(node, "type_params", ()))
+        self.scope = outer
+
+    def _arguments(self, args: ast.arguments) -> None:
+        """Annotations and defaults, in the order of the fields of `ast.arguments`."""
+        if not (args.defaults or args.kwonlyargs or args.posonlyargs or args.vararg or args.kwarg):
+            annotations = [a.annotation for a in args.args if a.annotation is not None]  # the usual case
+            if annotations:
+                self._expressions(annotations)
+            return
+        parts: list[ast.expr | None] = [a.annotation for a in args.posonlyargs]
+        parts += [a.annotation for a in args.args]
+        if args.vararg is not None:
+            parts.append(args.vararg.annotation)
+        parts += [a.annotation for a in args.kwonlyargs]
+        parts += args.kw_defaults
+        if args.kwarg is not None:
+            parts.append(args.kwarg.annotation)
+        parts += args.defaults
+        self._expressions(parts)
+
+    def _expressions(self, nodes: Iterable[ast.AST | None]) -> None:
+        """Visit `nodes` (None or leaves are skipped) and everything below them, in order."""
+        stack = [node for node in nodes if node is not None and node.__class__ not in _LEAF_TYPES]
+        if stack:
+            stack.reverse()
+            self._walk_nodes(stack)
+
+    def _walk_nodes(self, stack: list[Any]) -> None:
+        """Visit the nodes of `stack` (the last first) and everything below them, in order
+        (nodes of any kind, dispatched on their class: no type that a checker follows)."""
+        pop, push, leaves = stack.pop, stack.append, _LEAF_TYPES
+        Attribute, Call, Assign, Expr = ast.Attribute, ast.Call, ast.Assign, ast.Expr  # noqa: N806 - fast locals
         while stack:
-            node, step = stack.pop()
+            node = pop()
+            kind = node.__class__
+            if kind is Attribute:
+                value = node.value
+                while value.__class__ is Attribute:  # `a.b.c`: nothing to visit until its base
+                    value = value.value
+                if value.__class__ not in leaves:
+                    push(value)
+            elif kind is Call:
+                self.visit_Call(node)
+                for keyword in reversed(node.keywords):
+                    if keyword.value.__class__ not in leaves:
+                        push(keyword.value)
+                for arg in reversed(node.args):
+                    if arg.__class__ not in leaves:
+                        push(arg)
+                func = node.func
+                while func.__class__ is Attribute:  # `self.comm.send(...)`: only its base can hold more
+                    func = func.value
+                if func.__class__ not in leaves:
+                    push(func)
+            elif kind is Assign:
+                self.visit_Assign(node)
+                if node.value.__class__ not in leaves:
+                    push(node.value)
+                stack += [target for target in reversed(node.targets) if target.__class__ not in leaves]
+            elif kind is Expr:
+                value = node.value
+                self._bare_call = value if value.__class__ is Call else None  # see `visit_Expr`
+                if value.__class__ not in leaves:
+                    push(value)
+            elif kind is ast.Await or kind is ast.Return:
+                if node.value is not None and node.value.__class__ not in leaves:
+                    push(node.value)
+            else:
+                self._walk_other(node, stack)
+
+    def _walk_other(self, node: Any, stack: list[Any]) -> None:
+        """The less frequent nodes of `_walk_nodes`: their children go on `stack`, last first."""
+        kind, leaves = node.__class__, _LEAF_TYPES
+        if kind is ast.Dict:
+            self.visit_Dict(node)
+            stack += [value for value in reversed(node.values) if value.__class__ not in leaves]
+            stack += [key for key in reversed(node.keys) if key is not None and key.__class__ not in leaves]
+        elif kind is ast.BinOp or kind is ast.Subscript:
+            second, first = (node.right, node.left) if kind is ast.BinOp else (node.slice, node.value)
+            stack += [child for child in (second, first) if child.__class__ not in leaves]
+        elif kind is ast.List or kind is ast.Tuple:
+            stack += [element for element in reversed(node.elts) if element.__class__ not in leaves]
+        elif kind in _STATEMENT_WALKS:
+            _STATEMENT_WALKS[kind](self, node)  # blocks of their own, or nothing below
+        elif kind is ast.Lambda:
+            self._walk_generic(node)  # a scope of its own
+        else:
+            visit = _VISIT.get(kind)
+            if visit is not None:
+                visit(self, node)
+            children = _branches(node)
+            children.reverse()
+            stack += children
+
+    def _walk_generic(self, node: ast.AST) -> None:
+        """Visit `node` and everything below it, in source order, iteratively, for any node:
+        the reference `walk` follows. A function's decorators, defaults and annotations and a
+        class's bases run in the enclosing scope, so they are visited before the scope is entered;
+        the body after."""
+        stack: list[tuple[Any, str]] = [(node, _VISIT_NODE)]  # nodes of any kind
+        while stack:
+            current, step = stack.pop()
             if step is _LEAVE_SCOPE:
-                self.scope = self.scope.parent
+                self.scope = self.scope.parent or self.module_scope  # a scope left always has one
                 continue
-            if step is _VISIT_NODE and isinstance(node, _SCOPE_NODES):
-                outside = _outside_parts(node)
-                stack.append((node, _ENTER_SCOPE))
+            if step is _VISIT_NODE and isinstance(current, _SCOPE_NODES):
+                outside = _outside_parts(current)
+                stack.append((current, _ENTER_SCOPE))
                 stack.extend((child, _VISIT_NODE) for child in reversed(outside))
                 continue
-            visit = _VISIT.get(type(node))
+            visit = _VISIT.get(type(current))
             if visit is not None:
-                visit(self, node)  # for a scope node: enters its scope
-            children = _branches(node)
+                visit(self, current)  # for a scope node: enters its scope
+            children = _branches(current)
             if step is _ENTER_SCOPE:
-                stack.append((node, _LEAVE_SCOPE))
-                outside_ids = {id(child) for child in _outside_parts(node)}
+                stack.append((current, _LEAVE_SCOPE))
+                outside_ids = {id(child) for child in _outside_parts(current)}
                 children = [child for child in children if id(child) not in outside_ids]
             stack.extend((child, _VISIT_NODE) for child in reversed(children))
 
-    def position(self, node: ast.AST) -> Position:
+    def position(self, node: _Located) -> Position:
         return self.source.position(node)
 
     # scopes
@@ -308,22 +547,15 @@ class _Collector:
             self.classes.append((node, self.scope))
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self._bind_here(node.name, _Binding(None, self.position(node), "a function"))
+        self._bind_here(node.name, _Binding(None, self.source.position(node), "a function"))
         owner = self.scope
         self_param = None
         if owner.kind == "class" and owner.class_name and _method_kind(node) != "staticmethod":
-            positional = [*node.args.posonlyargs, *node.args.args]
+            positional = node.args.posonlyargs or node.args.args
             self_param = positional[0].arg if positional else None
-        signature = _parameters(node.args)
-        self.scope = _Scope(
-            "function",
-            self._qualify(node.name),
-            self.scope,
-            signature=signature,
-            self_param=self_param,
-            class_name=owner.class_name if self_param else None,
-        )
-        self.functions.append((node, self.scope))
+        self.scope = _Scope("function", self._qualify(node.name), owner, _parameters(node.args), self_param,
+                            owner.class_name if self_param else None)
+        self.functions.append((node, self.scope, self.scope.qualname or node.name))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -336,10 +568,10 @@ class _Collector:
         )
 
     def visit_Global(self, node: ast.Global) -> None:
-        self.scope.globals.update(node.names)
+        self.scope.globals = self.scope.globals.union(node.names)
 
     def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
-        self.scope.nonlocals.update(node.names)
+        self.scope.nonlocals = self.scope.nonlocals.union(node.names)
 
     # bindings
 
@@ -409,19 +641,19 @@ class _Collector:
     # calls, payloads, dispatch comparisons
 
     def visit_Expr(self, node: ast.Expr) -> None:
-        if isinstance(node.value, ast.Call):
-            self._bare_calls.add(id(node.value))
+        self._bare_call = node.value if node.value.__class__ is ast.Call else None
 
     def visit_Call(self, node: ast.Call) -> None:
         if isinstance(node.func, (ast.Name, ast.Attribute)):
-            self.calls.append(_PendingCall(node, self.scope, bare=id(node) in self._bare_calls))
+            self.calls.append((node, self.scope, node is self._bare_call))
 
     def visit_Dict(self, node: ast.Dict) -> None:
-        if not self.pack.payload_keys:
-            return
+        payload_keys = self.pack.payload_keys
+        if not any(key.__class__ is ast.Constant and key.value in payload_keys for key in node.keys):
+            return  # most dicts: no payload key at all
         keys = {
             key.value: value
-            for key, value in zip(node.keys, node.values)
+            for key, value in zip(node.keys, node.values, strict=True)
             if isinstance(key, ast.Constant) and isinstance(key.value, str)
         }
         for spec in self.pack.payloads:
@@ -479,7 +711,7 @@ class _Collector:
 
     # conversion, once the walk is over
 
-    def facts(self) -> ModuleFacts:
+    def facts(self, suppressions: tuple[Suppression, ...] = ()) -> ModuleFacts:
         converter = _Converter(self.source)
         # an imported name bound again (assigned, imported twice) has no one value; a class or
         # function of that name is what the linker finds first anyway
@@ -505,18 +737,19 @@ class _Collector:
                 name=node.name, position=self.position(node), bases=bases, attributes=attributes
             )
         functions = {}
-        for node, scope in self.functions:
+        for function, scope, qualname in self.functions:
             params = scope.signature
-            kind = _method_kind(node) if scope.parent.kind == "class" else "function"
+            in_class = scope.parent is not None and scope.parent.kind == "class"
+            kind = _method_kind(function) if in_class else "function"
             if kind in ("method", "classmethod") and params and params[0].kind in ("positional_only", "positional"):
                 params = params[1:]  # the bound self / cls
-            functions[scope.qualname] = FunctionFacts(
-                qualname=scope.qualname,
-                name=node.name,
+            functions[qualname] = FunctionFacts(
+                qualname=qualname,
+                name=function.name,
                 kind=kind,
                 params=params,
-                is_async=isinstance(node, ast.AsyncFunctionDef),
-                position=self.position(node),
+                is_async=isinstance(function, ast.AsyncFunctionDef),
+                position=self.position(function),
             )
         return ModuleFacts(
             constants=constants,
@@ -524,16 +757,31 @@ class _Collector:
             imports=imports,
             star_imports=tuple(self.star_imports),
             functions=functions,
-            calls=tuple(converter.call(pending) for pending in self.calls),
+            calls=tuple(converter.call(*pending) for pending in self.calls),
             payloads=tuple(
                 Payload(p.key, converter.expr(p.value, p.scope), self.position(p.node), p.scope.qualname)
                 for p in self.payloads
             ),
             dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack)),
+            suppressions=suppressions,
         )
 
 
 _VISIT = {getattr(ast, name[6:]): method for name, method in vars(_Collector).items() if name.startswith("visit_")}
+_STATEMENT_WALKS: dict[type[ast.AST], Callable[[_Collector, Any], None]] = {
+    ast.AugAssign: _Collector._walk_AugAssign, ast.AnnAssign: _Collector._walk_AnnAssign,
+    ast.If: _Collector._walk_If, ast.While: _Collector._walk_If,
+    ast.For: _Collector._walk_For, ast.AsyncFor: _Collector._walk_For,
+    ast.With: _Collector._walk_With, ast.AsyncWith: _Collector._walk_With, ast.Try: _Collector._walk_Try,
+    ast.Raise: _Collector._walk_Raise, ast.Assert: _Collector._walk_Assert, ast.Delete: _Collector._walk_Delete,
+    ast.FunctionDef: _Collector._walk_FunctionDef, ast.AsyncFunctionDef: _Collector._walk_FunctionDef,
+    ast.ClassDef: _Collector._walk_ClassDef,
+    ast.Import: _Collector.visit_Import, ast.ImportFrom: _Collector.visit_ImportFrom,
+    ast.Global: _Collector.visit_Global, ast.Nonlocal: _Collector.visit_Nonlocal,
+    ast.Pass: _Collector._walk_nothing, ast.Break: _Collector._walk_nothing, ast.Continue: _Collector._walk_nothing,
+}
+if hasattr(ast, "TryStar"):  # Python 3.11
+    _STATEMENT_WALKS[ast.TryStar] = _Collector._walk_Try
 
 
 class _Converter:
@@ -555,31 +803,30 @@ class _Converter:
         if len(bindings) > 1:
             return Assignment(Opaque(f"`{scope.qualname}.{name}` is assigned {len(bindings)} times"), first.position)
         value = first.value
+        if value is None:  # not `name = value` (the caller takes only those)
+            return Assignment(Opaque(f"`{scope.qualname}.{name}` is bound by {first.how}"), first.position)
         if isinstance(value, ast.Call) and _callee_name(value.func) in _ENUM_AUTO_NAMES and not value.args:
             return Assignment(EnumAuto(), first.position)
         return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), first.position)
 
-    def call(self, pending: _PendingCall) -> Call:
-        node, scope = pending.call, pending.scope
+    def call(self, node: ast.Call, scope: _Scope, bare: bool) -> Call:
+        """The call's facts (its callee is a name or an attribute: see `visit_Call`)."""
         args: list[Expr] = []
         star_args = False
         for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                star_args = True
-            elif not star_args:
-                args.append(self.expr(arg, scope))
-        keywords = tuple((k.arg, self.expr(k.value, scope)) for k in node.keywords if k.arg is not None)
-        return Call(
-            name=_callee_name(node.func),
-            callee=self.expr(node.func, scope),
-            args=tuple(args),
-            keywords=keywords,
-            star_args=star_args,
-            star_kwargs=any(k.arg is None for k in node.keywords),
-            position=self.source.position(node),
-            function=scope.qualname,
-            bare=pending.bare,
-        )
+            if arg.__class__ is ast.Starred:
+                star_args = True  # the arguments after it have no known position
+                break
+            args.append(self.expr(arg, scope))
+        keywords: tuple[tuple[str, Expr], ...] = ()
+        star_kwargs = False
+        if node.keywords:
+            keywords = tuple((k.arg, self.expr(k.value, scope)) for k in node.keywords if k.arg is not None)
+            star_kwargs = any(k.arg is None for k in node.keywords)
+        func = node.func
+        name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else ""
+        return Call(name, self.expr(func, scope), tuple(args), keywords, star_args, star_kwargs,
+                    self.source.position(node), scope.qualname, bare)
 
     def dispatch_cases(self, pending: _PendingDispatch, pack: RulePack) -> list[DispatchCase]:
         read = self._dispatched_read(pending.subject, pending.scope, pack, depth=0)
@@ -613,57 +860,60 @@ class _Converter:
         owner = _owning_scope(container.id, scope)
         if owner is None or container.id not in owner.params:
             return None
-        return owner.qualname, container.id, key
+        return owner.qualname or "", container.id, key  # a function's: never empty
 
-    def expr(self, node: ast.expr, scope: _Scope | None, seen: frozenset = frozenset(), depth: int = 0) -> Expr:
+    def expr(self, node: ast.expr, scope: _Scope | None, seen: _Seen = frozenset(), depth: int = 0) -> Expr:
         if depth > _MAX_EXPRESSION_DEPTH:
             return Opaque("an expression nested too deeply")
         depth += 1
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, str):
-                return Literal(node.value)
-            if isinstance(node.value, bytes):
+        # the most frequent first; `type(node) is` is fast (and typed), the classes are exactly these
+        if type(node) is ast.Name:
+            return self._name(node.id, scope, seen, depth)
+        if type(node) is ast.Attribute:
+            base = node.value
+            if type(base) is ast.Name and scope is not None:
+                class_name = _method_class_of(base.id, scope)
+                if class_name is not None:
+                    return SelfAttrRef(class_name, node.attr)
+            return AttrRef(self.expr(base, scope, seen, depth), node.attr)
+        if type(node) is ast.Constant:
+            value = node.value
+            if type(value) is str:
+                return Literal(value)
+            if type(value) is bytes:
                 return Opaque("a bytes literal is not a message type")
             return Opaque(f"{self.describe(node)} is not a string")  # its source: repr() fails past 4,300 digits
-        if isinstance(node, ast.JoinedStr):
+        if type(node) is ast.JoinedStr:
             return self._fstring(node, scope, seen, depth)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        if type(node) is ast.BinOp and type(node.op) is ast.Add:
             return Join((self.expr(node.left, scope, seen, depth), self.expr(node.right, scope, seen, depth)))
-        if isinstance(node, ast.Name):
-            return self._name(node.id, scope, seen, depth)
-        if isinstance(node, ast.Attribute):
-            base = node.value
-            if isinstance(base, ast.Name) and scope is not None:
-                method = _method_scope_of(base.id, scope)
-                if method is not None:
-                    return SelfAttrRef(method.class_name, node.attr)
-            return AttrRef(self.expr(base, scope, seen, depth), node.attr)
-        if isinstance(node, ast.Lambda):
+        if type(node) is ast.Lambda:
             return LambdaRef(_parameters(node.args))
-        if isinstance(node, ast.Call):
+        if type(node) is ast.Call:
             if _callee_name(node.func) in _PARTIAL_NAMES and node.args \
                     and not any(isinstance(a, ast.Starred) for a in node.args) \
                     and all(k.arg is not None for k in node.keywords):
                 return PartialRef(
                     func=self.expr(node.args[0], scope, seen, depth),
                     positional=len(node.args) - 1,
-                    keywords=tuple(k.arg for k in node.keywords),
+                    keywords=tuple(k.arg for k in node.keywords if k.arg is not None),  # all of them
                 )
             return Opaque(f"the result of calling {self.describe(node.func)}")
         return Opaque(f"{self.describe(node)} is not a constant")
 
-    def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: frozenset, depth: int) -> Expr:
+    def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
         parts: list[Expr] = []
-        for part in node.values:
+        for part in node.values:  # constants and fields
             if isinstance(part, ast.Constant):
                 parts.append(Literal(str(part.value)))
-            elif part.format_spec is not None or part.conversion not in (-1, ord("s")):
+            elif not isinstance(part, ast.FormattedValue) or part.format_spec is not None \
+                    or part.conversion not in (-1, ord("s")):
                 return Opaque(f"an f-string field with formatting: {self.describe(node)}")
             else:
                 parts.append(self.expr(part.value, scope, seen, depth))
         return Join(tuple(parts))
 
-    def describe(self, node: ast.AST, limit: int = 60) -> str:
+    def describe(self, node: ast.expr, limit: int = 60) -> str:
         """`source text` for a reason; containers are named, not printed (they can be huge)."""
         if type(node) in _CONTAINER_WORDS:
             return _CONTAINER_WORDS[type(node)]
@@ -671,7 +921,7 @@ class _Converter:
         code = dotted if dotted else " ".join(self.source.segment(node).split())
         return f"`{code}`" if len(code) <= limit else f"`{code[: limit - 3]}...`"
 
-    def _name(self, name: str, scope: _Scope | None, seen: frozenset, depth: int) -> Expr:
+    def _name(self, name: str, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
         if scope is not None and scope.kind == "class" and name in scope.bindings and scope.class_name:
             return SelfAttrRef(scope.class_name, name)
         owner = _owning_scope(name, scope)
@@ -681,7 +931,7 @@ class _Converter:
             return ParamRef(name, owner.qualname or "<module>")
         return self._local(name, owner, seen, depth)
 
-    def _local(self, name: str, scope: _Scope, seen: frozenset, depth: int) -> Expr:
+    def _local(self, name: str, scope: _Scope, seen: _Seen, depth: int) -> Expr:
         key = (scope.qualname, name)
         if key in seen:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` refers to itself")
@@ -692,7 +942,7 @@ class _Converter:
         if binding.value is None:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` is bound by {binding.how}")
         value = self.expr(binding.value, scope, seen | {key}, depth)
-        return LocalRef(name, scope.qualname, binding.position, value)
+        return LocalRef(name, scope.qualname or "", binding.position, value)  # a function's: never empty
 
 
 def _owning_scope(name: str, scope: _Scope | None) -> _Scope | None:
@@ -710,11 +960,11 @@ def _owning_scope(name: str, scope: _Scope | None) -> _Scope | None:
     return None
 
 
-def _method_scope_of(name: str, scope: _Scope) -> _Scope | None:
-    """The method whose `self`/`cls` parameter `name` is, seen from `scope`."""
+def _method_class_of(name: str, scope: _Scope) -> str | None:
+    """The class of the method whose `self`/`cls` parameter `name` is, seen from `scope`."""
     owner = _owning_scope(name, scope)
     if owner is not None and owner.self_param == name and owner.class_name:
-        return owner
+        return owner.class_name
     return None
 
 
@@ -730,6 +980,8 @@ def _callee_name(func: ast.expr) -> str:
 
 
 def _parameters(args: ast.arguments) -> tuple[Param, ...]:
+    if not (args.defaults or args.kwonlyargs or args.posonlyargs or args.vararg or args.kwarg):
+        return tuple([Param(arg.arg, "positional", False) for arg in args.args])  # the usual case
     positional = [*args.posonlyargs, *args.args]
     first_default = len(positional) - len(args.defaults)
     found = [
@@ -739,7 +991,8 @@ def _parameters(args: ast.arguments) -> tuple[Param, ...]:
     if args.vararg is not None:
         found.append(Param(args.vararg.arg, "var_positional", True))
     found += [
-        Param(arg.arg, "keyword_only", default is not None) for arg, default in zip(args.kwonlyargs, args.kw_defaults)
+        Param(arg.arg, "keyword_only", default is not None)
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
     ]
     if args.kwarg is not None:
         found.append(Param(args.kwarg.arg, "var_keyword", True))
@@ -747,6 +1000,8 @@ def _parameters(args: ast.arguments) -> tuple[Param, ...]:
 
 
 def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    if not node.decorator_list:
+        return "method"
     decorators = {_callee_name(d) for d in node.decorator_list}
     if "staticmethod" in decorators:
         return "staticmethod"
@@ -765,7 +1020,7 @@ def _target_names(target: ast.expr) -> list[ast.Name]:
     return []
 
 
-def _match_values(pattern: ast.pattern) -> list[tuple[ast.expr, ast.AST]]:
+def _match_values(pattern: ast.pattern) -> list[tuple[ast.expr, _Located]]:
     if isinstance(pattern, ast.MatchValue):
         return [(pattern.value, pattern)]
     if isinstance(pattern, ast.MatchOr):

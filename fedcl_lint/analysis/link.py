@@ -12,10 +12,8 @@ never a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Iterator
+from collections.abc import Iterator
 
-from fedcl_lint.analysis.load import FactStore, Module
 from fedcl_lint.analysis.facts import (
     AttrRef,
     Call,
@@ -35,42 +33,53 @@ from fedcl_lint.analysis.facts import (
     Position,
     SelfAttrRef,
 )
+from fedcl_lint.analysis.load import FactStore, Module
+from fedcl_lint.records import Record
 from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, RulePack
 from fedcl_lint.types import Location, Mechanism, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
 DISPATCHER = " (dispatcher)"  # ends the first step of a dispatcher comparison's `via`
 _MAX_DEPTH = 64
+_Seen = frozenset[tuple[str, str]]  # the (module, name) a resolution went through: a loop ends there
 
 
-@dataclass(frozen=True)
-class Step:
+# The records of this stage are made by the thousand per run: see `fedcl_lint.records`.
+
+
+class Step(Record):
     """One hop of a resolution, e.g. "constant `SHUTDOWN`" at messages.py:3:1."""
 
-    description: str
-    location: Location | None
+    __slots__ = ("description", "location")
+
+    def __init__(self, description: str, location: Location | None):
+        self.description = description
+        self.location = location
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(Record):
     """A message type's value (or why there is none) and how it was found."""
 
-    value: str | None
-    steps: tuple[Step, ...]
-    reason: str | None = None
+    __slots__ = ("value", "steps", "reason")
+
+    def __init__(self, value: str | None, steps: tuple[Step, ...], reason: str | None = None):
+        self.value = value
+        self.steps = steps
+        self.reason = reason
 
 
-@dataclass(frozen=True)
-class HandlerRef:
+class HandlerRef(Record):
     """The handler a registration names, and its signature when it can be found."""
 
-    description: str
-    params: tuple[Param, ...] | None
-    definition: Location | None
+    __slots__ = ("description", "params", "definition")
+
+    def __init__(self, description: str, params: tuple[Param, ...] | None, definition: Location | None):
+        self.description = description
+        self.params = params
+        self.definition = definition
 
 
-@dataclass(frozen=True)
-class LinkedSite:
+class LinkedSite(Record):
     """One send or handle site of the protocol, with its resolved message type.
 
     `api` is what the code calls (a rule-pack API, an inferred wrapper, a
@@ -78,108 +87,136 @@ class LinkedSite:
     down to the rule-pack API, for wrappers ("Conn.route -> send_business_message").
     """
 
-    api: str
-    role: Role
-    mechanism: Mechanism
-    location: Location
-    resolution: Resolution
-    function: str | None
-    via: tuple[str, ...] = ()
-    handler: HandlerRef | None = None
-    unawaited: bool = False
+    __slots__ = ("api", "role", "mechanism", "location", "resolution", "function", "via", "handler", "unawaited")
+
+    def __init__(self, api: str, role: Role, mechanism: Mechanism, location: Location, resolution: Resolution,
+                 function: str | None, via: tuple[str, ...] = (), handler: HandlerRef | None = None,
+                 unawaited: bool = False):
+        self.api = api
+        self.role = role
+        self.mechanism = mechanism
+        self.location = location
+        self.resolution = resolution
+        self.function = function
+        self.via = via
+        self.handler = handler
+        self.unawaited = unawaited
 
     @property
     def message_type(self) -> str | None:
         return self.resolution.value
 
 
-@dataclass(frozen=True)
-class Wrapper:
+class Wrapper(Record):
     """A function found to forward a parameter into a send or handle call."""
 
-    qualname: str
-    location: Location
-    role: Role
-    mechanism: Mechanism
-    via: tuple[str, ...]
+    __slots__ = ("qualname", "location", "role", "mechanism", "via")
+
+    def __init__(self, qualname: str, location: Location, role: Role, mechanism: Mechanism, via: tuple[str, ...]):
+        self.qualname = qualname
+        self.location = location
+        self.role = role
+        self.mechanism = mechanism
+        self.via = via
 
 
-@dataclass(frozen=True)
-class LinkResult:
+class LinkResult(Record):
     """Everything linking found: the protocol's sites, and the wrappers' inner calls."""
 
-    sites: tuple[LinkedSite, ...]
-    forwarding: tuple[LinkedSite, ...]  # calls inside wrappers that pass a parameter on
-    wrappers: tuple[Wrapper, ...]
+    __slots__ = ("sites", "forwarding", "wrappers")
+
+    def __init__(self, sites: tuple[LinkedSite, ...], forwarding: tuple[LinkedSite, ...],
+                 wrappers: tuple[Wrapper, ...]):
+        self.sites = sites
+        self.forwarding = forwarding  # calls inside wrappers that pass a parameter on
+        self.wrappers = wrappers
 
 
-@dataclass(frozen=True)
-class _Api:
+class _Api(Record):
     """Something that sends or handles: a rule-pack call or an inferred wrapper."""
 
-    name: str
-    role: Role
-    mechanism: Mechanism
-    message_type: ArgSlot
-    handler: ArgSlot | None
-    coroutine: bool
-    chain: tuple[str, ...]  # from this API down to the rule-pack call
+    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain")
+
+    def __init__(self, name: str, role: Role, mechanism: Mechanism, message_type: ArgSlot, handler: ArgSlot | None,
+                 coroutine: bool, chain: tuple[str, ...]):
+        self.name = name
+        self.role = role
+        self.mechanism = mechanism
+        self.message_type = message_type
+        self.handler = handler
+        self.coroutine = coroutine
+        self.chain = chain  # from this API down to the rule-pack call
 
     @property
-    def kind(self) -> tuple:
+    def kind(self) -> tuple[Role, Mechanism, ArgSlot, ArgSlot | None, bool]:
         """What a caller needs to know, whichever definition it reaches."""
         return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine)
 
 
-@dataclass(frozen=True)
-class _RawSite:
+class _RawSite(Record):
     """A site before resolution: which API, in which module, with which argument."""
 
-    module: Module
-    api: _Api
-    expr: Expr | None
-    missing_reason: str
-    position: Position
-    function: str | None
-    handler: Expr | None = None
-    bare: bool = False
-    origin: str = ""  # the display path of the module whose call made it (a dispatcher's registration)
+    __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare", "origin")
+
+    def __init__(self, module: Module, api: _Api, expr: Expr | None, missing_reason: str, position: Position,
+                 function: str | None, handler: Expr | None = None, bare: bool = False, origin: str = ""):
+        self.module = module
+        self.api = api
+        self.expr = expr
+        self.missing_reason = missing_reason
+        self.position = position
+        self.function = function
+        self.handler = handler
+        self.bare = bare
+        self.origin = origin  # the display path of the module whose call made it (a dispatcher's registration)
 
 
 # Values met while resolving; only `_Str` is a message type.
-@dataclass(frozen=True)
-class _Str:
-    value: str
+class _Str(Record):
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
 
 
-@dataclass(frozen=True)
-class _ModuleValue:
-    module: Module
+class _ModuleValue(Record):
+    __slots__ = ("module",)
+
+    def __init__(self, module: Module):
+        self.module = module
 
 
-@dataclass(frozen=True)
-class _ClassValue:
-    module: Module
-    cls: ClassFacts
+class _ClassValue(Record):
+    __slots__ = ("module", "cls")
+
+    def __init__(self, module: Module, cls: ClassFacts):
+        self.module = module
+        self.cls = cls
 
 
-@dataclass(frozen=True)
-class _EnumMember:
-    cls: ClassFacts
-    member: str
-    value: str
+class _EnumMember(Record):
+    __slots__ = ("cls", "member", "value")
+
+    def __init__(self, cls: ClassFacts, member: str, value: str):
+        self.cls = cls
+        self.member = member
+        self.value = value
 
 
-@dataclass(frozen=True)
-class _FunctionValue:
-    module: Module
-    function: FunctionFacts
-    shift: int  # leading arguments a caller passes that the params leave out (`Class.method(obj, ...)`)
+class _FunctionValue(Record):
+    __slots__ = ("module", "function", "shift")
+
+    def __init__(self, module: Module, function: FunctionFacts, shift: int):
+        self.module = module
+        self.function = function
+        self.shift = shift  # leading arguments a caller passes that the params leave out (`Class.method(obj, ...)`)
 
 
-@dataclass(frozen=True)
-class _Unresolved:
-    reason: str
+class _Unresolved(Record):
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
 _Value = _Str | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unresolved
@@ -203,6 +240,10 @@ class Linker:
             for spec in pack.payloads
         }
         self.modules: list[Module] = []
+        self._modules_named: dict[str, Module | None] = {}  # what `_module` found for each name
+        self._dispatchers: dict[str, DispatcherSpec] = {}
+        for spec in pack.dispatchers:
+            self._dispatchers.setdefault(spec.registration, spec)  # the first, as `RulePack.dispatcher` finds
         self.definitions: dict[str, list[tuple[str, str]]] = {}  # bare name -> the functions defining it
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
         # Per call, what no round of the fixpoint changes: the sites a call of a pack API
@@ -210,6 +251,10 @@ class Linker:
         self._pack_sites: dict[tuple[str, int], _RawSite] = {}
         self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
+        self._payload_sites: dict[str, list[_RawSite]] = {}  # by module
+        self._definers: dict[tuple[str, str, str], tuple[Module, ClassFacts, FunctionFacts | None] | None] = {}
+        self._enum_kinds: dict[tuple[str, str], str | None] = {}
+        self._expanding = 0  # lineages resolving their bases right now (see `_Lineage`)
 
     def _select(self, modules: list[Module]) -> None:
         """Take modules whose calls are sites; index their functions by bare name."""
@@ -278,14 +323,17 @@ class Linker:
                     if key not in self._pack_sites:
                         self._pack_sites[key] = self._call_site(module, call, self.pack_apis[call.name], 0)
                     raw.append(self._pack_sites[key])
-                dispatcher = self.pack.dispatcher(call.name)
+                dispatcher = self._dispatchers.get(call.name)
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
-            raw.extend(
-                _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position,
-                         payload.function, origin=display)
-                for payload in facts.payloads
-            )
+            if facts.payloads:
+                if display not in self._payload_sites:  # the same in every round
+                    self._payload_sites[display] = [
+                        _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position,
+                                 payload.function, origin=display)
+                        for payload in facts.payloads
+                    ]
+                raw += self._payload_sites[display]
         return raw
 
     def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
@@ -360,7 +408,8 @@ class Linker:
             return []
         apis = sorted(wrappers[definitions[0]], key=_api_key)
         if len(definitions) > 1:  # all wrappers of the same kind: which one runs does not matter
-            apis = [replace(api, chain=(f"{name} (one of {len(definitions)} definitions)", api.chain[-1]))
+            apis = [_Api(api.name, api.role, api.mechanism, api.message_type, api.handler, api.coroutine,
+                         (f"{name} (one of {len(definitions)} definitions)", api.chain[-1]))
                     for api in apis]
         return [(api, 0) for api in apis]
 
@@ -446,56 +495,59 @@ class Linker:
 
     # one expression
 
-    def _value(self, expr: Expr, module: Module, steps: list[Step], seen: frozenset) -> _Value:
+    def _value(self, expr: Expr, module: Module, steps: list[Step], seen: _Seen) -> _Value:
         if len(seen) > _MAX_DEPTH:
             return _Unresolved("the definition chain is too deep")
-        if isinstance(expr, Literal):
+        # facts are exactly these classes: compared (`type` is fast in 3.11), not isinstance-tested
+        if type(expr) is Literal:
             return _Str(expr.value)
-        if isinstance(expr, NameRef):
+        if type(expr) is NameRef:
             return self._global(module, expr.name, steps, seen)
-        if isinstance(expr, LocalRef):
-            steps.append(Step(f"local variable `{expr.name}` of `{expr.function}`", module.location(expr.position)))
-            return self._value(expr.value, module, steps, seen)
-        if isinstance(expr, SelfAttrRef):
+        if type(expr) is AttrRef:
+            return self._attribute(self._value(expr.base, module, steps, seen), expr.attr, steps, seen)
+        if type(expr) is SelfAttrRef:
             cls = module.facts.classes.get(expr.class_name)
             if cls is None:
                 return _Unresolved(f"class `{expr.class_name}` is not a top-level class")
             return self._class_attribute(module, cls, expr.attr, steps, seen, bound=True)
-        if isinstance(expr, AttrRef):
-            return self._attribute(self._value(expr.base, module, steps, seen), expr.attr, steps, seen)
-        if isinstance(expr, Join):
+        if type(expr) is LocalRef:
+            steps.append(Step(f"local variable `{expr.name}` of `{expr.function}`", module.location(expr.position)))
+            return self._value(expr.value, module, steps, seen)
+        if type(expr) is Join:
             text = []
             for part in expr.parts:
                 value = self._final(self._value(part, module, steps, seen))
-                if isinstance(value, _Unresolved):
+                if type(value) is not _Str:
                     return value
                 text.append(value.value)
             return _Str("".join(text))
-        if isinstance(expr, ParamRef):
+        if type(expr) is ParamRef:
             return _Unresolved(f"parameter `{expr.param}` of `{expr.function}`")
-        if isinstance(expr, Opaque):
+        if type(expr) is Opaque:
             return _Unresolved(expr.reason)
-        if isinstance(expr, EnumAuto):
+        if type(expr) is EnumAuto:
             return _Unresolved("`auto()` outside an Enum")
-        if isinstance(expr, (LambdaRef, PartialRef)):
+        if type(expr) is LambdaRef or type(expr) is PartialRef:
             return _Unresolved(f"`{describe(expr)}` is a function, not a message type")
         raise TypeError(f"unknown expression {expr!r}")
 
     def _final(self, value: _Value) -> _Str | _Unresolved:
         """What a value means as a message type."""
-        if isinstance(value, (_Str, _Unresolved)):
+        if type(value) is _Str or type(value) is _Unresolved:
             return value
-        if isinstance(value, _EnumMember):
+        if type(value) is _EnumMember:
             return _Str(value.value)
-        if isinstance(value, _ClassValue):
+        if type(value) is _ClassValue:
             return _Unresolved(f"`{value.cls.name}` is a class, not a message type")
-        if isinstance(value, _FunctionValue):
+        if type(value) is _FunctionValue:
             return _Unresolved(f"`{value.function.qualname}` is a function, not a message type")
-        return _Unresolved(f"`{value.module.name}` is a module, not a message type")
+        if type(value) is _ModuleValue:
+            return _Unresolved(f"`{value.module.name}` is a module, not a message type")
+        raise TypeError(f"unknown value {value!r}")
 
     # names
 
-    def _global(self, module: Module, name: str, steps: list[Step], seen: frozenset) -> _Value:
+    def _global(self, module: Module, name: str, steps: list[Step], seen: _Seen) -> _Value:
         key = (module.name, name)
         if key in seen:
             return _Unresolved(f"`{name}` in `{module.name}` is defined in terms of itself")
@@ -527,7 +579,7 @@ class Linker:
                 return target, star_module
         return None
 
-    def _import(self, module: Module, name: str, steps: list[Step], seen: frozenset) -> _Value:
+    def _import(self, module: Module, name: str, steps: list[Step], seen: _Seen) -> _Value:
         binding = module.facts.imports[name]
         target_name = self._absolute(module, binding.module, binding.level)
         if target_name is None:
@@ -542,7 +594,7 @@ class Linker:
         steps.append(Step(f"`{name}` imported from `{target_name}`", location))
         return self._member(target_name, binding.name, steps, seen)
 
-    def _member(self, module_name: str, name: str, steps: list[Step], seen: frozenset) -> _Value:
+    def _member(self, module_name: str, name: str, steps: list[Step], seen: _Seen) -> _Value:
         """`module_name.name`: a name the module defines, else its submodule."""
         target = self._module(module_name)
         if target is not None and (self._defines(target, name) or self._star_source(target, name) is not None):
@@ -554,7 +606,7 @@ class Linker:
             return _Unresolved(f"`{name}` comes from `{module_name}`, which is not in the analysed tree")
         return _Unresolved(f"`{name}` is not defined in `{module_name}`")
 
-    def _attribute(self, base: _Value, attr: str, steps: list[Step], seen: frozenset) -> _Value:
+    def _attribute(self, base: _Value, attr: str, steps: list[Step], seen: _Seen) -> _Value:
         if isinstance(base, _Unresolved):
             return base
         if isinstance(base, _ModuleValue):
@@ -571,7 +623,7 @@ class Linker:
             return _Unresolved(f"`{base.cls.name}.{base.member}.{attr}` is not `.value` or `.name`")
         return _Unresolved(f"a string has no attribute `{attr}` that is a message type")
 
-    def _class_attribute(self, module: Module, cls: ClassFacts, attr: str, steps: list[Step], seen: frozenset,
+    def _class_attribute(self, module: Module, cls: ClassFacts, attr: str, steps: list[Step], seen: _Seen,
                          bound: bool = False) -> _Value:
         """`cls.attr` (or `self.attr` when `bound`): the first class of the lineage that defines
         `attr`, as a method or as a class attribute, decides, as in Python."""
@@ -618,35 +670,55 @@ class Linker:
 
     def _defining(self, module: Module, cls: ClassFacts,
                   name: str) -> tuple[Module, ClassFacts, FunctionFacts | None] | None:
-        """The first class of the lineage that defines `name`, with the method when it is one."""
+        """The first class of the lineage that defines `name`, with the method when it is one.
+
+        Memoised (every module that reads `Kind.TRAIN` asks the same), except while a lineage
+        is being expanded: a base that names its own class sees that lineage cut short.
+        """
+        key = (module.file.display, cls.name, name)
+        if key in self._definers and not self._expanding:
+            return self._definers[key]
+        found = None
         for owner, current in self._lineage(module, cls):
             function = owner.facts.functions.get(f"{current.name}.{name}")
             if function is not None or name in current.attributes:
-                return owner, current, function
-        return None
+                found = (owner, current, function)
+                break
+        if not self._expanding:
+            self._definers[key] = found
+        return found
 
     def _enum_kind(self, module: Module, cls: ClassFacts) -> str | None:
-        """'StrEnum' or 'Enum' when `cls` is an Enum (directly or through project classes)."""
-        for owner, current in self._lineage(module, cls):
-            for base in current.bases:
-                final = _final_identifier(base)
-                if final in ENUM_BASES:
-                    return "StrEnum" if final == "StrEnum" else "Enum"
-        return None
+        """'StrEnum' or 'Enum' when `cls` is an Enum (directly or through project classes); memoised
+        as `_defining` is."""
+        key = _identity(module, cls.name)
+        if key in self._enum_kinds and not self._expanding:
+            return self._enum_kinds[key]
+        found = None
+        for _, current in self._lineage(module, cls):
+            final = next((f for f in map(_final_identifier, current.bases) if f in ENUM_BASES), None)
+            if final is not None:
+                found = "StrEnum" if final == "StrEnum" else "Enum"
+                break
+        if not self._expanding:
+            self._enum_kinds[key] = found
+        return found
 
     # modules
 
     def _module(self, name: str | None) -> Module | None:
         """The module an import names, parsed on demand."""
-        file = self.files_by_name.get(name) if name is not None else None
-        if file is None:
+        if name is None:
             return None
-        return self.store.module(file)
+        if name not in self._modules_named:
+            file = self.files_by_name.get(name)
+            self._modules_named[name] = self.store.module(file) if file is not None else None
+        return self._modules_named[name]
 
     def _absolute(self, module: Module, name: str, level: int) -> str | None:
         if level == 0:
             return name
-        package = module.name.split(".") if module.file.is_package else module.name.split(".")[:-1]
+        package = module.package
         if level - 1 > len(package):
             return None
         base = package[: len(package) - (level - 1)]
@@ -686,11 +758,13 @@ class _Lineage:
             return False  # a base expression that needs this very lineage: a cycle ends here
         if self.expanded < len(self.found):
             self.expanding = True
+            self.linker._expanding += 1
             try:
                 module, cls = self.found[-1]
                 self.stack.extend(reversed(self.linker._bases(module, cls)))
             finally:
                 self.expanding = False
+                self.linker._expanding -= 1
             self.expanded = len(self.found)
         while self.stack:
             module, cls = self.stack.pop()
@@ -783,5 +857,5 @@ def _bind(params: tuple[Param, ...], positional: int, keywords: tuple[str, ...])
     return tuple(left)
 
 
-def _api_key(api: _Api) -> tuple:
+def _api_key(api: _Api) -> tuple[Role, Mechanism, tuple[str, ...]]:
     return (api.role, api.mechanism, api.chain)

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from fedcl_lint.analysis.cache import FactCache
 from fedcl_lint.analysis.discover import SourceFile
-from fedcl_lint.analysis.extract import decode, extract
+from fedcl_lint.analysis.extract import decode, extract_each
 from fedcl_lint.analysis.facts import ModuleFacts, ParseFailure, Position, Suppression
 from fedcl_lint.analysis.suppression_comments import MARKER, parse_suppressions
 from fedcl_lint.files import UnreadableFile, read_bounded
@@ -38,16 +38,17 @@ MAX_FILE_BYTES = 5_000_000  # parsing 50 MB took 78 s and 9 GB here: such files 
 _COOKIE_WINDOW = 512  # a coding cookie is on line 1 or 2 (PEP 263)
 
 
-@dataclass(frozen=True)
 class Module:
-    """A file and its facts."""
+    """A file and its facts (one per file: compared by identity)."""
 
-    file: SourceFile
-    facts: ModuleFacts
+    __slots__ = ("file", "facts", "name", "package")
 
-    @cached_property
-    def name(self) -> str:
-        return self.file.module_names[0] if self.file.module_names else self.file.display
+    def __init__(self, file: SourceFile, facts: ModuleFacts):
+        self.file = file
+        self.facts = facts
+        self.name = file.module_names[0] if file.module_names else file.display
+        parts = self.name.split(".")
+        self.package = parts if file.is_package else parts[:-1]  # what its relative imports start from
 
     def location(self, position: Position) -> Location:
         return Location(self.file.display, position[0], position[1])
@@ -121,10 +122,12 @@ class FactStore:
         self.searched |= names
         needles = [name.encode() for name in sorted(names)]
         # one substring search per name beats a regex alternation threefold on large trees
-        found = [
-            f for f, content in self.contents.items()
-            if f not in taken and any(needle in self._as_python_reads(f, content) for needle in needles)
-        ]
+        found = []
+        for f, content in self.contents.items():
+            if f not in taken:
+                text = self._as_python_reads(f, content)  # once per file, not once per name
+                if any(needle in text for needle in needles):
+                    found.append(f)
         return found + [f for f in self.oversized if f not in taken and _streamed_mentions(f.path, needles)]
 
     def _as_python_reads(self, file: SourceFile, content: bytes) -> bytes:
@@ -154,15 +157,18 @@ class FactStore:
                 self.modules[file] = Module(file, too_large(self.oversized[file]))
                 continue
             content = self.contents[file]
-            key = FactCache.key(content) if self.cache else None
-            facts = self.cache.get(key) if key is not None else None
+            key, facts = None, None
+            if self.cache is not None:
+                key = FactCache.key(content)
+                facts = self.cache.get(key)
             if facts is None:
                 missing.append((file, key))
             else:
                 self.modules[file] = Module(file, facts)
-        for (file, key), (facts, data) in zip(missing, self._extract([self.contents[f] for f, _ in missing])):
+        extracted = self._extract([self.contents[f] for f, _ in missing])
+        for (file, key), (facts, data) in zip(missing, extracted, strict=True):
             self.modules[file] = Module(file, facts)
-            if key is not None:
+            if self.cache is not None and key is not None:
                 self.cache.put(key, facts, data)
         return [self.modules[f] for f in files]
 
@@ -172,9 +178,9 @@ class FactStore:
         jobs = self.options.jobs or os.cpu_count() or 1
         if jobs <= 1 or len(sources) < 2 * _CHUNK:
             results: list[tuple[ModuleFacts, bytes | None]] = []
-            for index, source in enumerate(sources):
-                results.append((extract(source, self.pack), None))
-                self._progress(index + 1, len(sources))
+            for facts in extract_each(sources, self.pack):
+                results.append((facts, None))
+                self._progress(len(results), len(sources))
             return results
         import pickle
         from concurrent.futures import ProcessPoolExecutor  # loaded only when a run is big enough
@@ -186,7 +192,8 @@ class FactStore:
                                  initargs=(os.getpid(),)) as pool:
             # map() keeps the input order, so the output never depends on worker timing
             for chunk in pool.map(_extract_chunk, chunks, [self.pack] * len(chunks), [cached] * len(chunks)):
-                results.extend((pickle.loads(item), item) if cached else (item, None) for item in chunk)
+                for item in chunk:
+                    results.append((pickle.loads(item), item) if isinstance(item, bytes) else (item, None))
                 self._progress(len(results), len(sources))
         return results
 
@@ -278,5 +285,5 @@ def _extract_chunk(sources: list[bytes], pack: RulePack, pickled: bool) -> list[
     import pickle
 
     gc.disable()  # a worker only accumulates results; see api.paused_gc
-    facts = [extract(source, pack) for source in sources]
+    facts = list(extract_each(sources, pack))
     return [pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL) for f in facts] if pickled else facts

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 from fedcl_lint.analysis.discover import Discovery, FileSelection, discover
 from fedcl_lint.analysis.link import Linker
@@ -26,6 +26,7 @@ from fedcl_lint.settings.config import Config, protocol_pairs, with_overrides
 from fedcl_lint.settings.rulepack import RulePack, load_packs
 from fedcl_lint.types import Location, Mechanism
 
+_DEFAULT_OPTIONS = EngineOptions()  # the defaults: a worker per CPU, no cache, the prefilter
 
 def analyze(
     paths: list[str] | tuple[str, ...],
@@ -35,7 +36,7 @@ def analyze(
     packs: tuple[str, ...] | None = None,
     policy: Mapping[str, Mechanism] | None = None,
     external: frozenset[str] | None = None,
-    options: EngineOptions = EngineOptions(),
+    options: EngineOptions = _DEFAULT_OPTIONS,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
     """Analyse the Python files under `paths` (relative to `cwd`) with `config` (defaults if None).
