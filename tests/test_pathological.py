@@ -3,6 +3,7 @@ run, and leaves no process behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,6 +28,73 @@ def _in_child(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """A run in its own process, with a time-out that turns a hang into a failure (not a speed target)."""
     return subprocess.run([sys.executable, "-m", "fedcl_lint", *args], cwd=root, capture_output=True, text=True,
                           timeout=120)
+
+
+def test_self_calling_and_mutually_recursive_wrappers_finish(tmp_path):
+    """A retry helper that calls itself, and `a -> b -> a`, made wrapper inference add longer and
+    longer call chains: `check`, `table` and `check --no-cache` never finished."""
+    write_project(tmp_path, {"comm.py": """\
+        async def retry(comm, target, kind, data, attempts=3):
+            try:
+                return await comm.send_business_message(target, kind, data)
+            except Exception:
+                return await retry(comm, target, kind, data, attempts - 1)
+
+
+        async def a(comm, kind):
+            await b(comm, kind)
+            await comm.send_control_message("x", kind, {})
+
+
+        async def b(comm, kind):
+            await a(comm, kind)
+
+
+        async def go(comm):
+            await retry(comm, "s", "PING", {})
+            await a(comm, "PONG")
+        """})
+
+    checked = _in_child(tmp_path, "check", "--no-cache", "--format", "json", ".")
+    table = _in_child(tmp_path, "table", "--no-cache", "--format", "json", ".")
+
+    assert checked.returncode == 1, checked.stderr
+
+    manifest = json.loads(table.stdout)
+    sites = {(m["message_type"], s["via"]) for m in manifest["messages"] for s in m["sites"]}
+    assert sites == {("PING", "retry -> send_business_message"), ("PONG", "a -> send_control_message")}
+    # each function once in a chain: `b` reaches the send through `a`, `a` never through `b` and itself
+    assert sorted(w["via"] for w in manifest["wrappers"]) == [
+        "a -> send_control_message", "b -> a -> send_control_message", "retry -> send_business_message"]
+    assert [f[:2] for f in findings_of(json.loads(checked.stdout))] == [("FCL002", "PING"), ("FCL002", "PONG")]
+
+
+def test_a_star_re_export_through_a_package_init_is_followed(run_cli, tmp_path):
+    """`pkg/__init__.py: from .messages import *` then `from pkg import *`: the seed's bug was missed,
+    with a false FCL003 and an FCL005 saying `SHUTDOWN` is not defined."""
+    write_project(tmp_path, {
+        "pkg/__init__.py": "from .messages import *\n",
+        "pkg/messages.py": "SHUTDOWN = 'SHUTDOWN'\n",
+        "server.py": "from pkg import *\n\nasync def stop(comm, cid):\n    await comm.send_control_message(cid, SHUTDOWN, {})\n",
+        "client.py": SEED_CLIENT,
+    })
+
+    assert _json_check(run_cli, tmp_path) == [("FCL001", "SHUTDOWN", "server.py", 4)]
+
+
+def test_the_end_of_a_long_re_export_chain_is_not_a_parse_error(run_cli, tmp_path):
+    """A valid one-line file at the end of a 325-long chain of re-exports was a false FCL900
+    "nested too deeply": parsed deep in the linker's recursion, Python's parser had no stack left."""
+    files = {f"m{i}.py": f"from m{i + 1} import NAME\n" for i in range(325)}
+    files["m325.py"] = "NAME = 'DEEP'\n"
+    files["app.py"] = "from m0 import NAME\n\nasync def go(comm):\n    await comm.send_business_message('s', NAME, {})\n"
+    write_project(tmp_path, files)
+
+    result = run_cli(["check", "--format", "json", "--no-cache"], cwd=tmp_path)
+
+    assert result.exit_code == 0, result.stderr  # an info does not fail the run: never FCL900, never a crash
+    assert findings_of(result.json) == [("FCL005", None, "app.py", 4)]
+    assert result.json["findings"][0]["message"].endswith("the definition chain is too deep")
 
 
 @pytest.mark.parametrize(

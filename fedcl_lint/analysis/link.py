@@ -414,14 +414,20 @@ class Linker:
         return [(api, 0) for api in apis]
 
     def _wrappers_from(self, raw: list[_RawSite]) -> dict[tuple[str, str], frozenset[_Api]]:
-        """Functions whose parameter flows unchanged into a site's message type."""
-        found: dict[tuple[str, str], set[_Api]] = {}
+        """Functions whose parameter flows unchanged into a site's message type.
+
+        A fixpoint over functions, not over call chains: a function that reaches an API through
+        itself (a retry helper calling itself, `a -> b -> a`) reaches it already, so a chain never
+        holds a function twice; and of the chains by which a function reaches one API in one way,
+        the shortest is kept. Each round can only add, and there are finitely many such pairs.
+        """
+        found: dict[tuple[str, str], dict[tuple[object, ...], _Api]] = {}
         for site in raw:
             param = _forwarded_param(site.expr)
             if param is None:
                 continue
             function = site.module.facts.functions.get(param.function)
-            if function is None:
+            if function is None or function.qualname in site.api.chain:
                 continue
             slot = _slot_of(function, param.param)
             if slot is None:
@@ -432,8 +438,11 @@ class Linker:
                 handler_slot = _slot_of(function, handler_param.param)
             api = _Api(function.name, site.api.role, site.api.mechanism, slot, handler_slot,
                        function.is_async, (function.qualname, *site.api.chain))
-            found.setdefault(_identity(site.module, function.qualname), set()).add(api)
-        return {key: frozenset(apis) for key, apis in found.items()}
+            ways = found.setdefault(_identity(site.module, function.qualname), {})
+            way = (*api.kind, api.chain[-1])
+            if way not in ways or (len(api.chain), api.chain) < (len(ways[way].chain), ways[way].chain):
+                ways[way] = api
+        return {key: frozenset(ways.values()) for key, ways in found.items()}
 
     def _forwarded(self, site: _RawSite, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> bool:
         param = _forwarded_param(site.expr)
@@ -551,6 +560,8 @@ class Linker:
         key = (module.name, name)
         if key in seen:
             return _Unresolved(f"`{name}` in `{module.name}` is defined in terms of itself")
+        if len(seen) > _MAX_DEPTH:  # a chain of re-exports is followed by recursion: keep it finite
+            return _Unresolved("the definition chain is too deep")
         seen = seen | {key}
         facts = module.facts
         function = facts.functions.get(name)
@@ -571,11 +582,17 @@ class Linker:
             return self._global(target, name, steps, seen)
         return _Unresolved(f"`{name}` is not defined in `{module.name}`")
 
-    def _star_source(self, module: Module, name: str) -> tuple[Module, str] | None:
-        """The module a `from ... import *` of `module` takes `name` from, and how the import names it."""
+    def _star_source(self, module: Module, name: str,
+                     visiting: frozenset[str] = frozenset()) -> tuple[Module, str] | None:
+        """The module a `from ... import *` of `module` takes `name` from, and how the import names it:
+        one that defines it, or that star-imports it in turn (a package's `__init__.py` re-exporting
+        its modules); a cycle of star imports ends."""
+        visiting = visiting | {module.name}
         for star_module, level in module.facts.star_imports:
             target = self._module(self._absolute(module, star_module, level))
-            if target is not None and self._defines(target, name):
+            if target is None or target.name in visiting:
+                continue
+            if self._defines(target, name) or self._star_source(target, name, visiting) is not None:
                 return target, star_module
         return None
 

@@ -9,11 +9,10 @@ and columns count Unicode code points.
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fedcl_lint import __version__
