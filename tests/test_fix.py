@@ -843,3 +843,19 @@ def test_a_file_changed_between_the_analysis_and_the_plan_is_not_fixed(tmp_path)
     assert [(str(u.location), u.reason) for u in plan.unfixed] == [
         ("server.py:2:11", "the file changed since it was analysed: not rewritten")
     ]
+
+
+def test_a_check_decides_fixes_without_loading_libcst(tmp_path):
+    """A plain `check` reports what `--fix` can fix from Python's own tree; libcst, a tenth of a second
+    to load, is left to `--fix` (which checks the rewritten file with it)."""
+    import subprocess
+    import sys
+
+    root = seed_copy(tmp_path)
+    script = ("import sys\nfrom fedcl_lint.cli import run\ncode = run()\n"
+              "print('libcst loaded' if 'libcst' in sys.modules else 'libcst not loaded', code)\n")
+    result = subprocess.run([sys.executable, "-c", script, "check", "--no-cache", "--format", "json", "."],
+                            cwd=root, capture_output=True, text=True, timeout=120)
+
+    assert result.stdout.rstrip().endswith("libcst not loaded 1"), result.stderr
+    assert '"applicability": "safe"' in result.stdout

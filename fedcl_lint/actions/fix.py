@@ -118,6 +118,7 @@ def _fix_file(file: SourceFile, findings: list[Finding]) -> tuple[FileFix | None
     try:
         _check_unchanged(before, findings)
         encoding, text = decode_source(before)
+        _round_trips(text)
     except Refused as exc:
         return None, [Unfixed(f.location, str(exc)) for f in findings]
     chosen, unfixed, after_text = _apply_edits(text, findings)
@@ -126,6 +127,16 @@ def _fix_file(file: SourceFile, findings: list[Finding]) -> tuple[FileFix | None
     except Refused as exc:
         return None, unfixed + [Unfixed(f.location, str(exc)) for f in chosen]
     return FileFix(file, before, after, encoding, tuple(chosen)), unfixed
+
+
+def _round_trips(text: str) -> None:
+    """libcst, the rewriter's check of the result, must read the file and print it back exactly."""
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        raise Refused(f"libcst cannot parse the file: {first_line(exc)}") from None
+    if module.code != text:
+        raise Refused("libcst does not print the file back exactly: not rewritten")
 
 
 def _check_unchanged(data: bytes, findings: list[Finding]) -> None:

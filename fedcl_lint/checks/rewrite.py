@@ -5,29 +5,29 @@ mechanism (and the protocol policy, if it names the message type, agrees), the
 send is a direct call of a rule-pack API (not a wrapper or a payload), and the
 rule pack declares how that call's arguments map onto the other one
 (`[[rewrites]]`). The analysis located the send with Python's `ast`; the call is
-found again in libcst's tree of the bytes that were analysed (libcst is loaded,
-and a file parsed, only when an FCL001 finding needs it; each file once per run).
-The edits touch the callee's name, the arguments that move and the keywords
+found again in `ast`'s tree of the bytes that were analysed (a file is parsed
+again only when an FCL001 finding needs it, once per run; libcst is left to
+`--fix`, which checks the rewritten file with it). The edits touch the callee's
+name, the arguments that move (with their own parentheses) and the keywords
 that are renamed, nothing else, so comments and line breaks stay as they were.
 Nothing is imported or run.
 """
 
 from __future__ import annotations
 
+import ast
+import bisect
 import hashlib
 import io
+import re
 import tokenize
+import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.analysis.table import MessageEntry
 from fedcl_lint.settings.rulepack import CallSpec, RewriteSpec, RulePack
 from fedcl_lint.types import Fix, Location, Mechanism, TextEdit
-
-if TYPE_CHECKING:
-    import libcst as cst
-    from libcst.metadata import CodeRange
 
 
 class Refused(Exception):
@@ -55,7 +55,7 @@ class SendRewriter:
         except Refused as exc:
             return Fix(reason=str(exc))
         except RecursionError:
-            return Fix(reason="the file is nested too deeply for libcst")
+            return Fix(reason="the file is nested too deeply to rewrite")
         return Fix(f"Replace `{source.name}` with `{target.name}`", edits, tree.digest)
 
     def _tree(self, path: str) -> _Tree:
@@ -77,7 +77,7 @@ def _parsed(path: str, data: bytes | None) -> _Tree | str:
     except Refused as exc:
         return str(exc)
     except RecursionError:
-        return "the file is nested too deeply for libcst"
+        return "the file is nested too deeply to rewrite"
 
 
 # --- which sends can be fixed -------------------------------------------------------------------
@@ -135,58 +135,99 @@ def _rewrite_of(send: LinkedSite, wanted: Mechanism, pack: RulePack) -> tuple[Re
 
 
 class _Tree:
-    """One file as analysed: libcst's tree, every node's position, and every call by where it starts."""
+    """One file as analysed: its text, Python's tree of it, and every call by where it starts."""
 
     def __init__(self, path: str, data: bytes):
-        from libcst import Call
-        from libcst.metadata import MetadataWrapper, PositionProvider
-
         self.path = path
         self.digest = hashlib.sha256(data).hexdigest()
-        self.module = parse_source(decode_source(data)[1])
-        self.positions: Mapping[cst.CSTNode, CodeRange] = MetadataWrapper(
-            self.module, unsafe_skip_copy=True
-        ).resolve(PositionProvider)
-        self.calls: dict[tuple[int, int], list[cst.Call]] = {}  # 1-based, columns in characters as findings'
-        for node, where in self.positions.items():
-            if isinstance(node, Call):
-                self.calls.setdefault((where.start.line, where.start.column + 1), []).append(node)
+        self.text = decode_source(data)[1]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the analysed code's own SyntaxWarnings are not ours
+                tree = ast.parse(self.text)
+        except (SyntaxError, ValueError, MemoryError) as exc:
+            raise Refused(f"Python cannot parse the file: {first_line(exc)}") from None
+        self.line_starts = [0] + [m.end() for m in _LINE_END.finditer(self.text)]  # the ends Python counts
+        self.calls: dict[tuple[int, int], list[ast.Call]] = {}  # 1-based, columns in characters as findings'
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                self.calls.setdefault(self._start(node), []).append(node)
 
     def edits(self, location: Location, rewrite: RewriteSpec, source: CallSpec,
               target: CallSpec) -> tuple[TextEdit, ...]:
         """Rename the call of `source` at `location` to `target` and carry its arguments over."""
-        matches = [(c, name) for c in self.calls.get((location.line, location.column), [])
-                   if (name := _callee(c)) is not None and name.value == source.name]
+        matches = [c for c in self.calls.get((location.line, location.column), []) if _callee(c) == source.name]
         if len(matches) != 1:
-            raise Refused(f"libcst finds {len(matches)} calls of `{source.name}` at this position")
-        call, callee = matches[0]
+            raise Refused(f"{len(matches)} calls of `{source.name}` start at this position")
+        call = matches[0]
         renames = _keyword_renames(rewrite, source, target)
         _check_arguments(call, rewrite, renames, target)
-        edits = [self._edit(callee, target.name)]
-        positional = [arg for arg in call.args if arg.keyword is None]
-        for index, arg in enumerate(positional):  # values move; each place keeps its commas and comments
+        edits = [self._name_edit(self._callee_span(call), source.name, target.name)]
+        spans = [self._argument_span(call, arg) for arg in call.args]
+        for index, span in enumerate(spans):  # values move; each place keeps its commas and comments
             slot = rewrite.positions[index]
             if slot != index:
-                edits.append(self._edit(positional[slot], self.module.code_for_node(arg.value)))
-        for arg in call.args:
-            if arg.keyword is not None and renames[arg.keyword.value] != arg.keyword.value:
-                edits.append(self._edit(arg.keyword, renames[arg.keyword.value]))
+                edits.append(self._edit(spans[slot], self.text[span[0]: span[1]]))
+        for keyword in call.keywords:
+            assert keyword.arg is not None  # `**kwargs` was refused
+            if renames[keyword.arg] != keyword.arg:
+                start = self._offset(keyword.lineno, keyword.col_offset)
+                edits.append(self._name_edit((start, start + len(keyword.arg)), keyword.arg, renames[keyword.arg]))
         return tuple(sorted(edits))
 
-    def _edit(self, node: cst.CSTNode, content: str) -> TextEdit:
-        """Replace `node` (a positional argument: its value with any parentheses) by `content`."""
-        where = self.positions[node]
-        return TextEdit(self.path, where.start.line, where.start.column + 1, where.end.line, where.end.column + 1,
-                        content)
+    def _callee_span(self, call: ast.Call) -> tuple[int, int]:
+        """Where the called name is: `f` of `f(...)`, the `f` after the dot of `obj.f(...)`."""
+        func = call.func
+        end = self._offset(func.end_lineno or func.lineno, func.end_col_offset or 0)
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        return end - len(name), end
+
+    def _argument_span(self, call: ast.Call, arg: ast.expr) -> tuple[int, int]:
+        """A positional argument's value with the parentheses around it (not the call's own)."""
+        start = self._offset(arg.lineno, arg.col_offset)
+        end = self._offset(arg.end_lineno or arg.lineno, arg.end_col_offset or 0)
+        opening = self.text.index("(", self._offset(call.func.end_lineno or 0, call.func.end_col_offset or 0))
+        closing = self._offset(call.end_lineno or 0, call.end_col_offset or 0) - 1
+        while True:
+            before = len(self.text[:start].rstrip())
+            after = len(self.text) - len(self.text[end:].lstrip())
+            if before - 1 > opening and after < closing and self.text[before - 1] == "(" and self.text[after] == ")":
+                start, end = before - 1, after + 1
+            else:
+                return start, end
+
+    def _name_edit(self, span: tuple[int, int], name: str, new: str) -> TextEdit:
+        if self.text[span[0]: span[1]] != name:  # spelled in characters Python normalises (NFKC)
+            raise Refused(f"`{name}` is spelled here in other characters that Python reads as it: change it by hand")
+        return self._edit(span, new)
+
+    def _edit(self, span: tuple[int, int], content: str) -> TextEdit:
+        (line, column), (end_line, end_column) = self._position(span[0]), self._position(span[1])
+        return TextEdit(self.path, line, column, end_line, end_column, content)
+
+    def _start(self, node: ast.Call) -> tuple[int, int]:
+        return self._position(self._offset(node.lineno, node.col_offset))
+
+    def _offset(self, line: int, utf8_column: int) -> int:
+        """Where a position of Python's tree (a 1-based line, a column in UTF-8 bytes) is in the text."""
+        start = self.line_starts[line - 1]
+        end = self.line_starts[line] if line < len(self.line_starts) else len(self.text)
+        return start + len(self.text[start:end].encode("utf-8")[:utf8_column].decode("utf-8", "replace"))
+
+    def _position(self, offset: int) -> tuple[int, int]:
+        """A text offset as a 1-based line and a 1-based column in characters."""
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
 
 
-def _callee(call: cst.Call) -> cst.Name | None:
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _callee(call: ast.Call) -> str | None:
     """The name a call calls: `f` of `f(...)` and of `obj.f(...)`."""
-    from libcst import Attribute, Name
-
-    if isinstance(call.func, Attribute):
+    if isinstance(call.func, ast.Attribute):
         return call.func.attr
-    return call.func if isinstance(call.func, Name) else None
+    return call.func.id if isinstance(call.func, ast.Name) else None
 
 
 def _keyword_renames(rewrite: RewriteSpec, source: CallSpec, target: CallSpec) -> dict[str, str]:
@@ -198,20 +239,20 @@ def _keyword_renames(rewrite: RewriteSpec, source: CallSpec, target: CallSpec) -
     return renames
 
 
-def _check_arguments(call: cst.Call, rewrite: RewriteSpec, renames: Mapping[str, str], target: CallSpec) -> None:
+def _check_arguments(call: ast.Call, rewrite: RewriteSpec, renames: Mapping[str, str], target: CallSpec) -> None:
     """Refuse calls whose arguments the declared mapping cannot carry over exactly."""
-    if any(arg.star for arg in call.args):
+    if any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords):
         raise Refused("the call passes `*args` or `**kwargs`, which the rewrite cannot map")
-    positional = sum(1 for arg in call.args if arg.keyword is None)
+    positional = len(call.args)
     mapping = rewrite.positions
     if positional > len(mapping):
         raise Refused(f"the call passes {positional} positional arguments; the rule pack maps {len(mapping)}")
     if sorted(mapping[:positional]) != list(range(positional)):
         raise Refused(f"the rule pack would put this call's positional arguments at positions "
                       f"{list(mapping[:positional])}, leaving a gap")
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value not in renames:
-            raise Refused(f"the call passes `{arg.keyword.value}=`, which the rule pack does not map onto "
+    for keyword in call.keywords:
+        if keyword.arg is not None and keyword.arg not in renames:
+            raise Refused(f"the call passes `{keyword.arg}=`, which the rule pack does not map onto "
                           f"`{target.name}`")
 
 
@@ -228,19 +269,6 @@ def decode_source(data: bytes) -> tuple[str, str]:
     if text.encode(encoding) != data:
         raise Refused(f"the file does not survive decoding and re-encoding as {encoding}: not rewritten")
     return encoding, text
-
-
-def parse_source(text: str) -> cst.Module:
-    """libcst's tree of the file, which must print back exactly as it was read."""
-    import libcst as cst
-
-    try:
-        module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError) as exc:
-        raise Refused(f"libcst cannot parse the file: {first_line(exc)}") from None
-    if module.code != text:
-        raise Refused("libcst does not print the file back exactly: not rewritten")
-    return module
 
 
 def first_line(exc: Exception) -> str:
