@@ -175,3 +175,10 @@ def test_unknown_rule_is_a_usage_error(run_cli, tmp_path):
 
     assert result.exit_code == 2
     assert "unknown check 'FCL999'" in result.stderr
+
+
+def test_the_settings_know_every_check_code():
+    """The settings validate selectors before any check is loaded, against a list of their own."""
+    from fedcl_lint.types import CODES
+
+    assert CODES == tuple(check.code for check in ALL_CHECKS)

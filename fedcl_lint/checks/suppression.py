@@ -33,7 +33,7 @@ class UnusedSuppression(Check):
     }
     fix_text = "Remove the comment, or the codes in it that no longer match a finding on its line."
 
-    # made after the other checks, by matching comments to findings (api.refine)
+    # made after the other checks, by matching comments to findings (refine.refine)
     def finding_for(self, location: Location, unused_codes: tuple[str, ...] | None) -> Finding:
         """The finding for a comment at `location`; `unused_codes` is None for a bare `ignore`,
         empty for `ignore[]`."""
