@@ -217,15 +217,11 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True, no_color=no_color, color_system=None if no_color else "auto")
 
 
-def _write(report: str, output: str | None) -> None:
-    if output is None:
-        click.echo(report, nl=False)
-        return
-    from fedcl_lint.files import replace_atomically
+def _write(report: str, output: str) -> None:
+    from fedcl_lint.files import write_report
 
     try:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(Path(output), report.encode("utf-8", "surrogateescape"))  # file names as they are
+        write_report(Path(output), report)
     except OSError as exc:
         raise FatalError(f"cannot write {output}: {exc.strerror or exc}") from None
 

@@ -112,6 +112,13 @@ def json_text(document: object) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def write_report(path: Path, text: str) -> None:
+    """A report or page fedcl-lint writes where the user asked: its folder made, the file replaced
+    whole, a file name's bytes that are not UTF-8 written as they are."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(path, text.encode("utf-8", "surrogateescape"))
+
+
 def replace_atomically(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, give it `path`'s mode and owner
     (if `path` exists), then rename it over `path`.

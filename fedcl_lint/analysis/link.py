@@ -156,10 +156,10 @@ class _Api(Record):
 class _RawSite(Record):
     """A site before resolution: which API, in which module, with which argument."""
 
-    __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare", "origin")
+    __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare")
 
     def __init__(self, module: Module, api: _Api, expr: Expr | None, missing_reason: str, position: Position,
-                 function: str | None, handler: Expr | None = None, bare: bool = False, origin: str = ""):
+                 function: str | None, handler: Expr | None = None, bare: bool = False):
         self.module = module
         self.api = api
         self.expr = expr
@@ -168,7 +168,6 @@ class _RawSite(Record):
         self.function = function
         self.handler = handler
         self.bare = bare
-        self.origin = origin  # the display path of the module whose call made it (a dispatcher's registration)
 
 
 # Values met while resolving; only `_Str` is a message type.
@@ -330,7 +329,7 @@ class Linker:
                 if display not in self._payload_sites:  # the same in every round
                     self._payload_sites[display] = [
                         _RawSite(module, self.payload_apis[payload.key], payload.value, "", payload.position,
-                                 payload.function, origin=display)
+                                 payload.function)
                         for payload in facts.payloads
                     ]
                 raw += self._payload_sites[display]
@@ -352,8 +351,7 @@ class Linker:
         if api.handler is not None:
             handler_position = None if api.handler.position is None else api.handler.position + shift
             handler = call.argument(handler_position, api.handler.keyword)
-        return _RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare,
-                        module.file.display)
+        return _RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare)
 
     def _dispatch_sites(self, module: Module, call: Call, spec: DispatcherSpec,
                         done: set[tuple[str, str]]) -> list[_RawSite]:
@@ -372,7 +370,7 @@ class Linker:
         chain = (f"{function.qualname}{DISPATCHER}", spec.registration)
         api = _Api(function.qualname, Role.HANDLE, spec.mechanism, ArgSlot(None, None), None, False, chain)
         return [
-            _RawSite(owner, api, case.value, "", case.position, case.function, origin=module.file.display)
+            _RawSite(owner, api, case.value, "", case.position, case.function)
             for case in owner.facts.dispatch_cases
             if case.function == function.qualname and case.param == param and case.key == spec.key
         ]

@@ -201,10 +201,9 @@ def _deliver(outcome: Outcome, request: CheckRequest) -> None:
 
 
 def _write(path: Path, display: str, text: str) -> None:
-    from fedcl_lint.files import replace_atomically
+    from fedcl_lint.files import write_report
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(path, text.encode("utf-8", "surrogateescape"))  # file names as they are
+        write_report(path, text)
     except OSError as exc:
         raise CheckError(f"cannot write {display}: {exc.strerror or exc}") from None
