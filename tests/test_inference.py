@@ -391,3 +391,43 @@ def test_an_unbound_method_handler_takes_the_instance_first(run_cli, tmp_path):
     assert result.json["findings"][0]["message"].endswith(
         "but it requires 3 positional arguments (self, source, data)"
     )
+
+
+def test_a_wrapper_named_like_a_builtin_is_still_a_wrapper_where_the_file_binds_that_name(run_cli, tmp_path):
+    """Calls of Python's own functions (`len`, `format`...) are dropped before linking, but only
+    where the name is the builtin: imported, defined or star-imported, it is the project's."""
+    document = _table(run_cli, tmp_path, {
+        "comm.py": """
+            async def format(cm, message_type):
+                return await cm.send_business_message("server", message_type, {})
+        """,
+        "imported.py": """
+            from comm import format
+
+            async def go(cm):
+                await format(cm, "VIA_IMPORT")
+        """,
+        "starred.py": """
+            from comm import *
+
+            async def go(cm):
+                await format(cm, "VIA_STAR")
+        """,
+        "builtin.py": """
+            async def go(cm):
+                return format(cm, "NOT_A_SEND")
+        """,
+    })
+    assert _sites(document) == [
+        ("VIA_IMPORT", "send", "rpc", "imported.py", 5),
+        ("VIA_STAR", "send", "rpc", "starred.py", 5),
+    ]
+
+
+def test_calls_of_builtins_are_not_kept_as_facts():
+    from fedcl_lint.analysis.extract import extract
+    from fedcl_lint.settings.rulepack import load_packs
+
+    source = b"def f(items, len=len):\n    print(len(items), sorted(items))\n    return max(items)\n"
+    facts = extract(source, load_packs(["fedcl"]))
+    assert [call.name for call in facts.calls] == ["len"]  # a parameter here: the caller's, kept

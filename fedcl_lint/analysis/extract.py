@@ -711,6 +711,22 @@ class _Collector:
 
     # conversion, once the walk is over
 
+    def _calls_that_can_matter(self) -> list[tuple[ast.Call, _Scope, bool]]:
+        """The calls, less those of Python's own functions (`len(x)`, `isinstance(...)`): a call of
+        a builtin that the file does not rebind can neither send nor be a wrapper. Converting them
+        was a fifth of converting a typical file's calls."""
+        if self.star_imports:
+            return self.calls  # `from x import *` may rebind any builtin
+        pack_names = self.pack.call_names_and_registrations
+        kept = []
+        for pending in self.calls:
+            func = pending[0].func
+            if func.__class__ is ast.Name and func.id in _INERT_BUILTINS and func.id not in pack_names \
+                    and not _bound_around(func.id, pending[1]):
+                continue
+            kept.append(pending)
+        return kept
+
     def facts(self, suppressions: tuple[Suppression, ...] = ()) -> ModuleFacts:
         converter = _Converter(self.source)
         # an imported name bound again (assigned, imported twice) has no one value; a class or
@@ -757,7 +773,7 @@ class _Collector:
             imports=imports,
             star_imports=tuple(self.star_imports),
             functions=functions,
-            calls=tuple(converter.call(*pending) for pending in self.calls),
+            calls=tuple(converter.call(*pending) for pending in self._calls_that_can_matter()),
             payloads=tuple(
                 Payload(p.key, converter.expr(p.value, p.scope), self.position(p.node), p.scope.qualname)
                 for p in self.payloads
@@ -943,6 +959,26 @@ class _Converter:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` is bound by {binding.how}")
         value = self.expr(binding.value, scope, seen | {key}, depth)
         return LocalRef(name, scope.qualname or "", binding.position, value)  # a function's: never empty
+
+
+# Builtins whose calls never send, register or forward anything (`getattr`, `dict`, `map` and the
+# like are not here: they can reach a method by name, build an envelope or pass a function on).
+_INERT_BUILTINS = frozenset({
+    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "complex", "divmod",
+    "enumerate", "float", "format", "frozenset", "hasattr", "hash", "hex", "id", "input", "int", "isinstance",
+    "issubclass", "iter", "len", "list", "max", "min", "next", "oct", "ord", "pow", "print", "range", "repr",
+    "reversed", "round", "set", "slice", "sorted", "str", "sum", "super", "tuple", "type", "zip",
+})
+
+
+def _bound_around(name: str, scope: _Scope) -> bool:
+    """Whether `name` is bound in `scope` or any scope around it, the module's included."""
+    current: _Scope | None = scope
+    while current is not None:
+        if name in current.params or name in current.bindings:
+            return True
+        current = current.parent
+    return False
 
 
 def _owning_scope(name: str, scope: _Scope | None) -> _Scope | None:
