@@ -24,12 +24,15 @@ from fedcl_lint.analysis.facts import (
     Assignment,
     AttrRef,
     Call,
+    CallResult,
     ClassFacts,
     DispatchCase,
+    Entered,
     EnumAuto,
     Expr,
     FunctionFacts,
     ImportBinding,
+    Instance,
     Join,
     LambdaRef,
     Literal,
@@ -45,6 +48,7 @@ from fedcl_lint.analysis.facts import (
     Position,
     SelfAttrRef,
     Suppression,
+    Typed,
 )
 from fedcl_lint.analysis.suppression_comments import parse_suppressions
 from fedcl_lint.settings.rulepack import RulePack
@@ -215,21 +219,23 @@ def _normal_encoding(name: str) -> str:
 
 
 class _Binding:
-    """One binding of a name in a scope: `value` is None when it is not `name = value`."""
+    """One binding of a name in a scope: `value` is None when it is not `name = value` (or the
+    `with` statement's context); `hint` is the annotation of `name: hint = value`."""
 
-    __slots__ = ("value", "position", "how")
+    __slots__ = ("value", "position", "how", "hint")
 
-    def __init__(self, value: ast.expr | None, position: Position, how: str):
+    def __init__(self, value: ast.expr | None, position: Position, how: str, hint: ast.expr | None = None):
         self.value = value
         self.position = position
         self.how = how
+        self.hint = hint
 
 
 class _Scope:
     """A module, class or function (lambdas included) and the names it binds."""
 
     __slots__ = ("kind", "qualname", "parent", "signature", "self_param", "class_name", "params", "bindings",
-                 "globals", "nonlocals")
+                 "globals", "nonlocals", "returns")
 
     def __init__(self, kind: str, qualname: str | None, parent: _Scope | None, signature: tuple[Param, ...] = (),
                  self_param: str | None = None, class_name: str | None = None):
@@ -243,12 +249,27 @@ class _Scope:
         self.bindings: dict[str, list[_Binding]] = {}
         self.globals: frozenset[str] = frozenset()  # grown by `global` statements
         self.nonlocals: frozenset[str] = frozenset()
+        self.returns: list[ast.expr] = []  # the values of its `return` statements (typing only)
 
     def bind(self, name: str, binding: _Binding) -> None:
         if name in self.bindings:
             self.bindings[name].append(binding)
         else:
             self.bindings[name] = [binding]
+
+
+class _PendingAttribute:
+    """`self.name = value` or `self.name: hint` in a method of the top-level class `class_name`, or
+    `name: hint` in its body: what the class's instances hold (typing only)."""
+
+    __slots__ = ("class_name", "name", "value", "hint", "scope")
+
+    def __init__(self, class_name: str, name: str, value: ast.expr | None, hint: ast.expr | None, scope: _Scope):
+        self.class_name = class_name
+        self.name = name
+        self.value = value
+        self.hint = hint
+        self.scope = scope
 
 
 class _PendingPayload:
@@ -325,6 +346,7 @@ class _Collector:
         self.calls: list[tuple[ast.Call, _Scope, bool]] = []  # each call, its scope, whether bare
         self.payloads: list[_PendingPayload] = []
         self.dispatches: list[_PendingDispatch] = []
+        self.attributes: list[_PendingAttribute] = []
         self._bare_call: ast.Call | None = None  # the value of the expression statement being walked
 
     # the walk: every node once, in source order (pre-order, fields in order)
@@ -477,8 +499,11 @@ class _Collector:
                 if value.__class__ not in leaves:
                     push(value)
             elif kind is ast.Await or kind is ast.Return:
-                if node.value is not None and node.value.__class__ not in leaves:
-                    push(node.value)
+                if node.value is not None:
+                    if kind is ast.Return:
+                        self.scope.returns.append(node.value)
+                    if node.value.__class__ not in leaves:
+                        push(node.value)
             else:
                 self._walk_other(node, stack)
 
@@ -579,12 +604,29 @@ class _Collector:
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self._bind_here(target.id, _Binding(node.value, self.position(target), "assignment"))
+            elif target.__class__ is ast.Attribute:
+                self._store_on_self(target, node.value, None)
             else:
                 self._bind_targets(target, "unpacking")
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None and isinstance(node.target, ast.Name):
-            self._bind_here(node.target.id, _Binding(node.value, self.position(node.target), "assignment"))
+        target = node.target
+        if isinstance(target, ast.Name):
+            if node.value is not None:
+                self._bind_here(target.id, _Binding(node.value, self.position(target), "assignment", node.annotation))
+            elif self.scope.kind == "class" and self.scope.class_name:  # `comm: Node` in a class body
+                self.attributes.append(
+                    _PendingAttribute(self.scope.class_name, target.id, None, node.annotation, self.scope))
+        elif isinstance(target, ast.Attribute):
+            self._store_on_self(target, node.value, node.annotation)
+
+    def _store_on_self(self, target: ast.Attribute, value: ast.expr | None, hint: ast.expr | None) -> None:
+        """`self.name = value` (or annotated) in a method: remembered for its class."""
+        base = target.value
+        if base.__class__ is ast.Name and self.scope.kind == "function":
+            class_name = _method_class_of(base.id, self.scope)
+            if class_name is not None:
+                self.attributes.append(_PendingAttribute(class_name, target.attr, value, hint, self.scope))
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._bind_targets(node.target, "augmented assignment")
@@ -598,8 +640,11 @@ class _Collector:
         self._bind_targets(node.target, "a comprehension")
 
     def visit_withitem(self, node: ast.withitem) -> None:
-        if node.optional_vars is not None:
-            self._bind_targets(node.optional_vars, "a with statement")
+        target = node.optional_vars
+        if isinstance(target, ast.Name):  # `with Node() as node`: typed as its context (see `Entered`)
+            self._bind_here(target.id, _Binding(node.context_expr, self.position(target), "a with statement"))
+        elif target is not None:
+            self._bind_targets(target, "a with statement")
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self._bind_targets(node.target, "an assignment expression")
@@ -711,6 +756,19 @@ class _Collector:
 
     # conversion, once the walk is over
 
+    def _stored_on_instances(self, converter: _Converter) -> dict[str, dict[str, tuple[Expr, ...]]]:
+        """Class name -> attribute -> what its methods store there (annotations as `Instance`)."""
+        stored: dict[str, dict[str, list[Expr]]] = {}
+        for pending in self.attributes:
+            found = stored.setdefault(pending.class_name, {}).setdefault(pending.name, [])
+            hint = _annotation(pending.hint) if pending.hint is not None else None
+            if hint is not None:
+                found.append(hint)
+            elif pending.value is not None:
+                found.append(converter.expr(pending.value, pending.scope))
+        return {name: {attr: tuple(values) for attr, values in attributes.items() if values}
+                for name, attributes in stored.items()}
+
     def _calls_that_can_matter(self) -> list[tuple[ast.Call, _Scope, bool]]:
         """The calls, less those of Python's own functions (`len(x)`, `isinstance(...)`): a call of
         a builtin that the file does not rebind can neither send nor be a wrapper. Converting them
@@ -741,6 +799,7 @@ class _Collector:
             if any(b.how != "a class" for b in bindings) and (name not in self.imports or name in rebound)
         }
         imports = {name: binding for name, binding in self.imports.items() if name not in rebound}
+        stored = self._stored_on_instances(converter)
         classes = {}
         for node, scope in self.classes:
             bases = tuple(converter.expr(base, self.module_scope) for base in node.bases)
@@ -750,7 +809,8 @@ class _Collector:
                 if all(b.how == "assignment" for b in bindings)
             }
             classes[node.name] = ClassFacts(
-                name=node.name, position=self.position(node), bases=bases, attributes=attributes
+                name=node.name, position=self.position(node), bases=bases, attributes=attributes,
+                instance_attributes=stored.get(node.name),
             )
         functions = {}
         for function, scope, qualname in self.functions:
@@ -766,6 +826,7 @@ class _Collector:
                 params=params,
                 is_async=isinstance(function, ast.AsyncFunctionDef),
                 position=self.position(function),
+                returns=_returns(function, scope, converter),
             )
         return ModuleFacts(
             constants=constants,
@@ -810,20 +871,28 @@ class _Converter:
         first = bindings[0]
         if len(bindings) > 1:
             return Assignment(Opaque(f"`{name}` is bound {len(bindings)} times at module level"), first.position)
-        if first.value is None:
-            return Assignment(Opaque(f"`{name}` is bound by {first.how}"), first.position)
-        return Assignment(self.expr(first.value, None, seen=frozenset({("<module>", name)})), first.position)
+        return Assignment(self.bound(f"`{name}`", first, None, frozenset({("<module>", name)}), 0), first.position)
+
+    def bound(self, what: str, binding: _Binding, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
+        """What a name bound once holds: its value (with its annotation, when it names a class), the
+        context of a `with` statement, or why there is nothing to follow."""
+        if binding.value is None:
+            return Opaque(f"{what} is bound by {binding.how}")
+        value = self.expr(binding.value, scope, seen, depth)
+        if binding.how == "a with statement":
+            return Entered(value, f"{what} is bound by a with statement")
+        hint = _annotation(binding.hint) if binding.hint is not None else None
+        return value if hint is None else Typed(value, hint)
 
     def class_attribute(self, name: str, bindings: list[_Binding], scope: _Scope) -> Assignment:
         first = bindings[0]
         if len(bindings) > 1:
             return Assignment(Opaque(f"`{scope.qualname}.{name}` is assigned {len(bindings)} times"), first.position)
         value = first.value
-        if value is None:  # not `name = value` (the caller takes only those)
-            return Assignment(Opaque(f"`{scope.qualname}.{name}` is bound by {first.how}"), first.position)
         if isinstance(value, ast.Call) and _callee_name(value.func) in _ENUM_AUTO_NAMES and not value.args:
             return Assignment(EnumAuto(), first.position)
-        return Assignment(self.expr(value, scope, seen=frozenset({(scope.qualname, name)})), first.position)
+        seen = frozenset({(scope.qualname or "", name)})
+        return Assignment(self.bound(f"`{scope.qualname}.{name}`", first, scope, seen, 0), first.position)
 
     def call(self, node: ast.Call, scope: _Scope, bare: bool) -> Call:
         """The call's facts (its callee is a name or an attribute: see `visit_Call`)."""
@@ -914,7 +983,8 @@ class _Converter:
                     positional=len(node.args) - 1,
                     keywords=tuple(k.arg for k in node.keywords if k.arg is not None),  # all of them
                 )
-            return Opaque(f"the result of calling {self.describe(node.func)}")
+            reason = f"the result of calling {self.describe(node.func)}"
+            return CallResult(self.expr(node.func, scope, seen, depth), reason)
         return Opaque(f"{self.describe(node)} is not a constant")
 
     def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
@@ -955,9 +1025,9 @@ class _Converter:
         if len(bindings) > 1:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` is bound {len(bindings)} times")
         binding = bindings[0]
-        if binding.value is None:
-            return Opaque(f"local variable `{name}` of `{scope.qualname}` is bound by {binding.how}")
-        value = self.expr(binding.value, scope, seen | {key}, depth)
+        value = self.bound(f"local variable `{name}` of `{scope.qualname}`", binding, scope, seen | {key}, depth)
+        if binding.value is None or value.__class__ is Entered:  # nothing a step could show
+            return value
         return LocalRef(name, scope.qualname or "", binding.position, value)  # a function's: never empty
 
 
@@ -1017,22 +1087,98 @@ def _callee_name(func: ast.expr) -> str:
 
 def _parameters(args: ast.arguments) -> tuple[Param, ...]:
     if not (args.defaults or args.kwonlyargs or args.posonlyargs or args.vararg or args.kwarg):
-        return tuple([Param(arg.arg, "positional", False) for arg in args.args])  # the usual case
+        return tuple([  # the usual case
+            Param(arg.arg, "positional", False, None if arg.annotation is None else _annotation(arg.annotation))
+            for arg in args.args
+        ])
     positional = [*args.posonlyargs, *args.args]
     first_default = len(positional) - len(args.defaults)
     found = [
-        Param(arg.arg, "positional_only" if index < len(args.posonlyargs) else "positional", index >= first_default)
+        Param(arg.arg, "positional_only" if index < len(args.posonlyargs) else "positional", index >= first_default,
+              None if arg.annotation is None else _annotation(arg.annotation))
         for index, arg in enumerate(positional)
     ]
     if args.vararg is not None:
         found.append(Param(args.vararg.arg, "var_positional", True))
     found += [
-        Param(arg.arg, "keyword_only", default is not None)
+        Param(arg.arg, "keyword_only", default is not None,
+              None if arg.annotation is None else _annotation(arg.annotation))
         for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
     ]
     if args.kwarg is not None:
         found.append(Param(args.kwarg.arg, "var_keyword", True))
     return tuple(found)
+
+
+# Annotations that never name a class of the project or of a library's API: no receiver is typed by them.
+_NOT_A_RECEIVER = frozenset({
+    "Any", "None", "bool", "bytes", "dict", "float", "int", "list", "object", "set", "str", "tuple", "type",
+    "Dict", "List", "Set", "Tuple", "Type", "Callable", "Iterable", "Iterator", "Sequence", "Mapping",
+})
+_UNWRAPPED = frozenset({"Optional", "Union", "Annotated", "ClassVar", "Final"})  # `X[A, ...]` that stays A (or B)
+_MAX_ANNOTATION_TEXT = 500
+
+
+def _annotation(node: ast.expr, depth: int = 0) -> Instance | None:
+    """The classes an annotation says a value is an instance of (None, `Any` and containers
+    dropped), or None when it names none: `Node`, `pkg.Node`, `"Node"`, `Optional[Node]`,
+    `Node | None`, `Union[A, B]`, `Annotated[Node, ...]`. Read from the syntax alone, in the
+    module's scope (where classes live)."""
+    classes = _annotation_classes(node, depth)
+    return Instance(tuple(classes)) if classes else None
+
+
+def _annotation_classes(node: ast.expr, depth: int) -> list[Expr]:
+    if depth > 8:
+        return []
+    if isinstance(node, ast.Name):
+        return [] if node.id in _NOT_A_RECEIVER else [NameRef(node.id)]
+    if isinstance(node, ast.Attribute):
+        dotted = _dotted_name(node)
+        if not dotted or node.attr in _NOT_A_RECEIVER:
+            return []
+        first, *rest = dotted.split(".")
+        expr: Expr = NameRef(first)
+        for part in rest:
+            expr = AttrRef(expr, part)
+        return [expr]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= _MAX_ANNOTATION_TEXT:
+        try:
+            parsed = ast.parse(node.value.strip(), mode="eval").body  # a string annotation: parsed, never run
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return []
+        return _annotation_classes(parsed, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _annotation_classes(node.left, depth + 1) + _annotation_classes(node.right, depth + 1)
+    if isinstance(node, ast.Subscript) and _callee_name(node.value) in _UNWRAPPED:
+        inner = node.slice
+        elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+        if _callee_name(node.value) in ("Annotated", "ClassVar", "Final"):
+            elements = elements[:1]
+        return [found for element in elements for found in _annotation_classes(element, depth + 1)]
+    return []
+
+
+_MAX_RETURNS = 8
+
+
+def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
+             converter: _Converter) -> tuple[Expr, ...]:
+    """What a function returns, for typing what its callers get: the class its return annotation
+    names, else the calls and names its `return` statements return (anything else, or too many
+    of them, makes an `Opaque` that says it is not known)."""
+    if function.returns is not None:
+        hint = _annotation(function.returns)
+        return (hint,) if hint is not None else (Opaque("the return annotation names no class"),)
+    if not scope.returns:
+        return ()
+    if len(scope.returns) > _MAX_RETURNS or not all(
+            value.__class__ in _TYPED_RETURNS for value in scope.returns):
+        return (Opaque("returns something other than a call or a name"),)
+    return tuple(converter.expr(value, scope) for value in scope.returns)
+
+
+_TYPED_RETURNS = (ast.Call, ast.Name, ast.Attribute)
 
 
 def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from fedcl_lint.records import Record
 
 __all__ = [
-    "Assignment", "AttrRef", "Call", "ClassFacts", "DispatchCase", "EnumAuto", "FunctionFacts",
-    "ImportBinding", "Join", "LambdaRef", "Literal", "LocalRef", "ModuleFacts", "NameRef", "Opaque",
-    "Param", "ParamRef", "ParseFailure", "PartialRef", "Payload", "SelfAttrRef",
-    "Suppression",
+    "Assignment", "AttrRef", "Call", "CallResult", "ClassFacts", "DispatchCase", "Entered", "EnumAuto",
+    "FunctionFacts", "ImportBinding", "Instance", "Join", "LambdaRef", "Literal", "LocalRef", "ModuleFacts",
+    "NameRef", "Opaque", "Param", "ParamRef", "ParseFailure", "PartialRef", "Payload", "SelfAttrRef",
+    "Suppression", "Typed",
 ]
 
 Position = tuple[int, int]
@@ -103,14 +103,16 @@ class EnumAuto(Record):
 
 
 class Param(Record):
-    """A parameter of a function or lambda, as far as a caller is concerned."""
+    """A parameter of a function or lambda, as far as a caller is concerned, and the class its
+    annotation names (what a call on it reaches: see `analysis/receivers.py`)."""
 
-    __slots__ = ("name", "kind", "has_default")
+    __slots__ = ("name", "kind", "has_default", "annotation")
 
-    def __init__(self, name: str, kind: str, has_default: bool):
+    def __init__(self, name: str, kind: str, has_default: bool, annotation: Instance | None = None):
         self.name = name
         self.kind = kind  # "positional_only", "positional", "var_positional", "keyword_only", "var_keyword"
         self.has_default = has_default
+        self.annotation = annotation
 
 
 class LambdaRef(Record):
@@ -142,8 +144,50 @@ class Opaque(Record):
         self.reason = reason
 
 
+class CallResult(Record):
+    """What a call returns (`Node(...)`, `make_node()`): an instance when `func` is a class, what
+    the function returns otherwise; never a message type (`reason` says so)."""
+
+    __slots__ = ("func", "reason")
+
+    def __init__(self, func: Expr, reason: str):
+        self.func = func
+        self.reason = reason
+
+
+class Instance(Record):
+    """An instance of one of `classes`, as an annotation says (`Node`, `Optional[Node]`, `A | B`,
+    `"Node"`); names are resolved like any other."""
+
+    __slots__ = ("classes",)
+
+    def __init__(self, classes: tuple[Expr, ...]):
+        self.classes = classes
+
+
+class Typed(Record):
+    """An annotated assignment (`node: Node = make()`): `value` is what it holds, `hint` its declared type."""
+
+    __slots__ = ("value", "hint")
+
+    def __init__(self, value: Expr, hint: Instance):
+        self.value = value
+        self.hint = hint
+
+
+class Entered(Record):
+    """The target of `with value as name`: typed as `value`, never a message type (`reason` says so)."""
+
+    __slots__ = ("value", "reason")
+
+    def __init__(self, value: Expr, reason: str):
+        self.value = value
+        self.reason = reason
+
+
 Expr = (
     Literal | NameRef | AttrRef | SelfAttrRef | LocalRef | Join | ParamRef | EnumAuto | LambdaRef | PartialRef | Opaque
+    | CallResult | Instance | Typed | Entered
 )
 
 
@@ -158,16 +202,19 @@ class Assignment(Record):
 
 
 class ClassFacts(Record):
-    """A top-level class: its bases (to recognise Enums) and simple attributes."""
+    """A top-level class: its bases (to recognise Enums), simple class attributes, and what its
+    methods store on `self` (`self.comm = Node(...)`, `self.comm: Node`, class-level `comm: Node`)."""
 
-    __slots__ = ("name", "position", "bases", "attributes")
+    __slots__ = ("name", "position", "bases", "attributes", "instance_attributes")
 
     def __init__(self, name: str, position: Position, bases: tuple[Expr, ...],
-                 attributes: dict[str, Assignment] | None = None):
+                 attributes: dict[str, Assignment] | None = None,
+                 instance_attributes: dict[str, tuple[Expr, ...]] | None = None):
         self.name = name
         self.position = position
         self.bases = bases
         self.attributes = {} if attributes is None else attributes
+        self.instance_attributes = {} if instance_attributes is None else instance_attributes
 
 
 class ImportBinding(Record):
@@ -193,16 +240,17 @@ class FunctionFacts(Record):
     with the arguments of `obj.method(...)`.
     """
 
-    __slots__ = ("qualname", "name", "kind", "params", "is_async", "position")
+    __slots__ = ("qualname", "name", "kind", "params", "is_async", "position", "returns")
 
     def __init__(self, qualname: str, name: str, kind: str, params: tuple[Param, ...], is_async: bool,
-                 position: Position):
+                 position: Position, returns: tuple[Expr, ...] = ()):
         self.qualname = qualname
         self.name = name
         self.kind = kind  # "function", "method", "staticmethod", "classmethod"
         self.params = params
         self.is_async = is_async
         self.position = position
+        self.returns = returns  # its return annotation, else what its `return`s return (typing only)
 
 
 class Call(Record):

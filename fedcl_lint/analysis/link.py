@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from fedcl_lint.analysis.facts import (
     AttrRef,
     Call,
+    CallResult,
     ClassFacts,
+    Entered,
     EnumAuto,
     Expr,
     FunctionFacts,
+    Instance,
     Join,
     LambdaRef,
     Literal,
@@ -32,10 +35,12 @@ from fedcl_lint.analysis.facts import (
     PartialRef,
     Position,
     SelfAttrRef,
+    Typed,
 )
 from fedcl_lint.analysis.load import FactStore, Module
+from fedcl_lint.analysis.receivers import ReceiverTyping
 from fedcl_lint.records import Record
-from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, RulePack
+from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, Receivers, RulePack, UnknownReceiver
 from fedcl_lint.types import Location, Mechanism, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
@@ -228,11 +233,13 @@ class Linker:
         self.store = store
         self.pack = pack
         self.files_by_name = store.files_by_name
-        self.pack_apis = {
-            spec.name: _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler,
-                            spec.coroutine, (spec.name,))
-            for spec in pack.calls
-        }
+        self.pack_apis: dict[str, list[tuple[_Api, Receivers]]] = {}  # by name: one per receiver declared
+        for spec in pack.calls:
+            self.pack_apis.setdefault(spec.name, []).append((
+                _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler, spec.coroutine,
+                     (spec.name,)),
+                spec.receivers,
+            ))
         self.payload_apis = {
             spec.key: _Api(f'payload "{spec.key}"', Role.SEND, spec.mechanism, ArgSlot(None, None), None, False,
                            (f'payload "{spec.key}"',))
@@ -240,15 +247,16 @@ class Linker:
         }
         self.modules: list[Module] = []
         self._modules_named: dict[str, Module | None] = {}  # what `_module` found for each name
-        self._dispatchers: dict[str, DispatcherSpec] = {}
-        for spec in pack.dispatchers:
-            self._dispatchers.setdefault(spec.registration, spec)  # the first, as `RulePack.dispatcher` finds
+        self._dispatchers: dict[str, list[DispatcherSpec]] = {}
+        for dispatcher in pack.dispatchers:
+            self._dispatchers.setdefault(dispatcher.registration, []).append(dispatcher)
+        self.receivers = ReceiverTyping(self)
         self.definitions: dict[str, list[tuple[str, str]]] = {}  # bare name -> the functions defining it
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
         # Per call, what no round of the fixpoint changes: the sites a call of a pack API
         # makes, and the definition a callee resolves to (only the wrappers it reaches grow).
-        self._pack_sites: dict[tuple[str, int], _RawSite] = {}
-        self._callees: dict[tuple[str, int], tuple[Module, FunctionFacts, int] | None] = {}
+        self._pack_sites: dict[tuple[str, int], _RawSite | None] = {}
+        self._callees: dict[tuple[str, int], tuple[list[tuple[Module, FunctionFacts, int]], bool]] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
         self._payload_sites: dict[str, list[_RawSite]] = {}  # by module
         self._definers: dict[tuple[str, str, str], tuple[Module, ClassFacts, FunctionFacts | None] | None] = {}
@@ -320,9 +328,11 @@ class Linker:
                     raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
                 elif call.name in self.pack_apis:
                     if key not in self._pack_sites:
-                        self._pack_sites[key] = self._call_site(module, call, self.pack_apis[call.name], 0)
-                    raw.append(self._pack_sites[key])
-                dispatcher = self._dispatchers.get(call.name)
+                        self._pack_sites[key] = self._pack_site(module, call)
+                    site = self._pack_sites[key]
+                    if site is not None:
+                        raw.append(site)
+                dispatcher = self._dispatcher(module, call) if call.name in self._dispatchers else None
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
             if facts.payloads:
@@ -334,6 +344,50 @@ class Linker:
                     ]
                 raw += self._payload_sites[display]
         return raw
+
+    def _pack_site(self, module: Module, call: Call) -> _RawSite | None:
+        """The site a call of a rule-pack API makes: of the entry whose receiver classes the call's
+        receiver may be an instance of; of an entry declared for any receiver, else. A receiver of
+        another class makes no site; an unknown one matches or not as the entries say (a
+        site whose type is unresolved, saying why, when it cannot be decided)."""
+        candidates = self.pack_apis[call.name]
+        if len(candidates) == 1 and not candidates[0][1].classes:
+            return self._call_site(module, call, candidates[0][0], 0)  # the usual case: any receiver
+        anywhere = [api for api, receivers in candidates if not receivers.classes]
+        bound = [(api, receivers) for api, receivers in candidates if receivers.classes]
+        types = self.receivers.receiver(call.callee, module)
+        verdicts = [(api, receivers, self.receivers.matches(types, receivers.classes)) for api, receivers in bound]
+        chosen = [api for api, _, verdict in verdicts if verdict] or anywhere
+        if chosen:
+            return self._call_site(module, call, chosen[0], 0)
+        unknown = [(api, receivers) for api, receivers, verdict in verdicts if verdict is None]
+        if not unknown:
+            return None  # an instance of another class: not this API
+        matching = [api for api, receivers in unknown if receivers.unknown is UnknownReceiver.MATCH]
+        if len({api.kind for api in matching}) == 1:
+            return self._call_site(module, call, matching[0], 0)
+        declared = " and ".join(receivers.describe() for _, receivers in unknown)
+        receiver = describe(call.callee.base) if isinstance(call.callee, AttrRef) else "it"
+        if matching:
+            reason = (f"the class of `{receiver}` is unknown, and `{call.name}` is declared on {declared} "
+                      "with different arguments")
+        else:
+            reason = f"the class of `{receiver}` is unknown (the rule packs declare `{call.name}` on {declared})"
+        return _RawSite(module, unknown[0][0], None, reason, call.position, call.function, None, call.bare)
+
+    def _dispatcher(self, module: Module, call: Call) -> DispatcherSpec | None:
+        """The dispatcher registration a call makes, by its receiver as `_pack_site` decides
+        (an unknown receiver registers nothing unless its entry says `match`)."""
+        specs = self._dispatchers[call.name]
+        if len(specs) == 1 and not specs[0].receivers.classes:
+            return specs[0]
+        types = self.receivers.receiver(call.callee, module)
+        verdicts = [(spec, self.receivers.matches(types, spec.receivers.classes) if spec.receivers.classes else True)
+                    for spec in specs]
+        chosen = [spec for spec, verdict in verdicts if verdict]
+        chosen += [spec for spec, verdict in verdicts
+                   if verdict is None and spec.receivers.unknown is UnknownReceiver.MATCH]
+        return chosen[0] if chosen else None
 
     def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
         slot = api.message_type
@@ -386,17 +440,34 @@ class Linker:
         and skipped, never guessed.
         """
         if key not in self._callees:
-            self._callees[key] = self._function(call.callee, module)
-        target = self._callees[key]
-        if target is not None:
-            owner, function, shift = target
-            return [(api, shift) for api in sorted(wrappers.get(_identity(owner, function.qualname), ()),
-                                                   key=_api_key)]
-        if not isinstance(call.callee, AttrRef):
+            self._callees[key] = self._callee(call.callee, module)
+        targets, decided = self._callees[key]
+        if targets:
+            reached = [[(api, shift) for api in sorted(wrappers.get(_identity(owner, function.qualname), ()),
+                                                       key=_api_key)]
+                       for owner, function, shift in targets]
+            if len(reached) == 1:
+                return reached[0]
+            if len({frozenset((api.kind, shift) for api, shift in apis) for apis in reached}) == 1:
+                return reached[0]  # every method it may run is the same kind of wrapper
+            return []  # methods of different kinds: which one runs is unknown
+        if decided or not isinstance(call.callee, AttrRef):
             return []
         if call.name not in self._by_name_cache:
             self._by_name_cache[call.name] = self._by_name(call.name, wrappers)
         return self._by_name_cache[call.name]
+
+    def _callee(self, callee: Expr, module: Module) -> tuple[list[tuple[Module, FunctionFacts, int]], bool]:
+        """The definitions a call may run, and whether that is known to be all of them: the one its
+        callee names, else the methods of its receiver's inferred classes."""
+        target = self._function(callee, module)
+        if target is not None:
+            return [target], True
+        if isinstance(callee, AttrRef):
+            typed = self.receivers.methods(callee.base, callee.attr, module)
+            if typed is not None:
+                return typed
+        return [], False
 
     def _by_name(self, name: str, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[tuple[_Api, int]]:
         """What `obj.name(...)` reaches when `obj` is unknown: see `_wrapper_apis`."""
@@ -530,8 +601,12 @@ class Linker:
             return _Str("".join(text))
         if type(expr) is ParamRef:
             return _Unresolved(f"parameter `{expr.param}` of `{expr.function}`")
-        if type(expr) is Opaque:
+        if type(expr) is Opaque or type(expr) is CallResult or type(expr) is Entered:
             return _Unresolved(expr.reason)
+        if type(expr) is Typed:
+            return self._value(expr.value, module, steps, seen)
+        if type(expr) is Instance:
+            return _Unresolved("an annotation is a type, not a message type")
         if type(expr) is EnumAuto:
             return _Unresolved("`auto()` outside an Enum")
         if type(expr) is LambdaRef or type(expr) is PartialRef:
@@ -587,21 +662,21 @@ class Linker:
         its modules); a cycle of star imports ends."""
         visiting = visiting | {module.name}
         for star_module, level in module.facts.star_imports:
-            target = self._module(self._absolute(module, star_module, level))
+            target = self.module(self.absolute(module, star_module, level))
             if target is None or target.name in visiting:
                 continue
-            if self._defines(target, name) or self._star_source(target, name, visiting) is not None:
+            if self.defines(target, name) or self._star_source(target, name, visiting) is not None:
                 return target, star_module
         return None
 
     def _import(self, module: Module, name: str, steps: list[Step], seen: _Seen) -> _Value:
         binding = module.facts.imports[name]
-        target_name = self._absolute(module, binding.module, binding.level)
+        target_name = self.absolute(module, binding.module, binding.level)
         if target_name is None:
             return _Unresolved(f"`{name}` comes from a relative import beyond the top-level package")
         location = module.location(binding.position)
         if binding.name is None:
-            target = self._module(target_name)
+            target = self.module(target_name)
             if target is None:
                 return _Unresolved(f"module `{target_name}` is not in the analysed tree")
             steps.append(Step(f"`{name}` is the module `{target_name}`", location))
@@ -611,10 +686,10 @@ class Linker:
 
     def _member(self, module_name: str, name: str, steps: list[Step], seen: _Seen) -> _Value:
         """`module_name.name`: a name the module defines, else its submodule."""
-        target = self._module(module_name)
-        if target is not None and (self._defines(target, name) or self._star_source(target, name) is not None):
+        target = self.module(module_name)
+        if target is not None and (self.defines(target, name) or self._star_source(target, name) is not None):
             return self._global(target, name, steps, seen)
-        submodule = self._module(f"{module_name}.{name}" if module_name else name)
+        submodule = self.module(f"{module_name}.{name}" if module_name else name)
         if submodule is not None:
             return _ModuleValue(submodule)
         if target is None:
@@ -646,7 +721,7 @@ class Linker:
         if key in seen:
             return _Unresolved(f"`{cls.name}.{attr}` is defined in terms of itself")
         seen = seen | {key}
-        found = self._defining(module, cls, attr)
+        found = self.defining(module, cls, attr)
         if found is None:
             return _Unresolved(f"`{cls.name}` has no class attribute `{attr}` in the analysed tree")
         module, cls, function = found
@@ -668,7 +743,7 @@ class Linker:
             return value
         return _EnumMember(cls, attr, value.value)
 
-    def _lineage(self, module: Module, cls: ClassFacts) -> _Lineage:
+    def lineage(self, module: Module, cls: ClassFacts) -> _Lineage:
         """The class, then its base classes within the project (see `_Lineage`).
 
         Memoised: every attribute, method and Enum lookup walks it, and facts never change during a run.
@@ -683,7 +758,7 @@ class Linker:
         bases = [self._value(base, module, [], frozenset()) for base in cls.bases]
         return [(b.module, b.cls) for b in bases if isinstance(b, _ClassValue)]
 
-    def _defining(self, module: Module, cls: ClassFacts,
+    def defining(self, module: Module, cls: ClassFacts,
                   name: str) -> tuple[Module, ClassFacts, FunctionFacts | None] | None:
         """The first class of the lineage that defines `name`, with the method when it is one.
 
@@ -694,7 +769,7 @@ class Linker:
         if key in self._definers and not self._expanding:
             return self._definers[key]
         found = None
-        for owner, current in self._lineage(module, cls):
+        for owner, current in self.lineage(module, cls):
             function = owner.facts.functions.get(f"{current.name}.{name}")
             if function is not None or name in current.attributes:
                 found = (owner, current, function)
@@ -710,7 +785,7 @@ class Linker:
         if key in self._enum_kinds and not self._expanding:
             return self._enum_kinds[key]
         found = None
-        for _, current in self._lineage(module, cls):
+        for _, current in self.lineage(module, cls):
             final = next((f for f in map(_final_identifier, current.bases) if f in ENUM_BASES), None)
             if final is not None:
                 found = "StrEnum" if final == "StrEnum" else "Enum"
@@ -721,7 +796,7 @@ class Linker:
 
     # modules
 
-    def _module(self, name: str | None) -> Module | None:
+    def module(self, name: str | None) -> Module | None:
         """The module an import names, parsed on demand."""
         if name is None:
             return None
@@ -730,7 +805,7 @@ class Linker:
             self._modules_named[name] = self.store.module(file) if file is not None else None
         return self._modules_named[name]
 
-    def _absolute(self, module: Module, name: str, level: int) -> str | None:
+    def absolute(self, module: Module, name: str, level: int) -> str | None:
         if level == 0:
             return name
         package = module.package
@@ -740,7 +815,7 @@ class Linker:
         return ".".join([*base, name] if name else base)
 
     @staticmethod
-    def _defines(module: Module, name: str) -> bool:
+    def defines(module: Module, name: str) -> bool:
         facts = module.facts
         return name in facts.constants or name in facts.classes or name in facts.imports or name in facts.functions
 

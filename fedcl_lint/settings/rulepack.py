@@ -7,6 +7,7 @@ no API names of its own; everything comes from here.
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 from dataclasses import dataclass
@@ -39,6 +40,28 @@ class ArgSlot:
     keyword: str | None
 
 
+class UnknownReceiver(str, Enum):
+    """What a call of a receiver-bound API does when its receiver's class cannot be inferred."""
+
+    MATCH = "match"  # a site, as if the receiver were one of the classes (the default)
+    SKIP = "skip"  # no site: an FCL005 info saying the receiver is unknown
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """The classes whose instances (or subclasses') an API is called on: bare (`Node`) or qualified
+    (`pkg.comm.Node`) names; none means any receiver, whatever it is."""
+
+    classes: tuple[str, ...] = ()
+    unknown: UnknownReceiver = UnknownReceiver.MATCH
+
+    def describe(self) -> str:
+        return " or ".join(f"`{name}`" for name in self.classes)
+
+
 @dataclass(frozen=True)
 class CallSpec:
     """One call of the API: e.g. `send_business_message` sends over rpc."""
@@ -49,6 +72,7 @@ class CallSpec:
     message_type: ArgSlot
     handler: ArgSlot | None
     coroutine: bool = False  # must be awaited (or scheduled) to do anything
+    receivers: Receivers = Receivers()
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,7 @@ class DispatcherSpec:
     payload_argument: int
     key: str
     mechanism: Mechanism
+    receivers: Receivers = Receivers()
 
 
 @dataclass(frozen=True)
@@ -123,11 +148,23 @@ class RulePack:
 
     @cached_property
     def _by_name(self) -> dict[str, CallSpec]:
-        return {spec.name: spec for spec in self.calls}
+        """The first entry of each name (entries of one name differ by receiver: see `calls_named`)."""
+        found: dict[str, CallSpec] = {}
+        for spec in self.calls:
+            found.setdefault(spec.name, spec)
+        return found
+
+    @cached_property
+    def calls_named(self) -> dict[str, tuple[CallSpec, ...]]:
+        """Every entry of each call name, in pack order: one per receiver they are declared on."""
+        found: dict[str, list[CallSpec]] = {}
+        for spec in self.calls:
+            found.setdefault(spec.name, []).append(spec)
+        return {name: tuple(specs) for name, specs in found.items()}
 
     def call_names(self, mechanism: Mechanism, role: Role) -> list[str]:
         """API names that do `role` on `mechanism`, in pack order (for fix hints)."""
-        return [c.name for c in self.calls if c.mechanism is mechanism and c.role is role]
+        return list(dict.fromkeys(c.name for c in self.calls if c.mechanism is mechanism and c.role is role))
 
     def dispatcher(self, registration: str) -> DispatcherSpec | None:
         return next((d for d in self.dispatchers if d.registration == registration), None)
@@ -148,8 +185,10 @@ class RulePack:
     @property
     def extraction_fingerprint(self) -> str:
         """A stable text of what extraction reads of the pack (the payload keys and what they require,
-        the dispatchers' keys): the fact cache's key, which editing anything else keeps."""
-        return repr((sorted((p.key, p.requires) for p in self.payloads), sorted(self.dispatch_keys)))
+        the dispatchers' keys, the API names that are also Python builtins, whose calls extraction
+        keeps only then): the fact cache's key, which editing anything else keeps."""
+        builtin_names = sorted(name for name in self.call_names_and_registrations if name in vars(builtins))
+        return repr((sorted((p.key, p.requires) for p in self.payloads), sorted(self.dispatch_keys), builtin_names))
 
 
 def builtin_pack_path(name: str) -> Path:
@@ -162,10 +201,10 @@ def builtin_pack_path(name: str) -> Path:
 
 def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     """Load and merge packs given by built-in name or by path to a TOML file."""
-    calls: dict[str, CallSpec] = {}
+    calls: dict[tuple[str, tuple[str, ...]], CallSpec] = {}  # by name and receivers
     mechanisms: dict[Mechanism, MechanismDoc] = {}
     payloads: dict[str, PayloadSpec] = {}
-    dispatchers: dict[str, DispatcherSpec] = {}
+    dispatchers: dict[tuple[str, tuple[str, ...]], DispatcherSpec] = {}
     rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
     names: list[str] = []
     sources: list[Path] = []
@@ -174,13 +213,16 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         sources.append(Path(os.path.abspath(path)))
         pack = _load_one(path)
         names.extend(pack.names)
-        calls.update((c.name, c) for c in pack.calls)
+        calls.update(((c.name, c.receivers.classes), c) for c in pack.calls)
         payloads.update((p.key, p) for p in pack.payloads)
-        dispatchers.update((d.registration, d) for d in pack.dispatchers)
+        dispatchers.update(((d.registration, d.receivers.classes), d) for d in pack.dispatchers)
         rewrites.update((r.source, (path, index, r)) for index, r in enumerate(pack.rewrites))
         mechanisms.update(pack.mechanisms)
+    by_name: dict[str, CallSpec] = {}
+    for call in calls.values():
+        by_name.setdefault(call.name, call)
     for path, index, rewrite in rewrites.values():
-        _check_rewrite(_Reader(path), f"rewrites[{index}]", rewrite, calls)
+        _check_rewrite(_Reader(path), f"rewrites[{index}]", rewrite, by_name)
     return RulePack(
         names=tuple(names),
         calls=tuple(calls.values()),
@@ -274,7 +316,8 @@ def _load_one(path: Path) -> RulePack:
         where = f"calls[{index}]"
         if not isinstance(raw, dict):
             raise reader.error(where, "a table", raw)
-        reader.keys(raw, where, {"name", "role", "mechanism", "message_type", "handler", "coroutine"})
+        reader.keys(raw, where, {"name", "role", "mechanism", "message_type", "handler", "coroutine", "receiver",
+                                 "unknown_receiver"})
         role = reader.enum(Role, reader.string(raw, where, "role", required=True), f"{where}.role")
         handler = reader.slot(raw, where, "handler", required=False)
         if role is Role.HANDLE and handler is None:
@@ -289,6 +332,7 @@ def _load_one(path: Path) -> RulePack:
                 message_type=reader.required_slot(raw, where, "message_type"),
                 handler=handler,
                 coroutine=reader.boolean(raw, where, "coroutine"),
+                receivers=reader.receivers(raw, where),
             )
         )
     if not calls:
@@ -311,7 +355,8 @@ def _load_one(path: Path) -> RulePack:
     dispatchers = []
     for index, raw in enumerate(reader.tables(data, "dispatchers")):
         where = f"dispatchers[{index}]"
-        reader.keys(raw, where, {"registration", "handler", "payload_argument", "key", "mechanism"})
+        reader.keys(raw, where, {"registration", "handler", "payload_argument", "key", "mechanism", "receiver",
+                                 "unknown_receiver"})
         dispatchers.append(
             DispatcherSpec(
                 registration=reader.string(raw, where, "registration", required=True),
@@ -321,6 +366,7 @@ def _load_one(path: Path) -> RulePack:
                 mechanism=reader.enum(
                     Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
                 ),
+                receivers=reader.receivers(raw, where),
             )
         )
     return RulePack(
@@ -404,6 +450,23 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
             raise self.error(f"{where}.{key}", "an array of non-empty strings", value)
         return tuple(value)
+
+    def receivers(self, data: dict[str, Any], where: str) -> Receivers:
+        """`receiver = "Node"` or `["pkg.comm.Node", "Peer"]`, and `unknown_receiver`."""
+        value = data.get("receiver", [])
+        classes = [value] if isinstance(value, str) else value
+        if not isinstance(classes, list) or not all(
+                isinstance(name, str) and name and all(part.isidentifier() for part in name.split("."))
+                for name in classes):
+            raise self.error(f"{where}.receiver", "a class name (`Node` or `pkg.comm.Node`) or an array of them",
+                             value)
+        unknown = data.get("unknown_receiver", UnknownReceiver.MATCH.value)
+        if "unknown_receiver" in data and not classes:
+            raise self.error(f"{where}.unknown_receiver", "a `receiver` beside it (it says what a call does when "
+                             "its receiver's class is unknown)", unknown)
+        if not isinstance(unknown, str):
+            raise self.error(f"{where}.unknown_receiver", "'match' or 'skip'", unknown)
+        return Receivers(tuple(classes), self.enum(UnknownReceiver, unknown, f"{where}.unknown_receiver"))
 
     def index(self, data: dict[str, Any], where: str, key: str) -> int:
         value = data.get(key)
