@@ -764,8 +764,10 @@ class _Collector:
             hint = _annotation(pending.hint) if pending.hint is not None else None
             if hint is not None:
                 found.append(hint)
+            elif pending.value.__class__ in _TYPED_VALUES:
+                found.append(converter.expr(pending.value, pending.scope))  # type: ignore[arg-type]
             elif pending.value is not None:
-                found.append(converter.expr(pending.value, pending.scope))
+                found.append(_UNTYPED)  # `{}`, `None`, `a or b`...: no class of the project's, or not known
         return {name: {attr: tuple(values) for attr, values in attributes.items() if values}
                 for name, attributes in stored.items()}
 
@@ -1172,13 +1174,15 @@ def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
         return (hint,) if hint is not None else (Opaque("the return annotation names no class"),)
     if not scope.returns:
         return ()
-    if len(scope.returns) > _MAX_RETURNS or not all(
-            value.__class__ in _TYPED_RETURNS for value in scope.returns):
-        return (Opaque("returns something other than a call or a name"),)
+    if len(scope.returns) > _MAX_RETURNS or not all(value.__class__ in _TYPED_VALUES for value in scope.returns):
+        return (_UNTYPED,)
     return tuple(converter.expr(value, scope) for value in scope.returns)
 
 
-_TYPED_RETURNS = (ast.Call, ast.Name, ast.Attribute)
+# The values that can give a receiver its class: a call (an instance, or what a function returns)
+# and a name or attribute holding one. Anything else is kept as not typed, unconverted.
+_TYPED_VALUES = frozenset({ast.Call, ast.Name, ast.Attribute})
+_UNTYPED = Opaque("a value whose class is not inferred")
 
 
 def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
