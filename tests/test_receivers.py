@@ -267,3 +267,24 @@ def test_the_readme_receiver_example_binds_register_to_the_node(run_cli, tmp_pat
     )
     result = run_cli(["check", "--format", "json"], cwd=root)
     assert findings_of(result.json) == [("FCL002", "evaluate", "meshapp/roles/server.py", 26)]
+
+
+def test_a_handler_reached_through_a_typed_attribute_has_its_signature_checked(run_cli, tmp_path):
+    code = """
+        from app.node import Node
+
+        class Trainer:
+            def on_fit(self):          # takes no payload: the node calls it with one
+                return None
+
+        class Client:
+            def __init__(self, node: Node):
+                self.trainer = Trainer()
+                node.register("fit", self.trainer.on_fit)
+                node.call("peer", "fit", {})
+    """
+    root = _project(tmp_path, {"app/use.py": code}, pack=PACK.replace(
+        '[[calls]]\nname = "register"', '[mechanisms.rpc]\ntitle = "Calls"\ndescription = "d"\n'
+        'handler_args = ["payload"]\n\n[[calls]]\nname = "register"'))
+    result = run_cli(["check", "--format", "json"], cwd=root)
+    assert findings_of(result.json) == [("FCL006", "fit", "app/use.py", 11)]

@@ -469,6 +469,12 @@ class Linker:
                 return typed
         return [], False
 
+    def _only_callee(self, expr: Expr, module: Module) -> tuple[Module, FunctionFacts, int] | None:
+        """The one definition a handler expression runs (`self.trainer.on_fit` through the class of
+        `self.trainer`), or None when there is none or more than one."""
+        targets, complete = self._callee(expr, module)
+        return targets[0] if len(targets) == 1 and complete else None
+
     def _by_name(self, name: str, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[tuple[_Api, int]]:
         """What `obj.name(...)` reaches when `obj` is unknown: see `_wrapper_apis`."""
         definitions = self.definitions.get(name, [])
@@ -551,13 +557,13 @@ class Linker:
         if isinstance(expr, LambdaRef):
             return HandlerRef(description, expr.params, None)
         if isinstance(expr, PartialRef):
-            target = self._function(expr.func, module)
+            target = self._only_callee(expr.func, module)
             if target is None:
                 return HandlerRef(description, None, None)
             owner, function, shift = target
             params = _bind(_as_called(function, shift), expr.positional, expr.keywords)
             return HandlerRef(description, params, owner.location(function.position))
-        target = self._function(expr, module)
+        target = self._only_callee(expr, module)
         if target is None:
             return HandlerRef(description, None, None)
         owner, function, shift = target
