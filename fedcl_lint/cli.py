@@ -201,6 +201,8 @@ def _show(run: CheckRun, request: CheckRequest) -> None:
         click.echo(run.fixes.summary, err=True, nl=False)
     if run.baseline is not None:
         click.echo(f"Wrote {plural(run.baseline, 'finding')} to {request.write_baseline}.")
+    for warning in run.result.warnings if run.result is not None else ():  # a replayed run had none
+        click.echo(f"warning: {warning}", err=True)
     if run.report is not None and request.output is None:
         click.echo(run.report.report, nl=False)
     if run.draw and run.result is not None:
@@ -475,12 +477,15 @@ def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> 
 
     progress = ProgressAfter() if sys.stderr.isatty() else None
     try:
-        return analyze(paths or (".",), config, options=options, on_progress=progress)
+        analysis = analyze(paths or (".",), config, options=options, on_progress=progress)
     except (DiscoveryError, RulePackError, BaselineError) as exc:
         raise FatalError(str(exc)) from None
     finally:
         if progress is not None:
             progress.close()
+    for warning in analysis.warnings:  # e.g. a protocol scope that holds no analysed file
+        click.echo(f"warning: {warning}", err=True)
+    return analysis
 
 
 class ProgressAfter:

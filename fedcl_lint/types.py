@@ -102,6 +102,7 @@ class Finding:
     mechanism: Mechanism | None = None
     related: tuple[Related, ...] = field(default=())
     fix: Fix | None = None  # None: the check never fixes
+    protocol: str | None = None  # the protocol scope whose table made it; None without scopes, or for shared code
 
     @property
     def sort_key(self) -> tuple[Location, str, str]:

@@ -36,31 +36,34 @@ class Change:
     message_type: str
     breaking: bool
     description: str
+    protocol: str | None = None  # the protocol scope of the message type, with scopes
 
 
 def diff_protocols(old: Protocol, new: Protocol) -> tuple[Change, ...]:
-    """Every protocol change from `old` to `new`, sorted by message type."""
+    """Every protocol change from `old` to `new`, sorted by protocol scope and message type. A message
+    type is compared within its scope: one that moves to another scope is removed from one, added to the other."""
     before_by_type, after_by_type = _by_type(old), _by_type(new)
     changes = []
-    for name in sorted(before_by_type.keys() | after_by_type.keys()):
-        before, after = before_by_type.get(name), after_by_type.get(name)
+    for key in sorted(before_by_type.keys() | after_by_type.keys(), key=lambda k: (k[0] or "", k[1])):
+        before, after = before_by_type.get(key), after_by_type.get(key)
+        scope, name = key
         if before is None and after is not None:
-            changes.append(Change("added", name, False, f"new message type, {_mechanisms(after.mechanisms)}"))
+            changes.append(Change("added", name, False, f"new message type, {_mechanisms(after.mechanisms)}", scope))
         elif after is None and before is not None:
             handled = bool(before.handled_on)
             changes.append(
                 Change("removed", name, handled,
                        f"no longer sent or handled (was {_mechanisms(before.mechanisms)})"
-                       + ("; peers running the old code may still send it" if handled else ""))
+                       + ("; peers running the old code may still send it" if handled else ""), scope)
             )
         elif before is not None and after is not None:
             changes.extend(_changes_of(before, after))
     return tuple(changes)
 
 
-def _by_type(protocol: Protocol) -> dict[str, Message]:
-    """The messages by message type: what a change is keyed by, wherever the code moved."""
-    return {message.message_type: message for message in protocol.messages}
+def _by_type(protocol: Protocol) -> dict[tuple[str | None, str], Message]:
+    """The messages by protocol scope and message type: what a change is keyed by, wherever the code moved."""
+    return {(message.scope, message.message_type): message for message in protocol.messages}
 
 
 def _changes_of(before: Message, after: Message) -> list[Change]:
@@ -81,6 +84,7 @@ def _changes_of(before: Message, after: Message) -> list[Change]:
                 f"{_shape(before)} -> {_shape(after)}"
                 + (f"; {_mechanisms(lost)} no longer work{'s' if len(lost) == 1 else ''} with peers running "
                    f"the old code" if lost else ""),
+                before.scope,
             )
         )
     for mechanism in sorted(handler_removed, key=list(Mechanism).index):
@@ -89,6 +93,7 @@ def _changes_of(before: Message, after: Message) -> list[Change]:
                 "handler-removed", name, True,
                 f"the {mechanism.value} handler was removed but it is still sent on {mechanism.value} "
                 f"at {', '.join(str(where) for where in after.locations(Role.SEND, mechanism))}",
+                before.scope,
             )
         )
     return changes
@@ -110,7 +115,8 @@ def render_text(changes: tuple[Change, ...]) -> str:
         return "No protocol changes.\n"
     width = max(len(c.kind) for c in changes)
     lines = [
-        f"{'BREAKING' if c.breaking else 'ok':<8}  {c.kind:<{width}}  {c.message_type}: {c.description}"
+        f"{'BREAKING' if c.breaking else 'ok':<8}  {c.kind:<{width}}  "
+        f"{c.message_type}{f' [{c.protocol}]' if c.protocol is not None else ''}: {c.description}"
         for c in changes
     ]
     breaking = sum(1 for c in changes if c.breaking)
@@ -119,10 +125,12 @@ def render_text(changes: tuple[Change, ...]) -> str:
 
 
 def render_json(changes: tuple[Change, ...]) -> str:
+    scoped = any(c.protocol is not None for c in changes)  # `protocol` only where scopes are
     document = {
         "version": 1,
         "changes": [
-            {"kind": c.kind, "message_type": c.message_type, "breaking": c.breaking, "description": c.description}
+            {"kind": c.kind, "message_type": c.message_type, **({"protocol": c.protocol} if scoped else {}),
+             "breaking": c.breaking, "description": c.description}
             for c in changes
         ],
         "summary": {"changes": len(changes), "breaking": sum(1 for c in changes if c.breaking)},

@@ -49,6 +49,7 @@ class Message:
 
     message_type: str
     sites: tuple[Site, ...]
+    scope: str | None = None  # the protocol scope (`[[tool.fedcl-lint.protocols]]`) it belongs to, if any
 
     @property
     def sends(self) -> tuple[Site, ...]:
@@ -90,29 +91,50 @@ class Unresolved:
 
     site: Site
     reason: str | None
+    scope: str | None = None  # the protocol scope of its file; None for shared code, or without scopes
 
 
 @dataclass(frozen=True)
 class Protocol:
-    """The whole protocol: message types in order, the unresolved sites and the inferred wrappers."""
+    """The whole protocol: message types in order, the unresolved sites and the inferred wrappers.
+
+    With protocol scopes, `scopes` names them and the messages are each scope's, in the order of
+    the scopes' names then of message types: a message type of the shared code appears in every scope.
+    """
 
     messages: tuple[Message, ...]
     unresolved: tuple[Unresolved, ...] = ()
     wrappers: tuple[Wrapper, ...] = ()
+    scopes: tuple[str, ...] = ()
 
     @classmethod
     def from_table(cls, table: ProtocolTable) -> Protocol:
-        return cls(
-            messages=tuple(
+        if table.scopes:
+            messages = tuple(
+                Message(entry.message_type, tuple(Site.from_linked(s) for s in entry.sites), scope.name)
+                for scope in table.scopes
+                for entry in scope.table.entries
+            )
+        else:
+            messages = tuple(
                 Message(entry.message_type, tuple(Site.from_linked(s) for s in entry.sites)) for entry in table.entries
+            )
+        return cls(
+            messages=messages,
+            unresolved=tuple(
+                Unresolved(Site.from_linked(s), s.resolution.reason, table.scope_of(s.location.path))
+                for s in table.unresolved
             ),
-            unresolved=tuple(Unresolved(Site.from_linked(s), s.resolution.reason) for s in table.unresolved),
             wrappers=table.wrappers,
+            scopes=tuple(scope.name for scope in table.scopes),
         )
 
     @property
     def resolved_count(self) -> int:
-        return sum(len(m.sites) for m in self.messages)
+        """Every resolved site once, though the shared ones appear in every scope's messages."""
+        if not self.scopes:
+            return sum(len(m.sites) for m in self.messages)
+        return len({(m.message_type, s.role, s.mechanism, s.location, s.api) for m in self.messages for s in m.sites})
 
     @property
     def site_count(self) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from fedcl_lint.analysis.link import LinkedSite, LinkResult, Wrapper
@@ -71,6 +72,7 @@ class ProtocolTable:
     sites: tuple[LinkedSite, ...] = ()  # every site, resolved or not, in location order
     forwarding: tuple[LinkedSite, ...] = ()  # inside wrappers: not protocol sites of their own
     wrappers: tuple[Wrapper, ...] = ()
+    scopes: tuple[ScopeTable, ...] = ()  # with protocol scopes: each scope's table, by name
 
     @property
     def site_count(self) -> int:
@@ -82,6 +84,20 @@ class ProtocolTable:
 
     def entry(self, message_type: str) -> MessageEntry | None:
         return next((e for e in self.entries if e.message_type == message_type), None)
+
+    def scope_of(self, path: str) -> str | None:
+        """The protocol scope a file (display path) belongs to; None for shared code, or without scopes."""
+        return next((scope.name for scope in self.scopes if path in scope.files), None)
+
+
+@dataclass(frozen=True)
+class ScopeTable:
+    """One protocol scope: its table holds the sites of its own files and those of the shared code
+    (the files of no scope), which every scope sees."""
+
+    name: str
+    table: ProtocolTable
+    files: frozenset[str]  # display paths of the files that belong to the scope
 
 
 def build_table(linked: LinkResult) -> ProtocolTable:
@@ -109,6 +125,21 @@ def build_table(linked: LinkResult) -> ProtocolTable:
         forwarding=tuple(sorted(linked.forwarding, key=_order)),
         wrappers=linked.wrappers,
     )
+
+
+def scoped_table(table: ProtocolTable, scope_of: Mapping[str, str | None], names: tuple[str, ...]) -> ProtocolTable:
+    """`table` with the table of each protocol scope in `names` (sorted by name): the sites of the files
+    that `scope_of` (display path -> scope name, None for shared code) gives it, and the shared ones."""
+    scopes = []
+    for name in sorted(names):
+        def visible(site: LinkedSite, name: str = name) -> bool:
+            return scope_of.get(site.location.path) in (name, None)
+
+        linked = LinkResult(tuple(filter(visible, table.sites)), tuple(filter(visible, table.forwarding)),
+                            table.wrappers)
+        own = frozenset(path for path, scope in scope_of.items() if scope == name)
+        scopes.append(ScopeTable(name, build_table(linked), own))
+    return replace(table, scopes=tuple(scopes))
 
 
 def _order(site: LinkedSite) -> tuple[str, int, int, Role, Mechanism, str]:

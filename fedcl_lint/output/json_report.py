@@ -17,7 +17,7 @@ SCHEMA_VERSION = 1
 def findings_document(result: CheckResult) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
-        "findings": [_finding(f) for f in result.findings],
+        "findings": [_finding(f, scoped=bool(result.config.protocols)) for f in result.findings],
         "summary": {
             "files": result.file_count,
             "errors": result.count(Severity.ERROR),
@@ -37,13 +37,15 @@ def _location(location: Location) -> dict[str, Any]:
     return {"path": location.path, "line": location.line, "column": location.column}
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding(finding: Finding, scoped: bool = False) -> dict[str, Any]:
+    """With protocol scopes, `protocol` names the finding's scope (null for one at shared code)."""
     return {
         "code": finding.code,
         "severity": finding.severity.value,
         "message": finding.message,
         "message_type": finding.message_type,
         "mechanism": finding.mechanism.value if finding.mechanism else None,
+        **({"protocol": finding.protocol} if scoped else {}),
         **_location(finding.location),
         "related": [
             {

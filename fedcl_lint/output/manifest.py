@@ -34,18 +34,27 @@ class ManifestError(Exception):
 
 
 def manifest_document(protocol: Protocol) -> JsonObject:
-    """What `table --format json` prints: for CI and scripts, and for a later `diff`."""
-    return {
+    """What `table --format json` prints: for CI and scripts, and for a later `diff`. With protocol
+    scopes, `protocols` names them and each message and unresolved site says its `protocol`
+    (null for a site of the shared code); without, neither key is written."""
+    scoped = bool(protocol.scopes)
+    document: JsonObject = {
         "version": MANIFEST_VERSION,
-        "messages": [_message_json(message) for message in protocol.messages],
-        "unresolved": [{**_site_json(u.site), "reason": u.reason} for u in protocol.unresolved],
+        **({"protocols": list(protocol.scopes)} if scoped else {}),
+        "messages": [_message_json(message, scoped) for message in protocol.messages],
+        "unresolved": [
+            {**({"protocol": u.scope} if scoped else {}), **_site_json(u.site), "reason": u.reason}
+            for u in protocol.unresolved
+        ],
         "wrappers": [_wrapper_json(wrapper) for wrapper in protocol.wrappers],
         "summary": {"call_sites": protocol.site_count, "resolved_call_sites": protocol.resolved_count},
     }
+    return document
 
 
-def _message_json(message: Message) -> JsonObject:
+def _message_json(message: Message, scoped: bool = False) -> JsonObject:
     return {
+        **({"protocol": message.scope} if scoped else {}),
         "message_type": message.message_type,
         "status": message.status.value,
         "mechanisms": [m.value for m in message.mechanisms],
@@ -114,6 +123,7 @@ def parse_manifest(document: object, display: str) -> Protocol:
             wrappers=tuple(
                 _wrapper(raw, f"wrappers[{i}]") for i, raw in _items(document.get("wrappers", []), "wrappers")
             ),
+            scopes=_scopes(document.get("protocols", [])),
         )
     except _Invalid as exc:
         raise ManifestError(f"{display}: {exc}") from None
@@ -129,7 +139,18 @@ def _message(raw: object, where: str) -> Message:
     if not isinstance(raw, dict) or not isinstance(raw.get("message_type"), str):
         raise _Invalid(where, "expected an object with a `message_type`")
     sites = _items(raw.get("sites", []), f"{where}.sites")
-    return Message(raw["message_type"], tuple(_site(site, f"{where}.sites[{i}]") for i, site in sites))
+    return Message(
+        raw["message_type"],
+        tuple(_site(site, f"{where}.sites[{i}]") for i, site in sites),
+        _text(raw, "protocol", where),
+    )
+
+
+def _scopes(value: object) -> tuple[str, ...]:
+    names = tuple(name for _, name in _items(value, "protocols"))
+    if not all(isinstance(name, str) for name in names):
+        raise _Invalid("protocols", "expected an array of protocol names")
+    return tuple(str(name) for name in names)
 
 
 def _site(raw: object, where: str) -> Site:
@@ -147,7 +168,8 @@ def _site(raw: object, where: str) -> Site:
 
 
 def _unresolved(raw: object, where: str) -> Unresolved:
-    return Unresolved(_site(raw, where), _text(_object(raw, where, _SITE_FIELDS), "reason", where))
+    fields = _object(raw, where, _SITE_FIELDS)
+    return Unresolved(_site(raw, where), _text(fields, "reason", where), _text(fields, "protocol", where))
 
 
 def _steps(fields: JsonObject, where: str) -> tuple[Step, ...]:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedcl_lint.analysis.protocol import Protocol, Site
+from fedcl_lint.analysis.protocol import Message, Protocol, Site
 from fedcl_lint.analysis.table import Status
 from fedcl_lint.refine.result import Analysis
 from fedcl_lint.types import Location, Mechanism, Role, plural
@@ -68,9 +68,30 @@ class _Page:
     def message_table(self) -> list[str]:
         messages = self.protocol.messages
         lines = ["## Message types", ""]
-        if not messages:
-            return lines + ["No message type was found.", ""]
-        lines += ["| Message type | Mechanism | Senders | Handlers | Status |", "| --- | --- | --- | --- | --- |"]
+        if not self.protocol.scopes:
+            if not messages:
+                return lines + ["No message type was found.", ""]
+            lines += self.rows(messages)
+        else:  # a section per protocol scope, each a closed protocol (with the shared code's sites)
+            lines += [
+                "Each protocol is checked on its own: its files' sites and those of the shared code "
+                "(the files of no protocol).",
+                "",
+            ]
+            for scope in self.protocol.scopes:
+                lines += [f"### Protocol {_code(scope)}", ""]
+                own = tuple(m for m in messages if m.scope == scope)
+                lines += self.rows(own) if own else ["No message type was found.", ""]
+        scopes = f" in {plural(len(self.protocol.scopes), 'protocol')}" if self.protocol.scopes else ""
+        lines += [
+            f"{plural(len(messages), 'message type')}{scopes}, {plural(self.protocol.site_count, 'call site')}"
+            f" ({len(self.protocol.unresolved)} unresolved: see `fedcl-lint table`).",
+            "",
+        ]
+        return lines
+
+    def rows(self, messages: tuple[Message, ...]) -> list[str]:
+        lines = ["| Message type | Mechanism | Senders | Handlers | Status |", "| --- | --- | --- | --- | --- |"]
         for message in messages:
             status = message.status
             lines.append(
@@ -78,13 +99,7 @@ class _Page:
                 f"| {self.sites(message.sends)} | {self.sites(message.handles)} "
                 f"| {status.value if status is Status.OK else f'**{status.value}**'} |"
             )
-        lines += [
-            "",
-            f"{plural(len(messages), 'message type')}, {plural(self.protocol.site_count, 'call site')}"
-            f" ({len(self.protocol.unresolved)} unresolved: see `fedcl-lint table`).",
-            "",
-        ]
-        return lines
+        return lines + [""]
 
     def sites(self, sites: tuple[Site, ...]) -> str:
         if not sites:
@@ -107,8 +122,9 @@ class _Page:
         if not findings:
             return lines + ["None: every message type is handled on the mechanism it is sent on.", ""]
         for finding in findings:
+            scope = f" (protocol {_code(finding.protocol)})" if finding.protocol is not None else ""
             lines.append(
-                f"- **{finding.severity.value}** {finding.code} {self.link(finding.location)}: "
+                f"- **{finding.severity.value}** {finding.code}{scope} {self.link(finding.location)}: "
                 f"{_escape(finding.message)}"
             )
         return lines + [""]
@@ -121,7 +137,7 @@ class _Page:
         by_mechanism: dict[Mechanism, list[str]] = defaultdict(list)
         for message in self.protocol.messages:
             for mechanism in message.mechanisms:
-                by_mechanism[mechanism].append(message.message_type)
+                by_mechanism[mechanism].append(self.named(message))
         for mechanism in Mechanism:
             doc = pack.mechanisms.get(mechanism) if pack is not None else None
             title = doc.title if doc is not None else mechanism.value
@@ -133,7 +149,7 @@ class _Page:
                 handlers = ", ".join(_code(n) for n in pack.call_names(mechanism, Role.HANDLE)) or "-"
                 lines += [f"Sent with {senders}; handled with {handlers}.", ""]
             types = by_mechanism.get(mechanism, [])
-            lines += [f"Message types: {', '.join(_code(t) for t in types) if types else 'none'}.", ""]
+            lines += [f"Message types: {', '.join(types) if types else 'none'}.", ""]
         return lines
 
     def policy(self) -> list[str]:
@@ -145,7 +161,11 @@ class _Page:
                 '`[tool.fedcl-lint.protocol]` in pyproject.toml, e.g. `SHUTDOWN = "rpc"`.',
                 "",
             ]
-        used = {m.message_type: _mechanisms(m.mechanisms) for m in self.protocol.messages}
+        uses: dict[str, list[str]] = defaultdict(list)
+        for message in self.protocol.messages:
+            scope = f"{message.scope}: " if message.scope is not None else ""
+            uses[message.message_type].append(scope + _mechanisms(message.mechanisms))
+        used = {message_type: "; ".join(texts) for message_type, texts in uses.items()}
         lines += ["| Message type | Declared mechanism | Used in the code |", "| --- | --- | --- |"]
         for message_type, mechanism in sorted(policy.items()):
             lines.append(f"| {_code(message_type)} | {mechanism.value} | {used.get(message_type, 'not used')} |")
@@ -183,23 +203,28 @@ class _Page:
 
     def edges(self) -> dict[_Edge, set[str]]:
         """(sender module -> handler module, mechanism sent on, has a finding) -> message types."""
-        external = self.analysis.config.external
         edges: dict[_Edge, set[str]] = defaultdict(set)
         for message in self.protocol.messages:
-            name, handles = message.message_type, message.handles
+            external = self.analysis.config.external_of(message.scope)
+            name = message.message_type if message.scope is None else f"{message.scope}: {message.message_type}"
+            handles = message.handles
             for send in message.sends:
                 targets = tuple(h for h in handles if h.mechanism is send.mechanism) or handles
                 if not targets:
-                    target = _OUTSIDE if name in external else _NO_HANDLER
+                    target = _OUTSIDE if message.message_type in external else _NO_HANDLER
                     edges[_Edge(self.module(send), target, send.mechanism, self.flagged(send))].add(name)
                 for handle in targets:
                     red = self.flagged(send) or self.flagged(handle)
                     edges[_Edge(self.module(send), self.module(handle), send.mechanism, red)].add(name)
             if not message.sends:
                 for handle in handles:
-                    source = _OUTSIDE if name in external else _NO_SENDER
+                    source = _OUTSIDE if message.message_type in external else _NO_SENDER
                     edges[_Edge(source, self.module(handle), handle.mechanism, self.flagged(handle))].add(name)
         return edges
+
+    def named(self, message: Message) -> str:
+        """A message type as the page names it, with its protocol scope if it has one."""
+        return _code(message.message_type) + (f" ({_escape(message.scope)})" if message.scope is not None else "")
 
     def module(self, site: Site) -> str:
         return self.modules.get(site.location.path, site.location.path)

@@ -116,6 +116,8 @@ def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_
             "messageType": finding.message_type,
             **({"mechanism": finding.mechanism.value} if finding.mechanism else {}),
         }
+    if finding.protocol is not None:  # the protocol scope whose table made the finding
+        result.setdefault("properties", {})["protocol"] = finding.protocol
     return result
 
 

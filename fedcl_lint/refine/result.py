@@ -25,6 +25,7 @@ class CheckResult:
     cwd: Path | None = None  # display paths are relative to it
     suppressed: int = 0  # findings hidden by `# fedcl-lint: ignore` comments
     baselined: int = 0  # findings hidden because the baseline knows them
+    warnings: tuple[str, ...] = ()  # what the run says on standard error, e.g. a protocol scope without files
 
     def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
         """Findings at or above the threshold (default: the configured `fail-on`)."""
@@ -48,11 +49,12 @@ class Analysis:
     suppressed: int = 0  # findings hidden by `# fedcl-lint: ignore` comments
     baselined: int = 0  # findings hidden because the baseline knows them
     inputs: RunInputs = RunInputs()  # what decided the findings (for replay)
+    warnings: tuple[str, ...] = ()  # what the run says on standard error, e.g. a protocol scope without files
 
     @property
     def result(self) -> CheckResult:
         return CheckResult(self.findings, len(self.files), self.table.site_count, self.table.resolved_count,
-                           self.config, self.cwd, self.suppressed, self.baselined)
+                           self.config, self.cwd, self.suppressed, self.baselined, self.warnings)
 
     def failing(self, threshold: Severity | None = None) -> tuple[Finding, ...]:
         """Findings at or above the threshold (default: the configured `fail-on`)."""

@@ -43,6 +43,20 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class ProtocolScope:
+    """One closed protocol of the repository (`[[tool.fedcl-lint.protocols]]`): the files that belong
+    to it (gitignore-style globs relative to the configuration's folder) and its own external types."""
+
+    name: str
+    paths: tuple[str, ...]
+    external: frozenset[str] = frozenset()
+
+    @cached_property
+    def spec(self) -> GlobSpec:
+        return glob_spec(self.paths)
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of a run. Built once, from the file and then the command line.
 
@@ -65,6 +79,7 @@ class Config:
     external: frozenset[str] = frozenset()
     warn_unused_ignores: bool = False
     baseline: Path | None = None
+    protocols: tuple[ProtocolScope, ...] = ()  # protocol scopes; none: one protocol for the whole tree
 
     @property
     def policy(self) -> dict[str, Mechanism]:
@@ -94,6 +109,18 @@ class Config:
                 if best is None or specificity > best[0]:
                     best = (specificity, severity)
         return best[1] if best is not None else default
+
+    def protocol_of(self, relative_path: str) -> str | None:
+        """The name of the first protocol scope whose paths match a file (path relative to `root`),
+        None when none does (shared code) or the file is outside `root`."""
+        if relative_path.startswith("../"):
+            return None
+        return next((scope.name for scope in self.protocols if scope.spec.match_file(relative_path)), None)
+
+    def external_of(self, protocol: str | None) -> frozenset[str]:
+        """The external message types of a protocol scope: the global ones and its own."""
+        scope = next((s for s in self.protocols if s.name == protocol), None)
+        return self.external | scope.external if scope is not None else self.external
 
     @cached_property
     def _per_file_specs(self) -> tuple[tuple[GlobSpec, tuple[str, ...]], ...]:
@@ -245,6 +272,7 @@ class _Reader:
             "external": lambda v, k: frozenset(self.strings(v, k, "an array of message types")),
             "warn-unused-ignores": self.boolean,
             "baseline": lambda v, k: folder / self.string(v, k, "a path to a baseline file"),
+            "protocols": self.protocols,
         }
         unknown = sorted(set(table) - set(readers))
         if unknown:
@@ -349,6 +377,34 @@ class _Reader:
             (message_type, self.choice(Mechanism, mechanism, f"{key}.{message_type}", _MECHANISMS))
             for message_type, mechanism in sorted(table.items())
         )
+
+
+    def protocols(self, value: Any, key: str) -> tuple[ProtocolScope, ...]:
+        expected = 'an array of tables (`[[tool.fedcl-lint.protocols]]`) with a `name` and `paths`'
+        if not isinstance(value, list):
+            raise self.error(key, expected, value)
+        scopes: list[ProtocolScope] = []
+        for index, raw in enumerate(value):
+            where = f"{key}[{index}]"
+            table = self.table(raw, where, "a table with a `name` and `paths`")
+            allowed = ("external", "name", "paths")
+            unknown = sorted(set(table) - set(allowed))
+            if unknown:
+                raise ConfigError(
+                    f"{self.display}: unknown key `{self.key(f'{where}.{unknown[0]}')}` (allowed: {', '.join(allowed)})"
+                )
+            for required in ("name", "paths"):
+                if required not in table:
+                    raise ConfigError(f"{self.display}: `{self.key(where)}`: missing key `{required}`")
+            name = self.string(table["name"], f"{where}.name", "a non-empty protocol name")
+            if any(scope.name == name for scope in scopes):
+                raise ConfigError(f"{self.display}: `{self.key(f'{where}.name')}`: duplicate protocol name {name!r}")
+            if not isinstance(table["paths"], list) or not table["paths"]:
+                raise self.error(f"{where}.paths", "a non-empty array of glob patterns or folders", table["paths"])
+            paths = self.patterns(table["paths"], f"{where}.paths")
+            external = self.strings(table.get("external", []), f"{where}.external", "an array of message types")
+            scopes.append(ProtocolScope(name, paths, frozenset(external)))
+        return tuple(scopes)
 
 
 def with_overrides(config: Config, **overrides: Any) -> Config:

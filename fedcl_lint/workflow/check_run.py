@@ -101,7 +101,7 @@ def run_check(request: CheckRequest, on_progress: Callable[[int, int], None] | N
         return CheckRun(outcome.exit_code, replayed=True, report=outcome)
     analysis = _analyze(request, request.config, on_progress)
     outcome = _report(analysis.result, request)
-    if record is not None and outcome is not None:
+    if record is not None and outcome is not None and not analysis.warnings:  # a warning is said every time
         record.record(analysis.inputs, outcome)
     return _reported(analysis.result, outcome, request, analyses=1)
 

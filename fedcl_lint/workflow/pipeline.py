@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from fedcl_lint.analysis.discover import Discovery, FileSelection, discover
+from fedcl_lint.analysis.discover import Discovery, FileSelection, SourceFile, discover, display_path
 from fedcl_lint.analysis.link import Linker
 from fedcl_lint.analysis.load import EngineOptions, FactStore, RunInputs
-from fedcl_lint.analysis.table import build_table
+from fedcl_lint.analysis.table import ProtocolTable, build_table, scoped_table
 from fedcl_lint.checks import CheckContext, FileFailure, run_checks
 from fedcl_lint.refine.refine import refine
 from fedcl_lint.refine.result import Analysis
@@ -86,7 +86,7 @@ def _analyze(
     files = list(discovery.files)
     store = FactStore(files, pack, options, on_progress=on_progress)
     linked = Linker(store, pack).link()
-    table = build_table(linked)
+    table = _scoped(build_table(linked), files, config, cwd)
     store.save()
     modules = sorted(store.modules.values(), key=lambda m: m.file.display)
     failures = tuple(
@@ -101,7 +101,13 @@ def _analyze(
     suppressions = {m.file.display: m.facts.suppressions for m in modules if m.facts.suppressions}
     if config.warn_unused_ignores:
         suppressions.update(store.unparsed_suppressions())
-    refined = refine(run_checks(context), config, cwd, suppressions)
+    if table.scopes:
+        from fedcl_lint.checks.scopes import run_scoped_checks
+
+        findings = run_scoped_checks(context, config.external_of)
+    else:
+        findings = run_checks(context)
+    refined = refine(findings, config, cwd, suppressions)
     return Analysis(
         files=tuple(files),
         table=table,
@@ -112,6 +118,24 @@ def _analyze(
         suppressed=refined.suppressed,
         baselined=refined.baselined,
         inputs=_inputs(discovery, store, config),
+        warnings=_scope_warnings(table),
+    )
+
+
+def _scoped(table: ProtocolTable, files: list[SourceFile], config: Config, cwd: Path) -> ProtocolTable:
+    """With protocol scopes configured, the table with each scope's own (its files' sites and the shared ones)."""
+    if not config.protocols:
+        return table
+    base = config.base(cwd)
+    scope_of = {file.display: config.protocol_of(display_path(file.path, base)) for file in files}
+    return scoped_table(table, scope_of, tuple(scope.name for scope in config.protocols))
+
+
+def _scope_warnings(table: ProtocolTable) -> tuple[str, ...]:
+    """A protocol scope that holds no analysed file (a typo in its paths, or a run on other folders)."""
+    return tuple(
+        f"protocol `{scope.name}`: its paths match none of the analysed files" for scope in table.scopes
+        if not scope.files
     )
 
 
