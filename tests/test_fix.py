@@ -398,7 +398,7 @@ LEFT_WITH_NOTES = {
                 "        await self.notify(cid, \"SHUTDOWN\")\n"
                 "        await self.comm.send_control_message(cid, \"SHUTDOWN\", **extra)\n"
                 "        await self.comm.send_control_message(cid, \"PAUSE\", {}, priority=1)\n"
-                "        return {\"message_type\": \"RESUME\", \"data\": {}}\n"
+                "        return await self.transport.send(\"me\", cid, {\"message_type\": \"RESUME\", \"data\": {}})\n"
             ),
         },
         "Fixed 0 of 4 FCL001 findings (0 files).\n"
@@ -407,8 +407,8 @@ LEFT_WITH_NOTES = {
         "    server.py:7:15: not fixed: the call passes `*args` or `**kwargs`, which the rewrite cannot map\n"
         "    server.py:8:15: not fixed: the call passes `priority=`, which the rule pack does not map onto "
         "`send_business_message`\n"
-        "    server.py:9:16: not fixed: the send is a payload \"message_type\", not a call of the rule pack's API: "
-        "change it by hand\n",
+        "    server.py:9:22: not fixed: `send` sends a message object, which no rewrite of its arguments moves to "
+        "another mechanism: change it by hand\n",
     ),
 }
 

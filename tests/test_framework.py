@@ -14,7 +14,7 @@ from fedcl_lint.workflow.pipeline import analyze
 FRAMEWORK = FIXTURES / "framework"
 
 SEND_CONTROL = "CommunicationManagerBase.send_control_message -> push_event"
-SEND_BUSINESS = 'CommunicationManagerBase.send_business_message -> payload "message_type"'
+SEND_BUSINESS = "CommunicationManagerBase.send_business_message -> send"  # a payload dict sent by the transport
 ROUTE = f"ConnectionManager.route_message -> {SEND_BUSINESS}"
 DISPATCHER = "CommunicationManagerBase.handle_rpc_request"
 
@@ -36,9 +36,9 @@ TABLE = [
     ("evaluate", "handle", "rpc", "federation/client.py", 16, "register_message_handler", None),
     ("evaluate", "send", "rpc", "federation/server.py", 22, "send_to_client", f"ConnectionManager.send_to_client -> {ROUTE}"),
     ("heartbeat", "handle", "rpc", "comm/base.py", 36, DISPATCHER, f"{DISPATCHER} (dispatcher) -> register_request_handler"),
-    ("heartbeat", "send", "rpc", "comm/client_comm.py", 12, 'payload "message_type"', None),
+    ("heartbeat", "send", "rpc", "comm/client_comm.py", 13, "send", None),  # the dict built on line 12
     ("registration", "handle", "rpc", "comm/base.py", 33, DISPATCHER, f"{DISPATCHER} (dispatcher) -> register_request_handler"),
-    ("registration", "send", "rpc", "comm/client_comm.py", 9, 'payload "message_type"', None),
+    ("registration", "send", "rpc", "comm/client_comm.py", 9, "send", None),
     ("train", "handle", "rpc", "federation/client.py", 15, "register_message_handler", None),
     ("train", "send", "rpc", "federation/server.py", 21, "send_to_client", f"ConnectionManager.send_to_client -> {ROUTE}"),
 ]

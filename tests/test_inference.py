@@ -100,7 +100,9 @@ def test_class_method_called_through_the_class_shifts_the_arguments(run_cli, tmp
     assert _sites(document) == [("VIA_CLASS", "send", "rpc", "app.py", 7)]
 
 
-def test_payload_dicts_are_rpc_sends_wherever_they_are_built(run_cli, tmp_path):
+def test_payload_dicts_are_rpc_sends_when_they_reach_the_transport(run_cli, tmp_path):
+    """The built-in pack's dict envelope: a send where it reaches `transport.send`, built there,
+    in a helper or in a wrapper whose parameter is the type; a dict never sent is no send."""
     document = _table(run_cli, tmp_path, {
         "app.py": """
             async def register(transport, me):
@@ -109,23 +111,31 @@ def test_payload_dicts_are_rpc_sends_wherever_they_are_built(run_cli, tmp_path):
             def build_heartbeat():
                 return {"message_type": "heartbeat"}
 
+            async def heartbeat(transport, me):
+                await transport.send(me, "server", build_heartbeat())
+
             async def system(handler):
                 wrapped_data = {"message_type": "SYSTEM", "data": None}
                 return await handler("system", wrapped_data)
 
-            def wrap(message_type, data):
-                return {"message_type": message_type, "data": data}
+            async def wrap(transport, message_type, data):
+                payload = {"message_type": message_type, "data": data}
+                return await transport.send("me", "server", payload)
 
-            def use():
-                return wrap("WRAPPED", 1)
+            async def use(transport):
+                return await wrap(transport, "WRAPPED", 1)
+
+            def log(logger):
+                logger.info({"message_type": "metrics", "value": 1})
         """,
     })
     assert _sites(document) == [
-        ("SYSTEM", "send", "rpc", "app.py", 9),
-        ("WRAPPED", "send", "rpc", "app.py", 16),
-        ("heartbeat", "send", "rpc", "app.py", 6),
+        ("WRAPPED", "send", "rpc", "app.py", 20),
+        ("heartbeat", "send", "rpc", "app.py", 9),
         ("registration", "send", "rpc", "app.py", 3),
     ]
+    heartbeat = next(m for m in document["messages"] if m["message_type"] == "heartbeat")
+    assert heartbeat["sites"][0]["built_at"] == {"path": "app.py", "line": 6, "column": 12}
     assert [w["function"] for w in document["wrappers"]] == ["wrap"]
 
 

@@ -22,11 +22,15 @@ from typing import Any, Protocol
 
 from fedcl_lint.analysis.facts import (
     Assignment,
+    AttributeStore,
     AttrRef,
     Call,
     CallResult,
     ClassFacts,
+    Construction,
+    DictEnvelope,
     DispatchCase,
+    Either,
     Entered,
     EnumAuto,
     Expr,
@@ -347,6 +351,7 @@ class _Collector:
         self.payloads: list[_PendingPayload] = []
         self.dispatches: list[_PendingDispatch] = []
         self.attributes: list[_PendingAttribute] = []
+        self.stores: list[tuple[ast.Attribute, ast.expr, _Scope]] = []  # `msg.type = X`: see `AttributeStore`
         self._bare_call: ast.Call | None = None  # the value of the expression statement being walked
 
     # the walk: every node once, in source order (pre-order, fields in order)
@@ -606,6 +611,8 @@ class _Collector:
                 self._bind_here(target.id, _Binding(node.value, self.position(target), "assignment"))
             elif target.__class__ is ast.Attribute:
                 self._store_on_self(target, node.value, None)
+                if target.attr in self.pack.envelope_attributes:
+                    self.stores.append((target, node.value, self.scope))
             else:
                 self._bind_targets(target, "unpacking")
 
@@ -788,7 +795,7 @@ class _Collector:
         return kept
 
     def facts(self, suppressions: tuple[Suppression, ...] = ()) -> ModuleFacts:
-        converter = _Converter(self.source)
+        converter = _Converter(self.source, self.pack)
         # an imported name bound again (assigned, imported twice) has no one value; a class or
         # function of that name is what the linker finds first anyway
         rebound = {
@@ -843,6 +850,11 @@ class _Collector:
             ),
             dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack)),
             suppressions=suppressions,
+            attribute_stores=tuple(
+                AttributeStore(converter.expr(target.value, scope), target.attr, converter.expr(value, scope),
+                               self.position(target), scope.qualname)
+                for target, value, scope in self.stores
+            ),
         )
 
 
@@ -866,8 +878,10 @@ if hasattr(ast, "TryStar"):  # Python 3.11
 class _Converter:
     """Turns an ast expression into an `Expr`, settling names the file itself defines."""
 
-    def __init__(self, source: _Source):
+    def __init__(self, source: _Source, pack: RulePack):
         self.source = source
+        self.envelope_classes = pack.envelope_class_names
+        self.envelope_keys = pack.envelope_keys
 
     def module_binding(self, name: str, bindings: list[_Binding]) -> Assignment:
         first = bindings[0]
@@ -977,6 +991,8 @@ class _Converter:
         if type(node) is ast.Lambda:
             return LambdaRef(_parameters(node.args))
         if type(node) is ast.Call:
+            if self.envelope_classes and _callee_name(node.func) in self.envelope_classes:
+                return self._construction(node, scope, seen, depth)
             if _callee_name(node.func) in _PARTIAL_NAMES and node.args \
                     and not any(isinstance(a, ast.Starred) for a in node.args) \
                     and all(k.arg is not None for k in node.keywords):
@@ -987,7 +1003,46 @@ class _Converter:
                 )
             reason = f"the result of calling {self.describe(node.func)}"
             return CallResult(self.expr(node.func, scope, seen, depth), reason)
+        if type(node) is ast.Dict and self.envelope_keys:
+            envelope = self._dict_envelope(node, scope, seen, depth)
+            if envelope is not None:
+                return envelope
         return Opaque(f"{self.describe(node)} is not a constant")
+
+    def _construction(self, node: ast.Call, scope: _Scope | None, seen: _Seen, depth: int) -> Construction:
+        """A call of a message class: its arguments are kept, for the type it is built with."""
+        args = []
+        for arg in node.args:
+            if arg.__class__ is ast.Starred:
+                break  # the arguments after it have no known position
+            args.append(self.expr(arg, scope, seen, depth))
+        keywords = tuple((k.arg, self.expr(k.value, scope, seen, depth)) for k in node.keywords if k.arg is not None)
+        return Construction(self.expr(node.func, scope, seen, depth), tuple(args), keywords,
+                            self.source.position(node))
+
+    def _dict_envelope(self, node: ast.Dict, scope: _Scope | None, seen: _Seen, depth: int) -> DictEnvelope | None:
+        keys = {key.value: value for key, value in zip(node.keys, node.values, strict=True)
+                if isinstance(key, ast.Constant) and isinstance(key.value, str)}
+        for key, requires in self.envelope_keys.items():
+            if key in keys and all(required in keys for required in requires):
+                return DictEnvelope(key, self.expr(keys[key], scope, seen, depth), self.source.position(node))
+        return None
+
+    def envelopes(self, name: str, bindings: list[_Binding], scope: _Scope, seen: _Seen, depth: int) -> Expr | None:
+        """A local bound several times, each time to a message object (`if ...: msg = A(...) else: msg
+        = B(...)`): any of them; None when any binding is something else."""
+        values = []
+        for binding in bindings:
+            value = binding.value
+            if binding.how != "assignment" or not (
+                    (value.__class__ is ast.Call and _callee_name(value.func) in self.envelope_classes)
+                    or (value.__class__ is ast.Dict and self.envelope_keys)):
+                return None
+            converted = self.expr(value, scope, seen, depth)
+            if converted.__class__ is not Construction and converted.__class__ is not DictEnvelope:
+                return None
+            values.append(converted)
+        return LocalRef(name, scope.qualname or "", bindings[0].position, Either(tuple(values)))
 
     def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
         parts: list[Expr] = []
@@ -1025,6 +1080,10 @@ class _Converter:
             return Opaque(f"local variable `{name}` of `{scope.qualname}` refers to itself")
         bindings = scope.bindings[name]
         if len(bindings) > 1:
+            either = self.envelopes(name, bindings, scope, seen | {key}, depth) \
+                if self.envelope_classes or self.envelope_keys else None
+            if either is not None:
+                return either
             return Opaque(f"local variable `{name}` of `{scope.qualname}` is bound {len(bindings)} times")
         binding = bindings[0]
         value = self.bound(f"local variable `{name}` of `{scope.qualname}`", binding, scope, seen | {key}, depth)
@@ -1174,7 +1233,8 @@ def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
         return (hint,) if hint is not None else (Opaque("the return annotation names no class"),)
     if not scope.returns:
         return ()
-    if len(scope.returns) > _MAX_RETURNS or not all(value.__class__ in _TYPED_VALUES for value in scope.returns):
+    followed = _TYPED_VALUES | {ast.Dict} if converter.envelope_keys else _TYPED_VALUES  # a dict: a message?
+    if len(scope.returns) > _MAX_RETURNS or not all(value.__class__ in followed for value in scope.returns):
         return (_UNTYPED,)
     return tuple(converter.expr(value, scope) for value in scope.returns)
 

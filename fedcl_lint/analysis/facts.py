@@ -18,7 +18,8 @@ from __future__ import annotations
 from fedcl_lint.records import Record
 
 __all__ = [
-    "Assignment", "AttrRef", "Call", "CallResult", "ClassFacts", "DispatchCase", "Entered", "EnumAuto",
+    "Assignment", "AttrRef", "AttributeStore", "Call", "CallResult", "ClassFacts", "Construction", "DictEnvelope",
+    "DispatchCase", "Either", "Entered", "EnumAuto",
     "FunctionFacts", "ImportBinding", "Instance", "Join", "LambdaRef", "Literal", "LocalRef", "ModuleFacts",
     "NameRef", "Opaque", "Param", "ParamRef", "ParseFailure", "PartialRef", "Payload", "SelfAttrRef",
     "Suppression", "Typed",
@@ -185,10 +186,63 @@ class Entered(Record):
         self.reason = reason
 
 
+class Construction(Record):
+    """A call of a message class of the rule packs (`Message(MSG_TYPE, sender)`): the class, the
+    arguments (before any `*args`) and where it was built."""
+
+    __slots__ = ("func", "args", "keywords", "position")
+
+    def __init__(self, func: Expr, args: tuple[Expr, ...], keywords: tuple[tuple[str, Expr], ...],
+                 position: Position):
+        self.func = func
+        self.args = args
+        self.keywords = keywords
+        self.position = position
+
+    def argument(self, position: int | None, keyword: str | None) -> Expr | None:
+        for name, value in self.keywords:
+            if keyword is not None and name == keyword:
+                return value
+        return self.args[position] if position is not None and position < len(self.args) else None
+
+
+class DictEnvelope(Record):
+    """A dict literal carrying an envelope key: the type under `key`, and where it was built."""
+
+    __slots__ = ("key", "value", "position")
+
+    def __init__(self, key: str, value: Expr, position: Position):
+        self.key = key
+        self.value = value
+        self.position = position
+
+
+class Either(Record):
+    """A local variable bound to one of several message objects (`if ...: msg = A(...) else: msg = B(...)`)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: tuple[Expr, ...]):
+        self.values = values
+
+
 Expr = (
     Literal | NameRef | AttrRef | SelfAttrRef | LocalRef | Join | ParamRef | EnumAuto | LambdaRef | PartialRef | Opaque
-    | CallResult | Instance | Typed | Entered
+    | CallResult | Instance | Typed | Entered | Construction | DictEnvelope | Either
 )
+
+
+class AttributeStore(Record):
+    """`target.attr = value` for an attribute that sets a message object's type (`msg.type = X`)."""
+
+    __slots__ = ("target", "attr", "value", "position", "function")
+
+    def __init__(self, target: Expr, attr: str, value: Expr, position: Position, function: str | None):
+        self.target = target
+        self.attr = attr
+        self.value = value
+        self.position = position
+        self.function = function
 
 
 class Assignment(Record):
@@ -338,7 +392,7 @@ class ModuleFacts(Record):
     """Everything the later stages need to know about one file."""
 
     __slots__ = ("constants", "classes", "imports", "star_imports", "functions", "calls", "payloads",
-                 "dispatch_cases", "failure", "suppressions")
+                 "dispatch_cases", "failure", "suppressions", "attribute_stores")
 
     def __init__(
         self,
@@ -352,6 +406,7 @@ class ModuleFacts(Record):
         dispatch_cases: tuple[DispatchCase, ...] = (),
         failure: ParseFailure | None = None,
         suppressions: tuple[Suppression, ...] = (),  # `# fedcl-lint: ignore[...]` comments, by line
+        attribute_stores: tuple[AttributeStore, ...] = (),
     ):
         self.constants = {} if constants is None else constants
         self.classes = {} if classes is None else classes
@@ -363,3 +418,4 @@ class ModuleFacts(Record):
         self.dispatch_cases = dispatch_cases
         self.failure = failure
         self.suppressions = suppressions
+        self.attribute_stores = attribute_stores

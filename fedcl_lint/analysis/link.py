@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fedcl_lint.analysis.envelopes import EnvelopeTracer
 from fedcl_lint.analysis.facts import (
     AttrRef,
     Call,
     CallResult,
     ClassFacts,
+    Construction,
+    DictEnvelope,
+    Either,
     Entered,
     EnumAuto,
     Expr,
@@ -92,11 +96,12 @@ class LinkedSite(Record):
     down to the rule-pack API, for wrappers ("Conn.route -> send_business_message").
     """
 
-    __slots__ = ("api", "role", "mechanism", "location", "resolution", "function", "via", "handler", "unawaited")
+    __slots__ = ("api", "role", "mechanism", "location", "resolution", "function", "via", "handler", "unawaited",
+                 "built_at")
 
     def __init__(self, api: str, role: Role, mechanism: Mechanism, location: Location, resolution: Resolution,
                  function: str | None, via: tuple[str, ...] = (), handler: HandlerRef | None = None,
-                 unawaited: bool = False):
+                 unawaited: bool = False, built_at: Location | None = None):
         self.api = api
         self.role = role
         self.mechanism = mechanism
@@ -106,6 +111,7 @@ class LinkedSite(Record):
         self.via = via
         self.handler = handler
         self.unawaited = unawaited
+        self.built_at = built_at  # a message object's construction, for a send of one
 
     @property
     def message_type(self) -> str | None:
@@ -140,31 +146,34 @@ class LinkResult(Record):
 class _Api(Record):
     """Something that sends or handles: a rule-pack call or an inferred wrapper."""
 
-    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain")
+    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain", "envelope")
 
     def __init__(self, name: str, role: Role, mechanism: Mechanism, message_type: ArgSlot, handler: ArgSlot | None,
-                 coroutine: bool, chain: tuple[str, ...]):
+                 coroutine: bool, chain: tuple[str, ...], envelope: bool = False):
         self.name = name
         self.role = role
         self.mechanism = mechanism
-        self.message_type = message_type
+        self.message_type = message_type  # where the message type goes; a message object, when `envelope`
         self.handler = handler
         self.coroutine = coroutine
         self.chain = chain  # from this API down to the rule-pack call
+        self.envelope = envelope
 
     @property
-    def kind(self) -> tuple[Role, Mechanism, ArgSlot, ArgSlot | None, bool]:
+    def kind(self) -> tuple[Role, Mechanism, ArgSlot, ArgSlot | None, bool, bool]:
         """What a caller needs to know, whichever definition it reaches."""
-        return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine)
+        return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine, self.envelope)
 
 
 class _RawSite(Record):
     """A site before resolution: which API, in which module, with which argument."""
 
-    __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare")
+    __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare", "origin",
+                 "built_at", "envelope")
 
     def __init__(self, module: Module, api: _Api, expr: Expr | None, missing_reason: str, position: Position,
-                 function: str | None, handler: Expr | None = None, bare: bool = False):
+                 function: str | None, handler: Expr | None = None, bare: bool = False, origin: Module | None = None,
+                 built_at: Position | None = None, envelope: bool = False):
         self.module = module
         self.api = api
         self.expr = expr
@@ -173,6 +182,9 @@ class _RawSite(Record):
         self.function = function
         self.handler = handler
         self.bare = bare
+        self.origin = module if origin is None else origin  # where `expr` is: the message object's module
+        self.built_at = built_at  # where the message object was built (in `origin`)
+        self.envelope = envelope  # `expr` is the message object itself (a parameter passed on)
 
 
 # Values met while resolving; only `_Str` is a message type.
@@ -237,7 +249,7 @@ class Linker:
         for spec in pack.calls:
             self.pack_apis.setdefault(spec.name, []).append((
                 _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler, spec.coroutine,
-                     (spec.name,)),
+                     (spec.name,), spec.envelope),
                 spec.receivers,
             ))
         self.payload_apis = {
@@ -251,11 +263,13 @@ class Linker:
         for dispatcher in pack.dispatchers:
             self._dispatchers.setdefault(dispatcher.registration, []).append(dispatcher)
         self.receivers = ReceiverTyping(self)
+        self.envelopes = EnvelopeTracer(self)
+        self._setter_calls: dict[tuple[str, str], list[Call]] = {}  # see `calls_of`
         self.definitions: dict[str, list[tuple[str, str]]] = {}  # bare name -> the functions defining it
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
         # Per call, what no round of the fixpoint changes: the sites a call of a pack API
         # makes, and the definition a callee resolves to (only the wrappers it reaches grow).
-        self._pack_sites: dict[tuple[str, int], _RawSite | None] = {}
+        self._pack_sites: dict[tuple[str, int], list[_RawSite]] = {}
         self._callees: dict[tuple[str, int], tuple[list[tuple[Module, FunctionFacts, int]], bool]] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
         self._payload_sites: dict[str, list[_RawSite]] = {}  # by module
@@ -325,13 +339,12 @@ class Linker:
                 key = (display, index)
                 reached = self._wrapper_apis(module, call, key, wrappers) if call.name in wrapper_names else []
                 if reached:
-                    raw.extend(self._call_site(module, call, api, shift) for api, shift in reached)
+                    for api, shift in reached:
+                        raw += self._call_site(module, call, api, shift)
                 elif call.name in self.pack_apis:
                     if key not in self._pack_sites:
                         self._pack_sites[key] = self._pack_site(module, call)
-                    site = self._pack_sites[key]
-                    if site is not None:
-                        raw.append(site)
+                    raw += self._pack_sites[key]
                 dispatcher = self._dispatcher(module, call) if call.name in self._dispatchers else None
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
@@ -345,27 +358,28 @@ class Linker:
                 raw += self._payload_sites[display]
         return raw
 
-    def _pack_site(self, module: Module, call: Call) -> _RawSite | None:
+    def _pack_site(self, module: Module, call: Call) -> list[_RawSite]:
         """The site a call of a rule-pack API makes: of the entry whose receiver classes the call's
         receiver may be an instance of; of an entry declared for any receiver, else. A receiver of
         another class makes no site; an unknown one matches or not as the entries say (a
         site whose type is unresolved, saying why, when it cannot be decided)."""
         candidates = self.pack_apis[call.name]
         if len(candidates) == 1 and not candidates[0][1].classes:
-            return self._call_site(module, call, candidates[0][0], 0)  # the usual case: any receiver
+            return self._call_site(module, call, candidates[0][0], 0, sure=False)  # the usual case: any receiver
         anywhere = [api for api, receivers in candidates if not receivers.classes]
         bound = [(api, receivers) for api, receivers in candidates if receivers.classes]
         types = self.receivers.receiver(call.callee, module)
         verdicts = [(api, receivers, self.receivers.matches(types, receivers.classes)) for api, receivers in bound]
-        chosen = [api for api, _, verdict in verdicts if verdict] or anywhere
+        typed = [api for api, _, verdict in verdicts if verdict]
+        chosen = typed or anywhere
         if chosen:
-            return self._call_site(module, call, chosen[0], 0)
+            return self._call_site(module, call, chosen[0], 0, sure=bool(typed))
         unknown = [(api, receivers) for api, receivers, verdict in verdicts if verdict is None]
         if not unknown:
-            return None  # an instance of another class: not this API
+            return []  # an instance of another class: not this API
         matching = [api for api, receivers in unknown if receivers.unknown is UnknownReceiver.MATCH]
         if len({api.kind for api in matching}) == 1:
-            return self._call_site(module, call, matching[0], 0)
+            return self._call_site(module, call, matching[0], 0, sure=False)
         declared = " and ".join(receivers.describe() for _, receivers in unknown)
         receiver = describe(call.callee.base) if isinstance(call.callee, AttrRef) else "it"
         if matching:
@@ -373,7 +387,7 @@ class Linker:
                       "with different arguments")
         else:
             reason = f"the class of `{receiver}` is unknown (the rule packs declare `{call.name}` on {declared})"
-        return _RawSite(module, unknown[0][0], None, reason, call.position, call.function, None, call.bare)
+        return [_RawSite(module, unknown[0][0], None, reason, call.position, call.function, None, call.bare)]
 
     def _dispatcher(self, module: Module, call: Call) -> DispatcherSpec | None:
         """The dispatcher registration a call makes, by its receiver as `_pack_site` decides
@@ -389,10 +403,15 @@ class Linker:
                    if verdict is None and spec.receivers.unknown is UnknownReceiver.MATCH]
         return chosen[0] if chosen else None
 
-    def _call_site(self, module: Module, call: Call, api: _Api, shift: int) -> _RawSite:
+    def _call_site(self, module: Module, call: Call, api: _Api, shift: int, sure: bool = True) -> list[_RawSite]:
+        """The sites a call of an API makes: one, or for a send of a message object, one per way
+        the object was built (none when the argument is no message object). `sure`: the call is
+        known to be the API (a wrapper, or a receiver of the declared class), not only named alike."""
         slot = api.message_type
         position = None if slot.position is None else slot.position + shift
         expr = call.argument(position, slot.keyword)
+        if api.envelope:
+            return self._envelope_sites(module, call, api, expr, sure)
         reason = ""
         if expr is None:
             if call.star_args:
@@ -405,7 +424,36 @@ class Linker:
         if api.handler is not None:
             handler_position = None if api.handler.position is None else api.handler.position + shift
             handler = call.argument(handler_position, api.handler.keyword)
-        return _RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare)
+        return [_RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare)]
+
+    def _envelope_sites(self, module: Module, call: Call, api: _Api, expr: Expr | None,
+                        sure: bool) -> list[_RawSite]:
+        """A send of a message object: a site per way it was built. An argument that cannot be followed
+        is a site (unresolved, saying why) only when the call is `sure` to be the API: a common name
+        (`send`) matched by name alone would otherwise drown the report in infos."""
+        if expr is None:
+            return []  # no message object passed: another method of that name
+        if _forwarded_param(expr) is not None:  # passed on by a wrapper: see `_wrappers_from`
+            return [_RawSite(module, api, expr, "", call.position, call.function, None, call.bare, envelope=True)]
+        sites = []
+        for traced in self.envelopes.trace(expr, module):
+            if traced.built_at is None and not sure:
+                continue
+            type_expr, reason = traced.expr, traced.reason or ""
+            param = _forwarded_param(type_expr)
+            if param is not None and param.function != call.function:
+                type_expr = None  # a helper's parameter: the helper's callers are not followed
+                reason = f"the message type is parameter `{param.param}` of `{param.function}`, which builds it"
+            sites.append(_RawSite(module, api, type_expr, reason, call.position, call.function, None, call.bare,
+                                  traced.module, traced.built_at))
+        return sites
+
+    def calls_of(self, module: Module, name: str) -> list[Call]:
+        """The calls of `name` in a module (a message object's setter)."""
+        key = (module.file.display, name)
+        if key not in self._setter_calls:
+            self._setter_calls[key] = [call for call in module.facts.calls if call.name == name]
+        return self._setter_calls[key]
 
     def _dispatch_sites(self, module: Module, call: Call, spec: DispatcherSpec,
                         done: set[tuple[str, str]]) -> list[_RawSite]:
@@ -440,7 +488,7 @@ class Linker:
         and skipped, never guessed.
         """
         if key not in self._callees:
-            self._callees[key] = self._callee(call.callee, module)
+            self._callees[key] = self.callees(call.callee, module)
         targets, decided = self._callees[key]
         if targets:
             reached = [[(api, shift) for api in sorted(wrappers.get(_identity(owner, function.qualname), ()),
@@ -457,7 +505,7 @@ class Linker:
             self._by_name_cache[call.name] = self._by_name(call.name, wrappers)
         return self._by_name_cache[call.name]
 
-    def _callee(self, callee: Expr, module: Module) -> tuple[list[tuple[Module, FunctionFacts, int]], bool]:
+    def callees(self, callee: Expr, module: Module) -> tuple[list[tuple[Module, FunctionFacts, int]], bool]:
         """The definitions a call may run, and whether that is known to be all of them: the one its
         callee names, else the methods of its receiver's inferred classes."""
         target = self._function(callee, module)
@@ -472,7 +520,7 @@ class Linker:
     def _only_callee(self, expr: Expr, module: Module) -> tuple[Module, FunctionFacts, int] | None:
         """The one definition a handler expression runs (`self.trainer.on_fit` through the class of
         `self.trainer`), or None when there is none or more than one."""
-        targets, complete = self._callee(expr, module)
+        targets, complete = self.callees(expr, module)
         return targets[0] if len(targets) == 1 and complete else None
 
     def _by_name(self, name: str, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> list[tuple[_Api, int]]:
@@ -484,7 +532,7 @@ class Linker:
         apis = sorted(wrappers[definitions[0]], key=_api_key)
         if len(definitions) > 1:  # all wrappers of the same kind: which one runs does not matter
             apis = [_Api(api.name, api.role, api.mechanism, api.message_type, api.handler, api.coroutine,
-                         (f"{name} (one of {len(definitions)} definitions)", api.chain[-1]))
+                         (f"{name} (one of {len(definitions)} definitions)", api.chain[-1]), api.envelope)
                     for api in apis]
         return [(api, 0) for api in apis]
 
@@ -501,7 +549,7 @@ class Linker:
             param = _forwarded_param(site.expr)
             if param is None:
                 continue
-            function = site.module.facts.functions.get(param.function)
+            function = site.origin.facts.functions.get(param.function)
             if function is None or function.qualname in site.api.chain:
                 continue
             slot = _slot_of(function, param.param)
@@ -512,8 +560,8 @@ class Linker:
             if handler_param is not None and handler_param.function == function.qualname:
                 handler_slot = _slot_of(function, handler_param.param)
             api = _Api(function.name, site.api.role, site.api.mechanism, slot, handler_slot,
-                       function.is_async, (function.qualname, *site.api.chain))
-            ways = found.setdefault(_identity(site.module, function.qualname), {})
+                       function.is_async, (function.qualname, *site.api.chain), site.envelope)
+            ways = found.setdefault(_identity(site.origin, function.qualname), {})
             way = (*api.kind, api.chain[-1])
             if way not in ways or (len(api.chain), api.chain) < (len(ways[way].chain), ways[way].chain):
                 ways[way] = api
@@ -521,13 +569,13 @@ class Linker:
 
     def _forwarded(self, site: _RawSite, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> bool:
         param = _forwarded_param(site.expr)
-        return param is not None and _identity(site.module, param.function) in wrappers
+        return param is not None and _identity(site.origin, param.function) in wrappers
 
     def _linked(self, site: _RawSite) -> LinkedSite:
         if site.expr is None:
             resolution = Resolution(None, (), site.missing_reason)
         else:
-            resolution = self.resolve(site.expr, site.module)
+            resolution = self.resolve(site.expr, site.origin)
         chain = site.api.chain
         return LinkedSite(
             api=site.api.name,
@@ -539,6 +587,7 @@ class Linker:
             via=chain if len(chain) > 1 else (),
             handler=self._handler(site.handler, site.module) if site.handler is not None else None,
             unawaited=site.bare and site.api.coroutine,
+            built_at=site.origin.location(site.built_at) if site.built_at is not None else None,
         )
 
     # functions and handlers
@@ -609,6 +658,8 @@ class Linker:
             return _Unresolved(f"parameter `{expr.param}` of `{expr.function}`")
         if type(expr) is Opaque or type(expr) is CallResult or type(expr) is Entered:
             return _Unresolved(expr.reason)
+        if type(expr) is Construction or type(expr) is DictEnvelope or type(expr) is Either:
+            return _Unresolved("a message object, not a message type")
         if type(expr) is Typed:
             return self._value(expr.value, module, steps, seen)
         if type(expr) is Instance:

@@ -28,6 +28,7 @@ class Site:
     function: str | None = None  # the function the call is in
     handler: str | None = None  # the handler a registration names
     resolution: tuple[Step, ...] = ()  # how the message type was found
+    built_at: Location | None = None  # where the message object a send sends was built
 
     @classmethod
     def from_linked(cls, site: LinkedSite) -> Site:
@@ -40,6 +41,7 @@ class Site:
             function=site.function,
             handler=site.handler.description if site.handler else None,
             resolution=site.resolution.steps,
+            built_at=site.built_at,
         )
 
 

@@ -27,6 +27,8 @@ from fedcl_lint.analysis.facts import (
     AttrRef,
     CallResult,
     ClassFacts,
+    Construction,
+    Either,
     Entered,
     Expr,
     FunctionFacts,
@@ -184,9 +186,15 @@ class ReceiverTyping:
         if kind is Instance:
             assert isinstance(expr, Instance)
             return self._instance(expr, module, depth)
-        if kind is CallResult:
-            assert isinstance(expr, CallResult)
+        if kind is CallResult or kind is Construction:
+            assert isinstance(expr, (CallResult, Construction))
             return self._result(expr.func, module, depth)
+        if kind is Either:
+            assert isinstance(expr, Either)
+            found = _NOTHING
+            for value in expr.values:
+                found = found | self.type_of(value, module, depth)
+            return found
         return UNKNOWN
 
     def _instance(self, hint: Instance, module: Module, depth: int) -> Types:

@@ -71,6 +71,8 @@ class Check:
 
     def finding(self, site: LinkedSite, message: str, *, severity: Severity | None = None,
                 related: tuple[Related, ...] = (), fix: Fix | None = None) -> Finding:
+        if site.built_at is not None and site.built_at != site.location:
+            related += (Related(site.built_at, None, None, "the message object is built here"),)
         return Finding(
             code=self.code,
             severity=severity or self.severity,

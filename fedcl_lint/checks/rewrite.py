@@ -111,8 +111,12 @@ def _check_direct_call(send: LinkedSite, pack: RulePack) -> None:
             f"`{send.api}` is a wrapper ({' -> '.join(send.via)}): change the send inside it, "
             f"or its callers, by hand"
         )
-    if pack.call(send.api) is None:
+    call = pack.call(send.api)
+    if call is None:
         raise Refused(f"the send is a {send.api}, not a call of the rule pack's API: change it by hand")
+    if call.envelope:
+        raise Refused(f"`{send.api}` sends a message object, which no rewrite of its arguments moves to another "
+                      "mechanism: change it by hand")
 
 
 def _rewrite_of(send: LinkedSite, wanted: Mechanism, pack: RulePack) -> tuple[RewriteSpec, CallSpec, CallSpec]:

@@ -75,6 +75,7 @@ def _site_json(site: Site) -> JsonObject:
             {"step": step.description, **(_location_json(step.location) if step.location else {})}
             for step in site.resolution
         ],
+        **({"built_at": _location_json(site.built_at)} if site.built_at is not None else {}),
     }
 
 
@@ -164,6 +165,8 @@ def _site(raw: object, where: str) -> Site:
         function=_text(fields, "function", where),
         handler=_text(fields, "handler", where),
         resolution=_steps(fields, f"{where}.resolution"),
+        built_at=_location(_object(fields["built_at"], f"{where}.built_at", _SITE_FIELDS), f"{where}.built_at",
+                           _SITE_FIELDS) if fields.get("built_at") is not None else None,
     )
 
 

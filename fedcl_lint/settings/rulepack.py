@@ -73,6 +73,7 @@ class CallSpec:
     handler: ArgSlot | None
     coroutine: bool = False  # must be awaited (or scheduled) to do anything
     receivers: Receivers = Receivers()
+    envelope: bool = False  # `message_type` is where a message object (an [[envelopes]] entry) goes
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,34 @@ class MechanismDoc:
     title: str
     description: str
     handler_args: tuple[str, ...] = ()  # e.g. ("source", "data"): handlers get this many arguments
+
+
+@dataclass(frozen=True)
+class SetterSpec:
+    """`msg.set_type(X)`: the method that sets a message object's type, and where X goes."""
+
+    name: str
+    argument: ArgSlot
+
+
+@dataclass(frozen=True)
+class EnvelopeSpec:
+    """A message object: built by a class (`Message(type, ...)`, its subclasses too) or a dict
+    literal with `key`, and sent whole by a send call whose `message` slot takes it.
+
+    Its type is the constructor's `message_type` argument, the dict's `key`, or set later by
+    `msg.<attribute> = X` or `msg.<setter>(X)`.
+    """
+
+    classes: tuple[str, ...] = ()
+    message_type: ArgSlot | None = None
+    attribute: str | None = None
+    setter: SetterSpec | None = None
+    key: str | None = None
+    requires: tuple[str, ...] = ()  # a dict is one only with these keys too
+
+    def describe(self) -> str:
+        return " or ".join(f"`{name}`" for name in self.classes) if self.classes else f'a dict with "{self.key}"'
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,7 @@ class RulePack:
     payloads: tuple[PayloadSpec, ...] = ()
     dispatchers: tuple[DispatcherSpec, ...] = ()
     rewrites: tuple[RewriteSpec, ...] = ()  # for --fix only: not in the fingerprint, facts do not depend on it
+    envelopes: tuple[EnvelopeSpec, ...] = ()
     sources: tuple[Path, ...] = ()  # the TOML files it was read from
 
     def call(self, name: str) -> CallSpec | None:
@@ -163,8 +193,10 @@ class RulePack:
         return {name: tuple(specs) for name, specs in found.items()}
 
     def call_names(self, mechanism: Mechanism, role: Role) -> list[str]:
-        """API names that do `role` on `mechanism`, in pack order (for fix hints)."""
-        return list(dict.fromkeys(c.name for c in self.calls if c.mechanism is mechanism and c.role is role))
+        """API names that do `role` on `mechanism` with a message type argument, in pack order (for fix
+        hints: a send of a message object is not what a user switching mechanism calls)."""
+        return list(dict.fromkeys(c.name for c in self.calls
+                                  if c.mechanism is mechanism and c.role is role and not c.envelope))
 
     def dispatcher(self, registration: str) -> DispatcherSpec | None:
         return next((d for d in self.dispatchers if d.registration == registration), None)
@@ -182,13 +214,31 @@ class RulePack:
         """The names whose calls can be sites: API calls and dispatcher registrations."""
         return frozenset(c.name for c in self.calls) | frozenset(d.registration for d in self.dispatchers)
 
+    @cached_property
+    def envelope_class_names(self) -> frozenset[str]:
+        """The bare names of the envelope classes: the calls whose arguments extraction keeps."""
+        return frozenset(name.rsplit(".", 1)[-1] for e in self.envelopes for name in e.classes)
+
+    @cached_property
+    def envelope_attributes(self) -> frozenset[str]:
+        """The attributes that set an envelope's type (`msg.type = X`): the stores extraction keeps."""
+        return frozenset(e.attribute for e in self.envelopes if e.attribute is not None)
+
+    @cached_property
+    def envelope_keys(self) -> dict[str, tuple[str, ...]]:
+        """The dict keys that make a dict literal an envelope, with the keys each also requires."""
+        return {e.key: e.requires for e in self.envelopes if e.key is not None}
+
     @property
     def extraction_fingerprint(self) -> str:
         """A stable text of what extraction reads of the pack (the payload keys and what they require,
         the dispatchers' keys, the API names that are also Python builtins, whose calls extraction
         keeps only then): the fact cache's key, which editing anything else keeps."""
         builtin_names = sorted(name for name in self.call_names_and_registrations if name in vars(builtins))
-        return repr((sorted((p.key, p.requires) for p in self.payloads), sorted(self.dispatch_keys), builtin_names))
+        envelopes = (sorted(self.envelope_class_names), sorted(self.envelope_attributes),
+                     sorted(self.envelope_keys.items()))
+        return repr((sorted((p.key, p.requires) for p in self.payloads), sorted(self.dispatch_keys), builtin_names,
+                     envelopes))
 
 
 def builtin_pack_path(name: str) -> Path:
@@ -205,6 +255,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     mechanisms: dict[Mechanism, MechanismDoc] = {}
     payloads: dict[str, PayloadSpec] = {}
     dispatchers: dict[tuple[str, tuple[str, ...]], DispatcherSpec] = {}
+    envelopes: dict[tuple[tuple[str, ...], str | None], EnvelopeSpec] = {}  # by classes or key
     rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
     names: list[str] = []
     sources: list[Path] = []
@@ -216,8 +267,14 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         calls.update(((c.name, c.receivers.classes), c) for c in pack.calls)
         payloads.update((p.key, p) for p in pack.payloads)
         dispatchers.update(((d.registration, d.receivers.classes), d) for d in pack.dispatchers)
+        envelopes.update(((e.classes, e.key), e) for e in pack.envelopes)
         rewrites.update((r.source, (path, index, r)) for index, r in enumerate(pack.rewrites))
         mechanisms.update(pack.mechanisms)
+    if not envelopes:
+        sending = next((c for c in calls.values() if c.envelope), None)
+        if sending is not None:
+            raise RulePackError(f"{sources[-1]}: `{sending.name}` sends a `message` object, but no rule pack "
+                                "declares [[envelopes]]")
     by_name: dict[str, CallSpec] = {}
     for call in calls.values():
         by_name.setdefault(call.name, call)
@@ -231,6 +288,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         dispatchers=tuple(dispatchers.values()),
         rewrites=tuple(r for _, _, r in rewrites.values()),
         sources=tuple(sources),
+        envelopes=tuple(envelopes.values()),
     )
 
 
@@ -278,8 +336,11 @@ def _check_rewrite(reader: _Reader, where: str, rewrite: RewriteSpec, calls: dic
 
 def _rewrite_send(reader: _Reader, key: str, name: str, calls: dict[str, CallSpec]) -> CallSpec:
     call = calls.get(name)
+    if call is not None and call.envelope:
+        raise reader.error(key, f"a send that takes a message type (`{name}` sends a message object, which a "
+                           "rewrite of its arguments cannot change)", name)
     if call is None or call.role is not Role.SEND:
-        sends = ", ".join(sorted(c.name for c in calls.values() if c.role is Role.SEND)) or "none"
+        sends = ", ".join(sorted(c.name for c in calls.values() if c.role is Role.SEND and not c.envelope)) or "none"
         raise reader.error(key, f"the name of a send call of the rule packs ({sends})", name)
     return call
 
@@ -288,7 +349,7 @@ def _load_one(path: Path) -> RulePack:
     text = read_user_text(path, str(path), RulePackError, "rule pack not found")
     data = parse_structured(tomllib.loads, text, str(path), RulePackError, "invalid TOML")
     reader = _Reader(path)
-    reader.keys(data, "", {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites"})
+    reader.keys(data, "", {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites", "envelopes"})
     pack = reader.table(data, "pack", required=True)
     reader.keys(pack, "pack", {"name", "description"})
     name = reader.string(pack, "pack", "name", required=True)
@@ -316,12 +377,16 @@ def _load_one(path: Path) -> RulePack:
         where = f"calls[{index}]"
         if not isinstance(raw, dict):
             raise reader.error(where, "a table", raw)
-        reader.keys(raw, where, {"name", "role", "mechanism", "message_type", "handler", "coroutine", "receiver",
-                                 "unknown_receiver"})
+        reader.keys(raw, where, {"name", "role", "mechanism", "message_type", "message", "handler", "coroutine",
+                                 "receiver", "unknown_receiver"})
         role = reader.enum(Role, reader.string(raw, where, "role", required=True), f"{where}.role")
         handler = reader.slot(raw, where, "handler", required=False)
         if role is Role.HANDLE and handler is None:
             raise reader.error(f"{where}.handler", "a handler slot for a `handle` call", None)
+        envelope = "message" in raw
+        if envelope and ("message_type" in raw or role is not Role.SEND):
+            raise reader.error(f"{where}.message", "a `message` slot only on a send, instead of `message_type`",
+                               raw["message"])
         calls.append(
             CallSpec(
                 name=reader.string(raw, where, "name", required=True),
@@ -329,10 +394,11 @@ def _load_one(path: Path) -> RulePack:
                 mechanism=reader.enum(
                     Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
                 ),
-                message_type=reader.required_slot(raw, where, "message_type"),
+                message_type=reader.required_slot(raw, where, "message" if envelope else "message_type"),
                 handler=handler,
                 coroutine=reader.boolean(raw, where, "coroutine"),
                 receivers=reader.receivers(raw, where),
+                envelope=envelope,
             )
         )
     if not calls:
@@ -369,15 +435,51 @@ def _load_one(path: Path) -> RulePack:
                 receivers=reader.receivers(raw, where),
             )
         )
+    envelopes = [_envelope(reader, f"envelopes[{index}]", raw)
+                 for index, raw in enumerate(reader.tables(data, "envelopes"))]
     return RulePack(
         names=(name,),
         calls=tuple(calls),
+        envelopes=tuple(envelopes),
         mechanisms=mechanisms,
         payloads=tuple(payloads),
         dispatchers=tuple(dispatchers),
         rewrites=tuple(_rewrite(reader, f"rewrites[{index}]", raw)
                        for index, raw in enumerate(reader.tables(data, "rewrites"))),
     )
+
+
+def _envelope(reader: _Reader, where: str, raw: dict[str, Any]) -> EnvelopeSpec:
+    """One [[envelopes]] entry: a class (and where its type goes) or a dict key."""
+    reader.keys(raw, where, {"class", "message_type", "attribute", "setter", "key", "requires"})
+    if ("class" in raw) == ("key" in raw):
+        raise reader.error(where, "either `class` (a message class) or `key` (a dict envelope's key)", sorted(raw))
+    if "key" in raw:
+        if {"message_type", "attribute", "setter"} & set(raw):
+            raise reader.error(where, "only `requires` beside `key`", sorted(raw))
+        return EnvelopeSpec(key=reader.string(raw, where, "key", required=True),
+                            requires=reader.names(raw, where, "requires"))
+    if "requires" in raw:
+        raise reader.error(f"{where}.requires", "`requires` only beside `key`", raw["requires"])
+    classes = reader.class_names(raw, where, "class")
+    setter = None
+    if "setter" in raw:
+        value = raw["setter"]
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str) \
+                or not value["name"].isidentifier():
+            raise reader.error(f"{where}.setter", 'a table like { name = "set_type", position = 0 }', value)
+        reader.keys(value, f"{where}.setter", {"name", "position", "keyword"})
+        slot = reader.required_slot({"slot": {k: v for k, v in value.items() if k != "name"}}, f"{where}.setter",
+                                    "slot")
+        setter = SetterSpec(value["name"], slot)
+    attribute = raw.get("attribute")
+    if attribute is not None and (not isinstance(attribute, str) or not attribute.isidentifier()):
+        raise reader.error(f"{where}.attribute", "an attribute name", attribute)
+    message_type = reader.slot(raw, where, "message_type", required=False)
+    if message_type is None and attribute is None and setter is None:
+        raise reader.error(where, "where the type goes: `message_type` (a constructor argument), `attribute` "
+                           "or `setter`", sorted(raw))
+    return EnvelopeSpec(classes=classes, message_type=message_type, attribute=attribute, setter=setter)
 
 
 def _rewrite(reader: _Reader, where: str, raw: dict[str, Any]) -> RewriteSpec:
@@ -451,22 +553,26 @@ class _Reader:
             raise self.error(f"{where}.{key}", "an array of non-empty strings", value)
         return tuple(value)
 
-    def receivers(self, data: dict[str, Any], where: str) -> Receivers:
-        """`receiver = "Node"` or `["pkg.comm.Node", "Peer"]`, and `unknown_receiver`."""
-        value = data.get("receiver", [])
+    def class_names(self, data: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
+        """A class name (`Node`, `pkg.comm.Node`) or an array of them."""
+        value = data.get(key, [])
         classes = [value] if isinstance(value, str) else value
         if not isinstance(classes, list) or not all(
                 isinstance(name, str) and name and all(part.isidentifier() for part in name.split("."))
                 for name in classes):
-            raise self.error(f"{where}.receiver", "a class name (`Node` or `pkg.comm.Node`) or an array of them",
-                             value)
+            raise self.error(f"{where}.{key}", "a class name (`Node` or `pkg.comm.Node`) or an array of them", value)
+        return tuple(classes)
+
+    def receivers(self, data: dict[str, Any], where: str) -> Receivers:
+        """`receiver = "Node"` or `["pkg.comm.Node", "Peer"]`, and `unknown_receiver`."""
+        classes = self.class_names(data, where, "receiver")
         unknown = data.get("unknown_receiver", UnknownReceiver.MATCH.value)
         if "unknown_receiver" in data and not classes:
             raise self.error(f"{where}.unknown_receiver", "a `receiver` beside it (it says what a call does when "
                              "its receiver's class is unknown)", unknown)
         if not isinstance(unknown, str):
             raise self.error(f"{where}.unknown_receiver", "'match' or 'skip'", unknown)
-        return Receivers(tuple(classes), self.enum(UnknownReceiver, unknown, f"{where}.unknown_receiver"))
+        return Receivers(classes, self.enum(UnknownReceiver, unknown, f"{where}.unknown_receiver"))
 
     def index(self, data: dict[str, Any], where: str, key: str) -> int:
         value = data.get(key)
