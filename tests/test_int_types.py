@@ -590,6 +590,42 @@ def test_suppressions_and_the_baseline_know_int_types(run_cli, tmp_path):
     assert findings_of(quiet.json) == [("FCL001", 12, "app.py", 7), ("FCL002", "12", "app.py", 9)]
 
 
+def test_protocol_scopes_keep_equal_numbers_apart_and_take_int_externals(run_cli, tmp_path):
+    settings = (
+        '[[tool.fedcl-lint.protocols]]\nname = "alpha"\npaths = ["alpha/"]\nexternal = [9]\n'
+        '[[tool.fedcl-lint.protocols]]\nname = "beta"\npaths = ["beta/"]\n'
+    )
+    alpha = """\
+        class MyMessage:
+            FINISH = 3
+            PUSH = 9
+
+
+        async def send(comm, t):
+            await comm.send_business_message(t, MyMessage.FINISH, {})
+            await comm.send_business_message(t, MyMessage.PUSH, {})
+        """
+    beta = """\
+        class BetaMessage:
+            FINISH = 3
+
+
+        def handle(comm, h):
+            comm.register_message_handler(BetaMessage.FINISH, h)
+        """
+    result = _check(run_cli, tmp_path, {"pyproject.toml": settings, "alpha/app.py": alpha, "beta/app.py": beta})
+
+    assert findings_of(result.json) == [("FCL002", 3, "alpha/app.py", 7), ("FCL003", 3, "beta/app.py", 6)]
+    assert [(f["protocol"], f["message_type_name"]) for f in result.json["findings"]] == [
+        ("alpha", "MyMessage.FINISH"), ("beta", "BetaMessage.FINISH"),
+    ]
+    document = _table(run_cli, tmp_path)
+    assert [(m["protocol"], m["message_type"], m["name"], m["status"]) for m in document["messages"]] == [
+        ("alpha", 3, "MyMessage.FINISH", "unhandled"), ("alpha", 9, "MyMessage.PUSH", "unhandled"),
+        ("beta", 3, "BetaMessage.FINISH", "unused"),
+    ]
+
+
 # --- the manifest: version 2, and version 1 still read -----------------------------------------
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from fedcl_lint.analysis.link import LinkedSite, LinkResult, Resolution, Wrapper
@@ -74,6 +74,8 @@ class ProtocolTable:
     forwarding: tuple[LinkedSite, ...] = ()  # inside wrappers: not protocol sites of their own
     wrappers: tuple[Wrapper, ...] = ()
     scopes: tuple[ScopeTable, ...] = ()  # with protocol scopes: each scope's table, by name
+    # what linking found, each int named as its own site names it: a scope's table names its ints anew
+    linked: LinkResult | None = field(default=None, compare=False, repr=False)
 
     @property
     def site_count(self) -> int:
@@ -138,20 +140,22 @@ def build_table(linked: LinkResult) -> ProtocolTable:
         sites=tuple(sites),
         forwarding=tuple(sorted(linked.forwarding, key=_order)),
         wrappers=linked.wrappers,
+        linked=linked,
     )
 
 
 def scoped_table(table: ProtocolTable, scope_of: Mapping[str, str | None], names: tuple[str, ...]) -> ProtocolTable:
     """`table` with the table of each protocol scope in `names` (sorted by name): the sites of the files
     that `scope_of` (display path -> scope name, None for shared code) gives it, and the shared ones.
-    An int type keeps the name the whole table shows it by: its sites carry it already."""
+    An int type is shown by the name most of the scope's own and shared sites give it."""
     scopes = []
+    found = table.linked or LinkResult(table.sites, table.forwarding, table.wrappers)
     for name in sorted(names):
         def visible(site: LinkedSite, name: str = name) -> bool:
             return scope_of.get(site.location.path) in (name, None)
 
-        linked = LinkResult(tuple(filter(visible, table.sites)), tuple(filter(visible, table.forwarding)),
-                            table.wrappers)
+        linked = LinkResult(tuple(filter(visible, found.sites)), tuple(filter(visible, found.forwarding)),
+                            found.wrappers)
         own = frozenset(path for path, scope in scope_of.items() if scope == name)
         scopes.append(ScopeTable(name, build_table(linked), own))
     return replace(table, scopes=tuple(scopes))
