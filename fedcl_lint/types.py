@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -42,6 +43,75 @@ class Severity(str, Enum):
 
 
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+class MessageType:
+    """A message type: a string or an int, compared, hashed and ordered by value alone.
+
+    `name` is how the code names an int (`MyMessage.MSG_TYPE_S2C_FINISH`, see link.py), None for
+    a bare literal and always None for a string, whose value is its name. `1` and `"1"` are two
+    message types; a type also equals its bare value (`MessageType("X") == "X"`, never `True == 1`).
+    Types sort ints first, by number, then strings.
+    """
+
+    __slots__ = ("value", "name")
+
+    def __init__(self, value: str | int, name: str | None = None):
+        self.value = value
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is MessageType:
+            value = other.value
+        elif other.__class__ is str or other.__class__ is int:
+            value = other
+        else:
+            return NotImplemented
+        return bool(self.value == value and self.value.__class__ is value.__class__)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __lt__(self, other: MessageType) -> bool:
+        return self.sort_key < other.sort_key
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        value = self.value
+        return (1, 0, value) if isinstance(value, str) else (0, value, "")
+
+    def __str__(self) -> str:
+        """How reports show it: a string as it is, an int by its name and value (`Msg.X (12)`) or its value."""
+        value = self.value
+        if isinstance(value, str):
+            return value
+        return f"{self.name} ({value})" if self.name else str(value)
+
+    def __repr__(self) -> str:
+        return f"MessageType({self.value!r}, {self.name!r})" if self.name else f"MessageType({self.value!r})"
+
+    def __reduce__(self) -> tuple[type, tuple[str | int, str | None]]:
+        return MessageType, (self.value, self.name)
+
+    def named(self, name: str | None) -> MessageType:
+        """The same type shown by another name."""
+        return self if name == self.name else MessageType(self.value, name)
+
+    @property
+    def policy_keys(self) -> tuple[str, ...]:
+        """The `[tool.fedcl-lint.protocol]` keys (TOML strings) that declare this type, the first that
+        is declared winning: a string's value; an int's name, then its decimal text."""
+        value = self.value
+        if isinstance(value, str):
+            return (value,)
+        return (self.name, str(value)) if self.name else (str(value),)
+
+    def declared(self, policy: Mapping[str, Mechanism]) -> Mechanism | None:
+        """The mechanism the protocol policy declares for this type, if any."""
+        for key in self.policy_keys:
+            if key in policy:
+                return policy[key]
+        return None
 
 
 @dataclass(frozen=True, order=True)
@@ -98,7 +168,7 @@ class Finding:
     severity: Severity
     message: str
     location: Location
-    message_type: str | None = None
+    message_type: MessageType | None = None
     mechanism: Mechanism | None = None
     related: tuple[Related, ...] = field(default=())
     fix: Fix | None = None  # None: the check never fixes

@@ -132,7 +132,7 @@ def test_json_contract(run_cli):
     assert set(finding["related"][0]) >= {"path", "line", "column", "role", "mechanism"}
 
     table = run_cli(["table", "--format", "json"], cwd=FIXTURES / "seed" / "bug").json
-    assert table["version"] == 1
+    assert table["version"] == 2  # version 2: int message types, with a `name`
     assert set(table["messages"][0]) >= {"message_type", "status", "sites"}
     assert set(table["messages"][0]["sites"][0]) >= {"role", "mechanism", "path", "line", "column"}
     assert table["unresolved"] == []

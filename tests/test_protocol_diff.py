@@ -137,7 +137,7 @@ def one_site(**fields: object) -> str:
     [
         ("{", "bad.json: invalid JSON"),
         ('{"version": 1, "findings": []}', "bad.json: `messages`: expected an array"),
-        ('{"version": 2, "messages": []}', "bad.json: not a fedcl-lint protocol manifest"),
+        ('{"version": 3, "messages": []}', "bad.json: not a fedcl-lint protocol manifest"),
         ('{"version": 1, "messages": [{"message_type": "X", "sites": [{"role": "shout"}]}]}',
          "bad.json: `messages[0].sites[0]`: expected role, mechanism, path, line and column"),
         ('{"version": 1, "messages": [{"message_type": "X", "sites": null}]}',

@@ -1,7 +1,7 @@
 """Protocol diff: what a change does to the protocol, for a pull-request gate.
 
-Compares two protocols (read from manifests, `fedcl-lint table --format json`,
-or built from two analyses) by message type, never by location: code moving
+Compares two protocols (read from manifests, `fedcl-lint table --format json`, of
+version 1 or 2, or built from two analyses) by message type, never by location: code moving
 around is not a protocol change. Nodes of a federation are upgraded one at a
 time, so a change is breaking when a peer still running the old code can no
 longer talk to the new code:
@@ -27,13 +27,13 @@ from pathlib import Path
 
 from fedcl_lint.analysis.protocol import Message, Protocol
 from fedcl_lint.files import json_text
-from fedcl_lint.types import Mechanism, Role, plural
+from fedcl_lint.types import Mechanism, MessageType, Role, plural
 
 
 @dataclass(frozen=True)
 class Change:
     kind: str  # "added", "removed", "mechanism-changed", "handler-removed"
-    message_type: str
+    message_type: MessageType  # by the new protocol's name for it, when it has the type
     breaking: bool
     description: str
     protocol: str | None = None  # the protocol scope of the message type, with scopes
@@ -44,9 +44,11 @@ def diff_protocols(old: Protocol, new: Protocol) -> tuple[Change, ...]:
     type is compared within its scope: one that moves to another scope is removed from one, added to the other."""
     before_by_type, after_by_type = _by_type(old), _by_type(new)
     changes = []
-    for key in sorted(before_by_type.keys() | after_by_type.keys(), key=lambda k: (k[0] or "", k[1])):
+    for key in sorted(before_by_type.keys() | after_by_type.keys(), key=lambda k: (k[0] or "", k[1].sort_key)):
         before, after = before_by_type.get(key), after_by_type.get(key)
         scope, name = key
+        if after is not None:
+            name = after.message_type  # shown by the new protocol's name for it
         if before is None and after is not None:
             changes.append(Change("added", name, False, f"new message type, {_mechanisms(after.mechanisms)}", scope))
         elif after is None and before is not None:
@@ -61,13 +63,13 @@ def diff_protocols(old: Protocol, new: Protocol) -> tuple[Change, ...]:
     return tuple(changes)
 
 
-def _by_type(protocol: Protocol) -> dict[tuple[str | None, str], Message]:
+def _by_type(protocol: Protocol) -> dict[tuple[str | None, MessageType], Message]:
     """The messages by protocol scope and message type: what a change is keyed by, wherever the code moved."""
     return {(message.scope, message.message_type): message for message in protocol.messages}
 
 
 def _changes_of(before: Message, after: Message) -> list[Change]:
-    name = before.message_type
+    name = after.message_type
     handler_removed = frozenset(m for m in before.handled_on - after.handled_on if after.locations(Role.SEND, m))
     changes = []
     send_changed = before.sent_on != after.sent_on
@@ -129,7 +131,9 @@ def render_json(changes: tuple[Change, ...]) -> str:
     document = {
         "version": 1,
         "changes": [
-            {"kind": c.kind, "message_type": c.message_type, **({"protocol": c.protocol} if scoped else {}),
+            {"kind": c.kind, "message_type": c.message_type.value,
+             **({"name": c.message_type.name} if c.message_type.name else {}),  # an int the code names
+             **({"protocol": c.protocol} if scoped else {}),
              "breaking": c.breaking, "description": c.description}
             for c in changes
         ],

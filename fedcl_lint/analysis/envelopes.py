@@ -25,6 +25,7 @@ from fedcl_lint.analysis.facts import (
     DictEnvelope,
     Either,
     Expr,
+    FString,
     Join,
     Literal,
     LocalRef,
@@ -91,8 +92,8 @@ class EnvelopeTracer:
         if kind is CallResult:
             assert isinstance(expr, CallResult)
             return self._returned(expr, module, depth)
-        if kind is Literal or kind is Join:
-            return []  # text: not a message object
+        if kind is Literal or kind is Join or kind is FString:
+            return []  # text or a number: not a message object
         if kind is ParamRef:
             assert isinstance(expr, ParamRef)
             return [Traced(None, module, None, f"the message object is parameter `{expr.param}` of `{expr.function}`")]

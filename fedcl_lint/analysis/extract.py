@@ -34,6 +34,7 @@ from fedcl_lint.analysis.facts import (
     Entered,
     EnumAuto,
     Expr,
+    FString,
     FunctionFacts,
     ImportBinding,
     Instance,
@@ -58,6 +59,8 @@ from fedcl_lint.analysis.suppression_comments import parse_suppressions
 from fedcl_lint.settings.rulepack import RulePack
 
 _MAX_EXPRESSION_DEPTH = 200
+_MAX_INT_BITS = 3_322  # 1,000 decimal digits: an int literal longer than that is no message type
+_CONSTANT_KINDS = {bool: "a bool", float: "a float", complex: "a complex number"}  # None and `...` say themselves
 
 
 def extract(source: bytes, pack: RulePack) -> ModuleFacts:
@@ -978,14 +981,15 @@ class _Converter:
                     return SelfAttrRef(class_name, node.attr)
             return AttrRef(self.expr(base, scope, seen, depth), node.attr)
         if type(node) is ast.Constant:
-            value = node.value
-            if type(value) is str:
-                return Literal(value)
-            if type(value) is bytes:
-                return Opaque("a bytes literal is not a message type")
-            return Opaque(f"{self.describe(node)} is not a string")  # its source: repr() fails past 4,300 digits
+            return self._constant(node, node.value)
         if type(node) is ast.JoinedStr:
             return self._fstring(node, scope, seen, depth)
+        if type(node) is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd) and type(node.operand) is ast.Constant \
+                and type(node.operand.value) is int:  # `-1`: a literal to whoever reads it
+            literal = self._constant(node, node.operand.value)
+            if type(literal) is Literal and type(literal.value) is int and type(node.op) is ast.USub:
+                return Literal(-literal.value)
+            return literal
         if type(node) is ast.BinOp and type(node.op) is ast.Add:
             return Join((self.expr(node.left, scope, seen, depth), self.expr(node.right, scope, seen, depth)))
         if type(node) is ast.Lambda:
@@ -1044,8 +1048,22 @@ class _Converter:
             values.append(converted)
         return LocalRef(name, scope.qualname or "", bindings[0].position, Either(tuple(values)))
 
+    def _constant(self, node: ast.expr, value: object) -> Expr:
+        """A literal: strings and ints are message types; other constants say what they are."""
+        if isinstance(value, str):
+            return Literal(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > _MAX_INT_BITS:  # its source, not its value: str() fails past 4,300 digits
+                return Opaque(f"an int of over 1,000 digits is no message type: {self.describe(node)} is not a string")
+            return Literal(value)
+        if isinstance(value, bytes):
+            return Opaque("a bytes literal is not a message type")
+        what = _CONSTANT_KINDS.get(type(value))
+        return Opaque(f"{self.describe(node)} is {f'{what}, ' if what else ''}not a message type (a string or an int)")
+
     def _fstring(self, node: ast.JoinedStr, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
         parts: list[Expr] = []
+        converted = []
         for part in node.values:  # constants and fields
             if isinstance(part, ast.Constant):
                 parts.append(Literal(str(part.value)))
@@ -1053,8 +1071,10 @@ class _Converter:
                     or part.conversion not in (-1, ord("s")):
                 return Opaque(f"an f-string field with formatting: {self.describe(node)}")
             else:
+                if part.conversion == ord("s"):
+                    converted.append(len(parts))
                 parts.append(self.expr(part.value, scope, seen, depth))
-        return Join(tuple(parts))
+        return FString(tuple(parts), tuple(converted))
 
     def describe(self, node: ast.expr, limit: int = 60) -> str:
         """`source text` for a reason; containers are named, not printed (they can be huge)."""

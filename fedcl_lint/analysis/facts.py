@@ -19,21 +19,20 @@ from fedcl_lint.records import Record
 
 __all__ = [
     "Assignment", "AttrRef", "AttributeStore", "Call", "CallResult", "ClassFacts", "Construction", "DictEnvelope",
-    "DispatchCase", "Either", "Entered", "EnumAuto",
-    "FunctionFacts", "ImportBinding", "Instance", "Join", "LambdaRef", "Literal", "LocalRef", "ModuleFacts",
-    "NameRef", "Opaque", "Param", "ParamRef", "ParseFailure", "PartialRef", "Payload", "SelfAttrRef",
-    "Suppression", "Typed",
+    "DispatchCase", "Either", "Entered", "EnumAuto", "FString", "FunctionFacts", "ImportBinding", "Instance", "Join",
+    "LambdaRef", "Literal", "LocalRef", "ModuleFacts", "NameRef", "Opaque", "Param", "ParamRef", "ParseFailure",
+    "PartialRef", "Payload", "SelfAttrRef", "Suppression", "Typed",
 ]
 
 Position = tuple[int, int]
 
 
 class Literal(Record):
-    """A string literal."""
+    """A string or int literal (never a bool: extraction makes those `Opaque`)."""
 
     __slots__ = ("value",)
 
-    def __init__(self, value: str):
+    def __init__(self, value: str | int):
         self.value = value
 
 
@@ -79,12 +78,23 @@ class LocalRef(Record):
 
 
 class Join(Record):
-    """Concatenation (`a + b`, implicit concatenation, f-strings) of parts."""
+    """`a + b`: the concatenation of two strings or the sum of two ints."""
 
     __slots__ = ("parts",)
 
     def __init__(self, parts: tuple[Expr, ...]):
         self.parts = parts
+
+
+class FString(Record):
+    """An f-string: its literal parts and the values of its plain fields (`{x}`, `{x!s}`), formatted
+    as text; `converted` holds the indexes of the fields written with `!s`."""
+
+    __slots__ = ("parts", "converted")
+
+    def __init__(self, parts: tuple[Expr, ...], converted: tuple[int, ...] = ()):
+        self.parts = parts
+        self.converted = converted
 
 
 class ParamRef(Record):
@@ -98,7 +108,7 @@ class ParamRef(Record):
 
 
 class EnumAuto(Record):
-    """`auto()` as an enum member's value (a string only in a `StrEnum`)."""
+    """`auto()` as an enum member's value (a string in a `StrEnum`, an int in an int Enum)."""
 
     __slots__ = ()
 
@@ -137,7 +147,7 @@ class PartialRef(Record):
 
 
 class Opaque(Record):
-    """Something static analysis cannot turn into a string, and why."""
+    """Something static analysis cannot turn into a message type, and why."""
 
     __slots__ = ("reason",)
 
@@ -227,8 +237,8 @@ class Either(Record):
 
 
 Expr = (
-    Literal | NameRef | AttrRef | SelfAttrRef | LocalRef | Join | ParamRef | EnumAuto | LambdaRef | PartialRef | Opaque
-    | CallResult | Instance | Typed | Entered | Construction | DictEnvelope | Either
+    Literal | NameRef | AttrRef | SelfAttrRef | LocalRef | Join | FString | ParamRef | EnumAuto | LambdaRef
+    | PartialRef | Opaque | CallResult | Instance | Typed | Entered | Construction | DictEnvelope | Either
 )
 
 

@@ -26,6 +26,7 @@ from fedcl_lint.analysis.facts import (
     Entered,
     EnumAuto,
     Expr,
+    FString,
     FunctionFacts,
     Instance,
     Join,
@@ -45,9 +46,12 @@ from fedcl_lint.analysis.load import FactStore, Module
 from fedcl_lint.analysis.receivers import ReceiverTyping
 from fedcl_lint.records import Record
 from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, Receivers, RulePack, UnknownReceiver
-from fedcl_lint.types import Location, Mechanism, Role
+from fedcl_lint.types import Location, Mechanism, MessageType, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
+_INT_ENUMS = frozenset({"IntEnum", "IntFlag"})  # their members format as their values in f-strings
+_FLAGS = frozenset({"Flag", "IntFlag"})  # auto() gives powers of two
+_MAX_INT_BITS = 3_322  # 1,000 decimal digits, as extraction bounds int literals
 DISPATCHER = " (dispatcher)"  # ends the first step of a dispatcher comparison's `via`
 _MAX_DEPTH = 64
 _Seen = frozenset[tuple[str, str]]  # the (module, name) a resolution went through: a loop ends there
@@ -67,11 +71,11 @@ class Step(Record):
 
 
 class Resolution(Record):
-    """A message type's value (or why there is none) and how it was found."""
+    """A message type (or why there is none) and how it was found."""
 
     __slots__ = ("value", "steps", "reason")
 
-    def __init__(self, value: str | None, steps: tuple[Step, ...], reason: str | None = None):
+    def __init__(self, value: MessageType | None, steps: tuple[Step, ...], reason: str | None = None):
         self.value = value
         self.steps = steps
         self.reason = reason
@@ -114,7 +118,7 @@ class LinkedSite(Record):
         self.built_at = built_at  # a message object's construction, for a send of one
 
     @property
-    def message_type(self) -> str | None:
+    def message_type(self) -> MessageType | None:
         return self.resolution.value
 
 
@@ -187,12 +191,22 @@ class _RawSite(Record):
         self.envelope = envelope  # `expr` is the message object itself (a parameter passed on)
 
 
-# Values met while resolving; only `_Str` is a message type.
+# Values met while resolving; `_Str` and `_Int` are message types.
 class _Str(Record):
     __slots__ = ("value",)
 
     def __init__(self, value: str):
         self.value = value
+
+
+class _Int(Record):
+    """An int, with the last named definition it came through (`Msg.FINISH`, `FINISH`), if any."""
+
+    __slots__ = ("value", "name")
+
+    def __init__(self, value: int, name: str | None = None):
+        self.value = value
+        self.name = name
 
 
 class _ModuleValue(Record):
@@ -211,12 +225,25 @@ class _ClassValue(Record):
 
 
 class _EnumMember(Record):
-    __slots__ = ("cls", "member", "value")
+    __slots__ = ("cls", "member", "value", "kind")
 
-    def __init__(self, cls: ClassFacts, member: str, value: str):
+    def __init__(self, cls: ClassFacts, member: str, value: str | int, kind: _EnumKind):
         self.cls = cls
         self.member = member
         self.value = value
+        self.kind = kind
+
+
+class _EnumKind(Record):
+    """What an Enum class is: the Enum base its lineage names, and the type its values are
+    converted to (`str` for StrEnum and `class K(str, Enum)`, `int` for IntEnum, IntFlag and
+    `class K(int, Enum)`, None for a plain Enum or Flag)."""
+
+    __slots__ = ("base", "mixin")
+
+    def __init__(self, base: str, mixin: str | None):
+        self.base = base
+        self.mixin = mixin
 
 
 class _FunctionValue(Record):
@@ -235,7 +262,7 @@ class _Unresolved(Record):
         self.reason = reason
 
 
-_Value = _Str | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unresolved
+_Value = _Str | _Int | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unresolved
 
 
 class Linker:
@@ -274,7 +301,7 @@ class Linker:
         self._lineages: dict[tuple[str, str], _Lineage] = {}
         self._payload_sites: dict[str, list[_RawSite]] = {}  # by module
         self._definers: dict[tuple[str, str, str], tuple[Module, ClassFacts, FunctionFacts | None] | None] = {}
-        self._enum_kinds: dict[tuple[str, str], str | None] = {}
+        self._enum_kinds: dict[tuple[str, str], _EnumKind | None] = {}
         self._expanding = 0  # lineages resolving their bases right now (see `_Lineage`)
 
     def _select(self, modules: list[Module]) -> None:
@@ -622,9 +649,9 @@ class Linker:
         """The message type `expr` denotes in `module`, with the steps that led there."""
         steps: list[Step] = []
         value = self._final(self._value(expr, module, steps, frozenset()))
-        if isinstance(value, _Str):
-            return Resolution(value.value, tuple(steps))
-        return Resolution(None, tuple(steps), value.reason)
+        if isinstance(value, _Unresolved):
+            return Resolution(None, tuple(steps), value.reason)
+        return Resolution(MessageType(value.value, value.name if isinstance(value, _Int) else None), tuple(steps))
 
     # one expression
 
@@ -633,7 +660,8 @@ class Linker:
             return _Unresolved("the definition chain is too deep")
         # facts are exactly these classes: compared (`type` is fast in 3.11), not isinstance-tested
         if type(expr) is Literal:
-            return _Str(expr.value)
+            value = expr.value
+            return _Str(value) if type(value) is str else _Int(value)  # type: ignore[arg-type]
         if type(expr) is NameRef:
             return self._global(module, expr.name, steps, seen)
         if type(expr) is AttrRef:
@@ -647,13 +675,9 @@ class Linker:
             steps.append(Step(f"local variable `{expr.name}` of `{expr.function}`", module.location(expr.position)))
             return self._value(expr.value, module, steps, seen)
         if type(expr) is Join:
-            text = []
-            for part in expr.parts:
-                value = self._final(self._value(part, module, steps, seen))
-                if type(value) is not _Str:
-                    return value
-                text.append(value.value)
-            return _Str("".join(text))
+            return self._join(expr, module, steps, seen)
+        if type(expr) is FString:
+            return self._fstring(expr, module, steps, seen)
         if type(expr) is ParamRef:
             return _Unresolved(f"parameter `{expr.param}` of `{expr.function}`")
         if type(expr) is Opaque or type(expr) is CallResult or type(expr) is Entered:
@@ -670,12 +694,54 @@ class Linker:
             return _Unresolved(f"`{describe(expr)}` is a function, not a message type")
         raise TypeError(f"unknown expression {expr!r}")
 
-    def _final(self, value: _Value) -> _Str | _Unresolved:
+    def _join(self, expr: Join, module: Module, steps: list[Step], seen: _Seen) -> _Value:
+        """`a + b`: two strings concatenated, or two ints added; anything else is unresolved."""
+        texts: list[str] = []
+        numbers: list[int] = []
+        for part in expr.parts:
+            value = self._final(self._value(part, module, steps, seen))
+            if isinstance(value, _Unresolved):
+                return value
+            if isinstance(value, _Str):
+                texts.append(value.value)
+            else:
+                numbers.append(value.value)
+        if not numbers:
+            return _Str("".join(texts))
+        if not texts:
+            total = sum(numbers)
+            if total.bit_length() > _MAX_INT_BITS:
+                return _Unresolved(f"`{describe(expr)}` is an int of over 1,000 digits")
+            return _Int(total)
+        return _Unresolved(f"`{describe(expr)}` adds a string and an int (a TypeError in Python)")
+
+    def _fstring(self, expr: FString, module: Module, steps: list[Step], seen: _Seen) -> _Value:
+        """An f-string: its parts as text; an int as Python writes it (`f"{12}"` is `"12"`)."""
+        text = []
+        for index, part in enumerate(expr.parts):
+            raw = self._value(part, module, steps, seen)
+            if type(raw) is _EnumMember and type(raw.value) is int \
+                    and (raw.kind.base not in _INT_ENUMS or index in expr.converted):
+                member = f"{raw.cls.name}.{raw.member}"
+                return _Unresolved(
+                    f"an f-string writes the Enum member `{member}` as `{member}` or as its value, by the Python "
+                    f"version and the Enum's kind (use `{member}.value`)"
+                )
+            value = self._final(raw)
+            if isinstance(value, _Unresolved):
+                return value
+            text.append(value.value if isinstance(value, _Str) else str(value.value))
+        return _Str("".join(text))
+
+    def _final(self, value: _Value) -> _Str | _Int | _Unresolved:
         """What a value means as a message type."""
-        if type(value) is _Str or type(value) is _Unresolved:
+        if type(value) is _Str or type(value) is _Unresolved or type(value) is _Int:
             return value
         if type(value) is _EnumMember:
-            return _Str(value.value)
+            member = value.value
+            if type(member) is str:
+                return _Str(member)
+            return _Int(member, f"{value.cls.name}.{value.member}")  # type: ignore[arg-type]
         if type(value) is _ClassValue:
             return _Unresolved(f"`{value.cls.name}` is a class, not a message type")
         if type(value) is _FunctionValue:
@@ -700,7 +766,7 @@ class Linker:
         if name in facts.constants:
             assignment = facts.constants[name]
             steps.append(Step(f"constant `{name}` in `{module.name}`", module.location(assignment.position)))
-            return self._value(assignment.value, module, steps, seen)
+            return _named(self._value(assignment.value, module, steps, seen), name)
         if name in facts.classes:
             return _ClassValue(module, facts.classes[name])
         if name in facts.imports:
@@ -764,10 +830,12 @@ class Linker:
             return _Unresolved(f"`{base.function.qualname}.{attr}` is an attribute of a function")
         if isinstance(base, _EnumMember):
             if attr == "value":
-                return _Str(base.value)
+                return self._final(base)
             if attr == "name":
                 return _Str(base.member)
             return _Unresolved(f"`{base.cls.name}.{base.member}.{attr}` is not `.value` or `.name`")
+        if isinstance(base, _Int):
+            return _Unresolved(f"an int has no attribute `{attr}` that is a message type")
         return _Unresolved(f"a string has no attribute `{attr}` that is a message type")
 
     def _class_attribute(self, module: Module, cls: ClassFacts, attr: str, steps: list[Step], seen: _Seen,
@@ -789,16 +857,70 @@ class Linker:
         enum_kind = self._enum_kind(module, cls)
         if enum_kind is None:
             steps.append(Step(f"class attribute `{cls.name}.{attr}`", location))
-            return self._value(assignment.value, module, steps, seen)
+            return _named(self._value(assignment.value, module, steps, seen), f"{cls.name}.{attr}")
         steps.append(Step(f"enum member `{cls.name}.{attr}`", location))
         if isinstance(assignment.value, EnumAuto):
-            if enum_kind == "StrEnum":
-                return _EnumMember(cls, attr, attr.lower())
-            return _Unresolved(f"`{cls.name}.{attr}` = auto() is not a string (use StrEnum or a literal)")
+            return self._auto(module, cls, attr, enum_kind, seen)
         value = self._final(self._value(assignment.value, module, steps, seen))
         if isinstance(value, _Unresolved):
             return value
-        return _EnumMember(cls, attr, value.value)
+        if enum_kind.mixin is not None and enum_kind.mixin != ("str" if type(value) is _Str else "int"):
+            return _Unresolved(
+                f"`{cls.name}.{attr}` is {'a string' if type(value) is _Str else 'an int'} in an Enum of "
+                f"{enum_kind.mixin}s, which Python converts (or refuses): write the value as {enum_kind.mixin}"
+            )
+        return _EnumMember(cls, attr, value.value, enum_kind)
+
+    def _auto(self, module: Module, cls: ClassFacts, attr: str, kind: _EnumKind, seen: _Seen) -> _Value:
+        """The value Python gives `attr = auto()`, where every Python version gives the same.
+
+        A StrEnum's is the member's name in lower case. An int Enum's (IntEnum, IntFlag, Flag,
+        `class K(int, Enum)`, or a plain Enum one of whose members is an int literal) follows the
+        members before it: 1 for the first, then the previous value + 1 (a Flag's: the next power
+        of two), provided every earlier value is a known int and the previous one is the largest
+        (Python versions differ otherwise). A lineage that defines `_generate_next_value_` numbers
+        its own way. Anything else is unresolved, saying why.
+        """
+        member = f"{cls.name}.{attr}"
+        custom = self.defining(module, cls, "_generate_next_value_")
+        if custom is not None:
+            return _Unresolved(f"`{member}` = auto() takes its value from `{custom[1].name}._generate_next_value_`")
+        if kind.base == "StrEnum":
+            return _EnumMember(cls, attr, attr.lower(), kind)
+        plain = kind.mixin is None and kind.base not in _FLAGS
+        if kind.mixin == "str" or plain and not any(
+            type(a.value) is Literal and type(a.value.value) is int for a in cls.attributes.values()
+        ):
+            return _Unresolved(f"`{member}` = auto() is not a string (use StrEnum or a literal)")
+        previous: list[int] = []  # the values before, in order
+        last = ""
+        for name, assignment in sorted(cls.attributes.items(), key=lambda item: item[1].position):
+            if len(name) > 1 and name.startswith("_") and name.endswith("_"):
+                continue  # `_ignore_`, `__module__`...: not members
+            if name != attr and not isinstance(assignment.value, EnumAuto):
+                key = (module.name, f"{cls.name}.{name}")
+                value = self._final(self._value(assignment.value, module, [], seen | {key}))
+                if type(value) is not _Int:
+                    return _Unresolved(f"`{member}` = auto() follows `{cls.name}.{name}`, which is not a known int")
+                previous.append(value.value)
+                last = name
+                continue
+            if previous and previous[-1] != max(previous):
+                return _Unresolved(
+                    f"`{member}` = auto() follows `{cls.name}.{last}` = {previous[-1]}, which is not the largest "
+                    f"value before it: Python versions give different values"
+                )
+            if kind.base in _FLAGS:
+                if previous and previous[-1] < 0:
+                    return _Unresolved(f"`{member}` = auto() follows the negative flag `{cls.name}.{last}`")
+                number = 2 ** previous[-1].bit_length() if previous else 1
+            else:
+                number = previous[-1] + 1 if previous else 1
+            if name == attr:
+                return _EnumMember(cls, attr, number, kind)
+            previous.append(number)
+            last = name
+        return _Unresolved(f"`{member}` is not a member of `{cls.name}`")  # not reached: `attr` is one
 
     def lineage(self, module: Module, cls: ClassFacts) -> _Lineage:
         """The class, then its base classes within the project (see `_Lineage`).
@@ -835,17 +957,24 @@ class Linker:
             self._definers[key] = found
         return found
 
-    def _enum_kind(self, module: Module, cls: ClassFacts) -> str | None:
-        """'StrEnum' or 'Enum' when `cls` is an Enum (directly or through project classes); memoised
-        as `_defining` is."""
+    def _enum_kind(self, module: Module, cls: ClassFacts) -> _EnumKind | None:
+        """What kind of Enum `cls` is (directly or through project classes), None when it is no Enum;
+        memoised as `_defining` is. A `str` or `int` base beside or below the Enum base is its mixin."""
         key = _identity(module, cls.name)
         if key in self._enum_kinds and not self._expanding:
             return self._enum_kinds[key]
         found = None
+        mixins: set[str] = set()
         for _, current in self.lineage(module, cls):
-            final = next((f for f in map(_final_identifier, current.bases) if f in ENUM_BASES), None)
+            names = [_final_identifier(base) for base in current.bases]
+            mixins.update(name for name in names if name in ("str", "int"))
+            final = next((name for name in names if name in ENUM_BASES), None)
             if final is not None:
-                found = "StrEnum" if final == "StrEnum" else "Enum"
+                if final == "StrEnum":
+                    mixins.add("str")
+                elif final in _INT_ENUMS:
+                    mixins.add("int")
+                found = _EnumKind(final, next(iter(mixins)) if len(mixins) == 1 else None)
                 break
         if not self._expanding:
             self._enum_kinds[key] = found
@@ -928,6 +1057,13 @@ def _identity(module: Module, qualname: str) -> tuple[str, str]:
     return (module.file.display, qualname)
 
 
+def _named(value: _Value, name: str) -> _Value:
+    """An int that a definition names, unless a definition nearer the value named it already."""
+    if type(value) is _Int and value.name is None:
+        return _Int(value.value, name)
+    return value
+
+
 def _final_identifier(expr: Expr) -> str | None:
     if isinstance(expr, NameRef):
         return expr.name
@@ -939,7 +1075,7 @@ def _final_identifier(expr: Expr) -> str | None:
 def describe(expr: Expr) -> str:
     """Source-like text of an expression, for messages (`self._on_stop`, `partial(f, ...)`)."""
     if isinstance(expr, Literal):
-        return repr(expr.value)
+        return repr(expr.value)  # ints are bounded by extraction: repr() cannot fail
     if isinstance(expr, NameRef):
         return expr.name
     if isinstance(expr, (ParamRef, LocalRef)):
@@ -954,6 +1090,8 @@ def describe(expr: Expr) -> str:
         return f"partial({describe(expr.func)}, ...)"
     if isinstance(expr, Join):
         return " + ".join(describe(part) for part in expr.parts)
+    if isinstance(expr, FString):
+        return 'f"..."'
     return "..."
 
 

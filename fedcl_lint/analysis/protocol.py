@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fedcl_lint.analysis.link import LinkedSite, Step, Wrapper
 from fedcl_lint.analysis.table import ProtocolTable, Status
-from fedcl_lint.types import Location, Mechanism, Role
+from fedcl_lint.types import Location, Mechanism, MessageType, Role
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Site:
 class Message:
     """One message type and its sites, in location order; its status follows from them."""
 
-    message_type: str
+    message_type: MessageType
     sites: tuple[Site, ...]
     scope: str | None = None  # the protocol scope (`[[tool.fedcl-lint.protocols]]`) it belongs to, if any
 

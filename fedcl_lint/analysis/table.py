@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from fedcl_lint.analysis.link import LinkedSite, LinkResult, Wrapper
-from fedcl_lint.types import Mechanism, Role
+from fedcl_lint.analysis.link import LinkedSite, LinkResult, Resolution, Wrapper
+from fedcl_lint.types import Mechanism, MessageType, Role
 
 
 class Status(str, Enum):
@@ -38,7 +39,7 @@ class Status(str, Enum):
 class MessageEntry:
     """Every resolved site of one message type."""
 
-    message_type: str
+    message_type: MessageType
     sends: tuple[LinkedSite, ...]
     handles: tuple[LinkedSite, ...]
 
@@ -73,6 +74,8 @@ class ProtocolTable:
     forwarding: tuple[LinkedSite, ...] = ()  # inside wrappers: not protocol sites of their own
     wrappers: tuple[Wrapper, ...] = ()
     scopes: tuple[ScopeTable, ...] = ()  # with protocol scopes: each scope's table, by name
+    # what linking found, each int named as its own site names it: a scope's table names its ints anew
+    linked: LinkResult | None = field(default=None, compare=False, repr=False)
 
     @property
     def site_count(self) -> int:
@@ -82,8 +85,9 @@ class ProtocolTable:
     def resolved_count(self) -> int:
         return self.site_count - len(self.unresolved)
 
-    def entry(self, message_type: str) -> MessageEntry | None:
-        return next((e for e in self.entries if e.message_type == message_type), None)
+    def entry(self, message_type: MessageType | str | int) -> MessageEntry | None:
+        wanted = message_type if isinstance(message_type, MessageType) else MessageType(message_type)
+        return next((e for e in self.entries if e.message_type == wanted), None)
 
     def scope_of(self, path: str) -> str | None:
         """The protocol scope a file (display path) belongs to; None for shared code, or without scopes."""
@@ -101,8 +105,12 @@ class ScopeTable:
 
 
 def build_table(linked: LinkResult) -> ProtocolTable:
-    """Group resolved sites by message type; keep the unresolved ones apart."""
-    by_type: dict[str, list[LinkedSite]] = {}
+    """Group resolved sites by message type (by value); keep the unresolved ones apart.
+
+    An int type is shown by one name wherever it appears (see `display_name`): its sites are
+    given that name, so that every finding and rendering of the type says the same.
+    """
+    by_type: dict[MessageType, list[LinkedSite]] = {}
     unresolved = []
     sites = sorted(linked.sites, key=_order)
     for site in sites:
@@ -110,9 +118,17 @@ def build_table(linked: LinkResult) -> ProtocolTable:
             unresolved.append(site)
         else:
             by_type.setdefault(site.message_type, []).append(site)
+    renamed: dict[LinkedSite, LinkedSite] = {}
+    for message_type, group in by_type.items():
+        if isinstance(message_type.value, int):
+            shown = message_type.named(display_name(group))
+            renamed.update((site, _renamed(site, shown)) for site in group if _name(site) != shown.name)
+    if renamed:
+        by_type = {t: [renamed.get(site, site) for site in group] for t, group in by_type.items()}
+        sites = [renamed.get(site, site) for site in sites]
     entries = tuple(
         MessageEntry(
-            message_type=message_type,
+            message_type=group[0].message_type or message_type,  # the first site's: the name shown
             sends=tuple(s for s in group if s.role is Role.SEND),
             handles=tuple(s for s in group if s.role is Role.HANDLE),
         )
@@ -124,22 +140,46 @@ def build_table(linked: LinkResult) -> ProtocolTable:
         sites=tuple(sites),
         forwarding=tuple(sorted(linked.forwarding, key=_order)),
         wrappers=linked.wrappers,
+        linked=linked,
     )
 
 
 def scoped_table(table: ProtocolTable, scope_of: Mapping[str, str | None], names: tuple[str, ...]) -> ProtocolTable:
     """`table` with the table of each protocol scope in `names` (sorted by name): the sites of the files
-    that `scope_of` (display path -> scope name, None for shared code) gives it, and the shared ones."""
+    that `scope_of` (display path -> scope name, None for shared code) gives it, and the shared ones.
+    An int type is shown by the name most of the scope's own and shared sites give it."""
     scopes = []
+    found = table.linked or LinkResult(table.sites, table.forwarding, table.wrappers)
     for name in sorted(names):
         def visible(site: LinkedSite, name: str = name) -> bool:
             return scope_of.get(site.location.path) in (name, None)
 
-        linked = LinkResult(tuple(filter(visible, table.sites)), tuple(filter(visible, table.forwarding)),
-                            table.wrappers)
+        linked = LinkResult(tuple(filter(visible, found.sites)), tuple(filter(visible, found.forwarding)),
+                            found.wrappers)
         own = frozenset(path for path, scope in scope_of.items() if scope == name)
         scopes.append(ScopeTable(name, build_table(linked), own))
     return replace(table, scopes=tuple(scopes))
+
+
+def display_name(sites: list[LinkedSite]) -> str | None:
+    """The name an int message type is shown by: the one most of its sites name it by, the first
+    (in location order) on a tie; None when no site names it (bare literals)."""
+    counts = Counter(name for name in map(_name, sites) if name)
+    if not counts:
+        return None
+    most = max(counts.values())
+    return next(name for name in counts if counts[name] == most)  # a Counter keeps first-seen order
+
+
+def _name(site: LinkedSite) -> str | None:
+    return site.message_type.name if site.message_type is not None else None
+
+
+def _renamed(site: LinkedSite, message_type: MessageType) -> LinkedSite:
+    """The site with its type shown by another name (every other field as it was)."""
+    values = list(site._values(site))
+    values[site._fields.index("resolution")] = Resolution(message_type, site.resolution.steps, site.resolution.reason)
+    return LinkedSite(*values)
 
 
 def _order(site: LinkedSite) -> tuple[str, int, int, Role, Mechanism, str]:

@@ -17,7 +17,7 @@ from fedcl_lint.analysis.table import MessageEntry, ProtocolTable
 from fedcl_lint.checks.rewrite import SendRewriter
 from fedcl_lint.checks.suggestions import Suggestions
 from fedcl_lint.settings.rulepack import RulePack
-from fedcl_lint.types import Finding, Fix, Location, Mechanism, Related, Severity
+from fedcl_lint.types import Finding, Fix, Location, Mechanism, MessageType, Related, Severity
 
 
 @dataclass(frozen=True)
@@ -37,18 +37,19 @@ class CheckContext:
     table: ProtocolTable
     pack: RulePack
     failures: tuple[FileFailure, ...] = ()
-    policy: Mapping[str, Mechanism] = field(default_factory=dict)  # declared mechanism per message type
-    external: frozenset[str] = frozenset()  # message types sent or handled outside the repository
+    policy: Mapping[str, Mechanism] = field(default_factory=dict)  # declared mechanism per key (see MessageType)
+    external: frozenset[str | int] = frozenset()  # the values of message types sent or handled outside
     sources: Mapping[str, bytes] = field(default_factory=dict)  # each file's bytes as analysed, by display path
 
     @cached_property
-    def handled_entries(self) -> Mapping[str, MessageEntry]:
+    def handled_entries(self) -> Mapping[MessageType, MessageEntry]:
         """The entries with handlers, by message type (for "did you mean")."""
         return {e.message_type: e for e in self.table.entries if e.handles}
 
     @cached_property
     def suggestions(self) -> Suggestions:
-        return Suggestions(self.handled_entries)
+        """Among the handled string types: an int is a number, not a name to misspell."""
+        return Suggestions(t.value for t in self.handled_entries if isinstance(t.value, str))
 
     @cached_property
     def rewriter(self) -> SendRewriter:

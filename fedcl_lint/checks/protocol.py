@@ -9,7 +9,7 @@ from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, Status
 from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, describe, related_sites
 from fedcl_lint.settings.rulepack import RulePack
-from fedcl_lint.types import Finding, Mechanism, Related, Role, Severity
+from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity
 
 
 def _alternatives(pack: RulePack, mechanism: Mechanism, role: Role) -> str:
@@ -63,7 +63,7 @@ class MechanismMismatch(EntryCheck):
             handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
             change_send = f"send it with {_alternatives(ctx.pack, other, Role.SEND)}"
             change_handler = f"register it with {_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
-            declared = ctx.policy.get(entry.message_type)
+            declared = entry.message_type.declared(ctx.policy)
             if declared is None:
                 fix = f"{change_send}, or {change_handler}"
             else:
@@ -101,10 +101,11 @@ class UnhandledMessage(EntryCheck):
     fix_text = "Register a handler for the message type on the receiving side, or correct the name sent."
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
-        if entry.status is not Status.UNHANDLED or entry.message_type in ctx.external:
+        if entry.status is not Status.UNHANDLED or entry.message_type.value in ctx.external:
             return
         handled = ctx.handled_entries
-        suggestion = ctx.suggestions.suggest(entry.message_type)
+        value = entry.message_type.value
+        suggestion = ctx.suggestions.suggest(value) if isinstance(value, str) else None  # names, not numbers
         for send in entry.sends:
             mechanism = send.mechanism
             message = (
@@ -115,7 +116,7 @@ class UnhandledMessage(EntryCheck):
             if suggestion is not None:
                 message += f"; did you mean `{suggestion}`?"
                 note = f"`{suggestion}` is handled {{how}} here (`{{api}}`)"
-                related = related_sites(handled[suggestion].handles, note)
+                related = related_sites(handled[MessageType(suggestion)].handles, note)
             severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
             yield self.finding(send, message, severity=severity, related=related)
 
@@ -139,7 +140,7 @@ class UnusedHandler(EntryCheck):
     fix_text = "Send the message somewhere (on the handler's mechanism), or remove the handler."
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
-        if entry.status is Status.MISMATCH or entry.message_type in ctx.external:
+        if entry.status is Status.MISMATCH or entry.message_type.value in ctx.external:
             return  # a mismatch is reported once, as FCL001; external types are sent elsewhere
         for handle in entry.handles:
             mechanism = handle.mechanism
@@ -383,7 +384,7 @@ class ProtocolPolicy(EntryCheck):
     fix_text = "Use the declared mechanism at both ends, or change the policy if the decision changed."
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
-        declared = ctx.policy.get(entry.message_type)
+        declared = entry.message_type.declared(ctx.policy)
         if declared is None:
             return
         for site in entry.sites:

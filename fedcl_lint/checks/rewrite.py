@@ -95,7 +95,7 @@ def _wanted_mechanism(entry: MessageEntry, policy: Mapping[str, Mechanism]) -> M
     handled = sorted(entry.handle_mechanisms)
     if len(handled) != 1:
         raise Refused(f"`{entry.message_type}` is handled on {len(handled)} mechanisms")
-    declared = policy.get(entry.message_type)
+    declared = entry.message_type.declared(policy)
     if declared is not None and declared is not handled[0]:
         raise Refused(
             f"the protocol policy declares `{entry.message_type}` as {declared}, so the handlers are what "

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from fedcl_lint.checks import CheckContext, run_checks
-from fedcl_lint.types import Finding, Location, Mechanism, Related
+from fedcl_lint.types import Finding, Location, Mechanism, MessageType, Related
 
-_Key = tuple[str, Location, str | None, Mechanism | None]
+_Key = tuple[str, Location, MessageType | None, Mechanism | None]
 
 
-def run_scoped_checks(ctx: CheckContext, external_of: Callable[[str], frozenset[str]]) -> list[Finding]:
+def run_scoped_checks(ctx: CheckContext, external_of: Callable[[str], frozenset[str | int]]) -> list[Finding]:
     """Every check over each scope of `ctx.table` (which has scopes); `external_of(scope)` gives a
     scope's external message types. In no particular order, as `run_checks`."""
     table = ctx.table

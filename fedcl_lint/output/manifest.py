@@ -1,8 +1,12 @@
-"""The protocol manifest (`table --format json`, `version: 1`): the protocol model as JSON, and back.
+"""The protocol manifest (`table --format json`, `version: 2`): the protocol model as JSON, and back.
 
 Writing and reading live side by side so that they cannot drift: `parse_manifest`
 reads what `manifest_document` writes. Extra fields may be added, never removed; a
 manifest written before a field existed still reads, with that field empty.
+
+Version 2 added int message types: `message_type` is the JSON value (a string or a number) with
+its `name` beside it (null for a string, or an int the code never names). Version 1 manifests,
+whose message types are all strings, still read.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from typing import TypeVar
 from fedcl_lint.analysis.link import Step, Wrapper
 from fedcl_lint.analysis.protocol import Message, Protocol, Site, Unresolved
 from fedcl_lint.files import parse_structured, read_user_text
-from fedcl_lint.types import Location, Mechanism, Role
+from fedcl_lint.types import Location, Mechanism, MessageType, Role
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+_READABLE = (1, 2)  # version 1: string message types only, no `name`
 _VIA = " -> "
 _SITE_FIELDS = "expected role, mechanism, path, line and column"
 _WRAPPER_FIELDS = "expected function, role, mechanism, path, line and column"
@@ -55,7 +60,8 @@ def manifest_document(protocol: Protocol) -> JsonObject:
 def _message_json(message: Message, scoped: bool = False) -> JsonObject:
     return {
         **({"protocol": message.scope} if scoped else {}),
-        "message_type": message.message_type,
+        "message_type": message.message_type.value,
+        "name": message.message_type.name,
         "status": message.status.value,
         "mechanisms": [m.value for m in message.mechanisms],
         "sites": [_site_json(site) for site in message.sites],
@@ -110,14 +116,18 @@ def load_manifest(path: Path, display: str) -> Protocol:
 
 def parse_manifest(document: object, display: str) -> Protocol:
     """The protocol a `table --format json` document states; `display` names it in errors."""
-    if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION:
+    version = document.get("version") if isinstance(document, dict) else None
+    if type(version) is not int or version not in _READABLE:
         raise ManifestError(
             f"{display}: not a fedcl-lint protocol manifest (expected the output of "
-            f"`fedcl-lint table --format json`, version {MANIFEST_VERSION})"
+            f"`fedcl-lint table --format json`, version {' or '.join(map(str, _READABLE))})"
         )
+    assert isinstance(document, dict)  # as `version` shows
     try:
         return Protocol(
-            messages=tuple(_message(raw, f"messages[{i}]") for i, raw in _items(document.get("messages"), "messages")),
+            messages=tuple(
+                _message(raw, f"messages[{i}]", version) for i, raw in _items(document.get("messages"), "messages")
+            ),
             unresolved=tuple(
                 _unresolved(raw, f"unresolved[{i}]") for i, raw in _items(document.get("unresolved", []), "unresolved")
             ),
@@ -136,12 +146,16 @@ def _items(value: object, where: str) -> enumerate[object]:
     return enumerate(value)
 
 
-def _message(raw: object, where: str) -> Message:
-    if not isinstance(raw, dict) or not isinstance(raw.get("message_type"), str):
-        raise _Invalid(where, "expected an object with a `message_type`")
+def _message(raw: object, where: str, version: int) -> Message:
+    value = raw.get("message_type") if isinstance(raw, dict) else None
+    if not isinstance(value, str) and (version < 2 or type(value) is not int):  # a JSON bool is no number
+        kind = "a string" if version < 2 else "a string or an integer"
+        raise _Invalid(where, f"expected an object with a `message_type` ({kind})")
+    assert isinstance(raw, dict)  # as `value` shows
+    name = _text(raw, "name", where) if version >= 2 and isinstance(value, int) else None
     sites = _items(raw.get("sites", []), f"{where}.sites")
     return Message(
-        raw["message_type"],
+        MessageType(value, name),
         tuple(_site(site, f"{where}.sites[{i}]") for i, site in sites),
         _text(raw, "protocol", where),
     )

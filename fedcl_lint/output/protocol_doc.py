@@ -16,7 +16,7 @@ from pathlib import Path
 from fedcl_lint.analysis.protocol import Message, Protocol, Site
 from fedcl_lint.analysis.table import Status
 from fedcl_lint.refine.result import Analysis
-from fedcl_lint.types import Location, Mechanism, Role, plural
+from fedcl_lint.types import Location, Mechanism, MessageType, Role, plural
 
 _RED = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
 _NO_HANDLER, _NO_SENDER, _OUTSIDE = "no handler", "no sender", "outside the repository"
@@ -44,7 +44,7 @@ class _Page:
         self.link_base = link_base
         self.protocol = Protocol.from_table(analysis.table)
         self.modules = {f.display: (f.module_names[0] if f.module_names else f.display) for f in analysis.files}
-        self.finding_places = {f.location for f in analysis.findings if f.message_type}
+        self.finding_places = {f.location for f in analysis.findings if f.message_type is not None}
 
     def render(self) -> list[str]:
         return [
@@ -95,7 +95,7 @@ class _Page:
         for message in messages:
             status = message.status
             lines.append(
-                f"| {_code(message.message_type)} | {_mechanisms(message.mechanisms)} "
+                f"| {_code(str(message.message_type))} | {_mechanisms(message.mechanisms)} "
                 f"| {self.sites(message.sends)} | {self.sites(message.handles)} "
                 f"| {status.value if status is Status.OK else f'**{status.value}**'} |"
             )
@@ -161,11 +161,12 @@ class _Page:
                 '`[tool.fedcl-lint.protocol]` in pyproject.toml, e.g. `SHUTDOWN = "rpc"`.',
                 "",
             ]
-        uses: dict[str, list[str]] = defaultdict(list)
+        uses: dict[str, list[str]] = defaultdict(list)  # by the policy keys that declare each type
         for message in self.protocol.messages:
             scope = f"{message.scope}: " if message.scope is not None else ""
-            uses[message.message_type].append(scope + _mechanisms(message.mechanisms))
-        used = {message_type: "; ".join(texts) for message_type, texts in uses.items()}
+            for key in message.message_type.policy_keys:
+                uses[key].append(scope + _mechanisms(message.mechanisms))
+        used = {key: "; ".join(texts) for key, texts in uses.items()}
         lines += ["| Message type | Declared mechanism | Used in the code |", "| --- | --- | --- |"]
         for message_type, mechanism in sorted(policy.items()):
             lines.append(f"| {_code(message_type)} | {mechanism.value} | {used.get(message_type, 'not used')} |")
@@ -187,7 +188,7 @@ class _Page:
         red = []
         for index, (edge, labels) in enumerate(sorted(edges.items(), key=lambda item: _edge_key(item[0]))):
             arrow = "-->" if edge.mechanism is Mechanism.RPC else "-.->"
-            label = "<br>".join(_mermaid(t) for t in sorted(labels))
+            label = "<br>".join(_mermaid(_label(*t)) for t in sorted(labels, key=_label_order))
             lines.append(f'    {ids[edge.source]} {arrow}|"{label}"| {ids[edge.target]}')
             if edge.red:
                 red.append(str(index))
@@ -201,36 +202,46 @@ class _Page:
         ]
         return lines
 
-    def edges(self) -> dict[_Edge, set[str]]:
+    def edges(self) -> dict[_Edge, set[tuple[str | None, MessageType]]]:
         """(sender module -> handler module, mechanism sent on, has a finding) -> message types."""
-        edges: dict[_Edge, set[str]] = defaultdict(set)
+        edges: dict[_Edge, set[tuple[str | None, MessageType]]] = defaultdict(set)
         for message in self.protocol.messages:
             external = self.analysis.config.external_of(message.scope)
-            name = message.message_type if message.scope is None else f"{message.scope}: {message.message_type}"
+            name = (message.scope, message.message_type)
             handles = message.handles
             for send in message.sends:
                 targets = tuple(h for h in handles if h.mechanism is send.mechanism) or handles
                 if not targets:
-                    target = _OUTSIDE if message.message_type in external else _NO_HANDLER
+                    target = _OUTSIDE if message.message_type.value in external else _NO_HANDLER
                     edges[_Edge(self.module(send), target, send.mechanism, self.flagged(send))].add(name)
                 for handle in targets:
                     red = self.flagged(send) or self.flagged(handle)
                     edges[_Edge(self.module(send), self.module(handle), send.mechanism, red)].add(name)
             if not message.sends:
                 for handle in handles:
-                    source = _OUTSIDE if message.message_type in external else _NO_SENDER
+                    source = _OUTSIDE if message.message_type.value in external else _NO_SENDER
                     edges[_Edge(source, self.module(handle), handle.mechanism, self.flagged(handle))].add(name)
         return edges
 
     def named(self, message: Message) -> str:
         """A message type as the page names it, with its protocol scope if it has one."""
-        return _code(message.message_type) + (f" ({_escape(message.scope)})" if message.scope is not None else "")
+        return _code(str(message.message_type)) + (f" ({_escape(message.scope)})" if message.scope is not None else "")
 
     def module(self, site: Site) -> str:
         return self.modules.get(site.location.path, site.location.path)
 
     def flagged(self, site: Site) -> bool:
         return site.location in self.finding_places
+
+
+def _label(scope: str | None, message_type: MessageType) -> str:
+    """A message type on an arrow, with its protocol scope if it has one."""
+    return str(message_type) if scope is None else f"{scope}: {message_type}"
+
+
+def _label_order(label: tuple[str | None, MessageType]) -> tuple[str, tuple[int, int, str]]:
+    """By scope as the label writes it, then by message type (ints by number)."""
+    return (f"{label[0]}: " if label[0] is not None else "", label[1].sort_key)
 
 
 def _edge_key(edge: _Edge) -> tuple[str, str, str, bool]:

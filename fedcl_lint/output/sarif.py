@@ -113,7 +113,8 @@ def _result(finding: Finding, rule_index: int | None, line_hash_value: str, own_
         result["fixes"] = [_fix(finding.fix)]
     if finding.message_type is not None:
         result["properties"] = {
-            "messageType": finding.message_type,
+            "messageType": finding.message_type.value,
+            **({"messageTypeName": finding.message_type.name} if finding.message_type.name else {}),
             **({"mechanism": finding.mechanism.value} if finding.mechanism else {}),
         }
     if finding.protocol is not None:  # the protocol scope whose table made the finding

@@ -31,7 +31,7 @@ def print_table(analysis: Analysis, console: Console) -> None:
     for message in protocol.messages:
         table.add_row(
             *([_scope(message.scope)] if scoped else []),
-            escape(message.message_type),
+            escape(str(message.message_type)),
             ", ".join(m.value for m in message.mechanisms),
             _sites(message.sends),
             _sites(message.handles),

@@ -72,8 +72,13 @@ def line_hash(text: str) -> str:
 
 
 def fingerprint(finding: Finding, path: str, line_text: str) -> str:
-    """What identifies a finding across edits elsewhere in the file: never its line number."""
-    parts = (finding.code, path, finding.message_type or "", line_hash(line_text))
+    """What identifies a finding across edits elsewhere in the file: never its line number.
+    An int message type adds a part of its own, so that `12` and `"12"` differ (and the
+    fingerprints of string types stay what they were)."""
+    value = finding.message_type.value if finding.message_type is not None else ""
+    parts: tuple[str, ...] = (finding.code, path, str(value), line_hash(line_text))
+    if isinstance(value, int):
+        parts += ("int",)
     # a file name's bytes that are not UTF-8 are hashed as they are
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
@@ -83,7 +88,7 @@ class Entry:
     fingerprint: str
     code: str
     path: str
-    message_type: str | None
+    message_type: str | int | None  # the JSON value: a string or an int
     message: str
 
 
@@ -113,14 +118,15 @@ class Baseline:
 def _entry(finding: Finding, folder: Path, sources: SourceLines) -> Entry:
     path = display_path(sources.cwd / finding.location.path, folder)
     line_text = sources.line(finding.location.path, finding.location.line)
-    return Entry(fingerprint(finding, path, line_text), finding.code, path, finding.message_type, finding.message)
+    message_type = finding.message_type.value if finding.message_type is not None else None
+    return Entry(fingerprint(finding, path, line_text), finding.code, path, message_type, finding.message)
 
 
 def record_baseline(path: Path, findings: Iterable[Finding], sources: SourceLines) -> int:
     """Record `findings` in `path` (sorted, no timestamps); return how many."""
     entries = sorted(
         (_entry(f, Path(os.path.abspath(path.parent)), sources) for f in findings),
-        key=lambda e: (e.path, e.code, e.message_type or "", e.fingerprint, e.message),
+        key=lambda e: (e.path, e.code, _type_order(e.message_type), e.fingerprint, e.message),
     )
     document = {
         "version": BASELINE_VERSION,
@@ -134,6 +140,11 @@ def record_baseline(path: Path, findings: Iterable[Finding], sources: SourceLine
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(path, json_text(document).encode("utf-8"))
     return len(entries)
+
+
+def _type_order(value: str | int | None) -> tuple[int, int, str]:
+    """Entries without a type or with a string type in the order they always had; ints first."""
+    return (0, value, "") if isinstance(value, int) else (1, 0, value or "")
 
 
 def load_baseline(path: Path, display: str) -> Baseline:

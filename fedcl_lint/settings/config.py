@@ -49,7 +49,7 @@ class ProtocolScope:
 
     name: str
     paths: tuple[str, ...]
-    external: frozenset[str] = frozenset()
+    external: frozenset[str | int] = frozenset()
 
     @cached_property
     def spec(self) -> GlobSpec:
@@ -76,7 +76,7 @@ class Config:
     fail_on: Severity = Severity.WARNING
     rules: tuple[str, ...] = ("fedcl",)
     protocol: tuple[tuple[str, Mechanism], ...] = ()
-    external: frozenset[str] = frozenset()
+    external: frozenset[str | int] = frozenset()  # message type values: strings and ints
     warn_unused_ignores: bool = False
     baseline: Path | None = None
     protocols: tuple[ProtocolScope, ...] = ()  # protocol scopes; none: one protocol for the whole tree
@@ -117,7 +117,7 @@ class Config:
             return None
         return next((scope.name for scope in self.protocols if scope.spec.match_file(relative_path)), None)
 
-    def external_of(self, protocol: str | None) -> frozenset[str]:
+    def external_of(self, protocol: str | None) -> frozenset[str | int]:
         """The external message types of a protocol scope: the global ones and its own."""
         scope = next((s for s in self.protocols if s.name == protocol), None)
         return self.external | scope.external if scope is not None else self.external
@@ -269,7 +269,7 @@ class _Reader:
             "fail-on": lambda v, k: self.choice(Severity, v, k, _SEVERITIES),
             "rules": lambda v, k: self.rules(v, k, folder),
             "protocol": self.protocol,
-            "external": lambda v, k: frozenset(self.strings(v, k, "an array of message types")),
+            "external": self.message_types,
             "warn-unused-ignores": self.boolean,
             "baseline": lambda v, k: folder / self.string(v, k, "a path to a baseline file"),
             "protocols": self.protocols,
@@ -296,6 +296,19 @@ class _Reader:
         if not isinstance(value, list):
             raise self.error(key, expected, value)
         return tuple(self.string(item, f"{key}[{index}]", "a non-empty string") for index, item in enumerate(value))
+
+    def message_types(self, value: Any, key: str) -> frozenset[str | int]:
+        """Message types by value: TOML strings and integers (a TOML boolean is neither)."""
+        if not isinstance(value, list):
+            raise self.error(key, "an array of message types", value)
+        found: set[str | int] = set()
+        for index, item in enumerate(value):
+            if type(item) is int:
+                found.add(item)
+            else:  # an empty string is a string still: its error says so
+                expected = "a non-empty string" if isinstance(item, str) else "a non-empty string or an integer"
+                found.add(self.string(item, f"{key}[{index}]", expected))
+        return frozenset(found)
 
     def patterns(self, value: Any, key: str) -> tuple[str, ...]:
         patterns = self.strings(value, key, "an array of glob patterns")
@@ -402,8 +415,8 @@ class _Reader:
             if not isinstance(table["paths"], list) or not table["paths"]:
                 raise self.error(f"{where}.paths", "a non-empty array of glob patterns or folders", table["paths"])
             paths = self.patterns(table["paths"], f"{where}.paths")
-            external = self.strings(table.get("external", []), f"{where}.external", "an array of message types")
-            scopes.append(ProtocolScope(name, paths, frozenset(external)))
+            external = self.message_types(table.get("external", []), f"{where}.external")
+            scopes.append(ProtocolScope(name, paths, external))
         return tuple(scopes)
 
 

@@ -35,7 +35,7 @@ def analyze(
     *,
     packs: tuple[str, ...] | None = None,
     policy: Mapping[str, Mechanism] | None = None,
-    external: frozenset[str] | None = None,
+    external: frozenset[str | int] | None = None,
     options: EngineOptions = _DEFAULT_OPTIONS,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
