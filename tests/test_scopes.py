@@ -1,9 +1,9 @@
 """Issue 14, part 3: one repository, several protocols (`[[tool.fedcl-lint.protocols]]`).
 
 tests/fixtures/scopes is a framework with two algorithms, alpha and beta, each numbering its
-messages "1".."4", over a shared core/ layer. Alpha's server sends FINISH ("3") that alpha's
-client never handles; beta's client handles its own "3". Analysed as one protocol the bug
-disappears; with a scope per algorithm it is found.
+messages 1..4 (ints, as the real framework does), over a shared core/ layer. Alpha's server sends
+FINISH (3) that alpha's client never handles; beta's client handles its own 3. Analysed as one
+protocol the bug disappears; with a scope per algorithm it is found.
 """
 
 from __future__ import annotations
@@ -35,33 +35,44 @@ SCOPES = FIXTURES / "scopes"
 REPO = Path(__file__).parent.parent
 SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
 
-ALPHA_FINISH = ("FCL002", "3", "algorithms/alpha/server.py", 23)
+ALPHA_FINISH = ("FCL002", 3, "algorithms/alpha/server.py", 23)
 
-# (protocol, message type, status, [(role, path, line)]) of every row of `table --format json`
+INIT, SYNC = "MyMessage.MSG_TYPE_S2C_INIT_CONFIG", "MyMessage.MSG_TYPE_S2C_SYNC_MODEL"
+FINISH, SEND = "MyMessage.MSG_TYPE_S2C_FINISH", "MyMessage.MSG_TYPE_C2S_SEND_MODEL"
+
+# (protocol, message type, name, status, [(role, path, line)]) of every row of `table --format json`
 ROWS = [
-    ("alpha", "1", "ok", [("handle", "algorithms/alpha/client.py", 11), ("send", "algorithms/alpha/server.py", 16)]),
-    ("alpha", "2", "ok", [("handle", "algorithms/alpha/client.py", 12), ("send", "algorithms/alpha/server.py", 19)]),
-    ("alpha", "3", "unhandled", [("send", "algorithms/alpha/server.py", 23)]),
-    ("alpha", "4", "ok", [("send", "algorithms/alpha/client.py", 15), ("send", "algorithms/alpha/client.py", 18),
-                          ("handle", "algorithms/alpha/server.py", 12)]),
-    ("alpha", "HEARTBEAT", "ok", [("handle", "core/manager.py", 10), ("send", "core/manager.py", 20)]),
-    ("alpha", "STATUS", "unused", [("handle", "core/manager.py", 11)]),
-    ("beta", "1", "ok", [("handle", "algorithms/beta/client.py", 12), ("send", "algorithms/beta/server.py", 16)]),
-    ("beta", "2", "ok", [("handle", "algorithms/beta/client.py", 13), ("send", "algorithms/beta/server.py", 20)]),
-    ("beta", "3", "ok", [("handle", "algorithms/beta/client.py", 14), ("send", "algorithms/beta/server.py", 24)]),
-    ("beta", "4", "ok", [("send", "algorithms/beta/client.py", 18), ("send", "algorithms/beta/client.py", 21),
-                         ("handle", "algorithms/beta/server.py", 12)]),
-    ("beta", "HEARTBEAT", "ok", [("handle", "core/manager.py", 10), ("send", "core/manager.py", 20)]),
-    ("beta", "MODEL_SYNC", "unhandled", [("send", "algorithms/beta/server.py", 19)]),
-    ("beta", "STATUS", "ok", [("send", "algorithms/beta/client.py", 17), ("handle", "core/manager.py", 11)]),
+    ("alpha", 1, INIT, "ok", [("handle", "algorithms/alpha/client.py", 11),
+                              ("send", "algorithms/alpha/server.py", 16)]),
+    ("alpha", 2, SYNC, "ok", [("handle", "algorithms/alpha/client.py", 12),
+                              ("send", "algorithms/alpha/server.py", 19)]),
+    ("alpha", 3, FINISH, "unhandled", [("send", "algorithms/alpha/server.py", 23)]),
+    ("alpha", 4, SEND, "ok", [("send", "algorithms/alpha/client.py", 15), ("send", "algorithms/alpha/client.py", 18),
+                              ("handle", "algorithms/alpha/server.py", 12)]),
+    ("alpha", "HEARTBEAT", None, "ok", [("handle", "core/manager.py", 10), ("send", "core/manager.py", 20)]),
+    ("alpha", "STATUS", None, "unused", [("handle", "core/manager.py", 11)]),
+    ("beta", 1, INIT, "ok", [("handle", "algorithms/beta/client.py", 12), ("send", "algorithms/beta/server.py", 16)]),
+    ("beta", 2, SYNC, "ok", [("handle", "algorithms/beta/client.py", 13), ("send", "algorithms/beta/server.py", 20)]),
+    ("beta", 3, FINISH, "ok", [("handle", "algorithms/beta/client.py", 14), ("send", "algorithms/beta/server.py", 24)]),
+    ("beta", 4, SEND, "ok", [("send", "algorithms/beta/client.py", 18), ("send", "algorithms/beta/client.py", 21),
+                             ("handle", "algorithms/beta/server.py", 12)]),
+    ("beta", "HEARTBEAT", None, "ok", [("handle", "core/manager.py", 10), ("send", "core/manager.py", 20)]),
+    ("beta", "MODEL_SYNC", None, "unhandled", [("send", "algorithms/beta/server.py", 19)]),
+    ("beta", "STATUS", None, "ok", [("send", "algorithms/beta/client.py", 17), ("handle", "core/manager.py", 11)]),
 ]
 
 
 def _rows(document: dict) -> list[tuple]:
     return [
-        (m["protocol"], m["message_type"], m["status"], [(s["role"], s["path"], s["line"]) for s in m["sites"]])
+        (m["protocol"], m["message_type"], m["name"], m["status"],
+         [(s["role"], s["path"], s["line"]) for s in m["sites"]])
         for m in document["messages"]
     ]
+
+
+def _shown(message_type: int | str, name: str | None) -> str:
+    """A message type as the text outputs show it: an int by its name and value, a string as it is."""
+    return f"{name} ({message_type})" if name is not None else str(message_type)
 
 
 @pytest.fixture
@@ -86,12 +97,14 @@ def test_with_a_scope_per_algorithm_the_bug_is_found_at_alphas_send(run_cli):
     result = run_cli(["check", "--format", "json"], cwd=SCOPES)
 
     assert result.exit_code == 1
-    # exactly the bug: beta's "3" does not handle alpha's; the shared STATUS handler, which only beta
+    # exactly the bug: beta's 3 does not handle alpha's; the shared STATUS handler, which only beta
     # sends to, is not unused (FCL003); beta's own external MODEL_SYNC is not unhandled (FCL002)
     assert findings_of(result.json) == [ALPHA_FINISH]
     [finding] = result.json["findings"]
-    assert finding["protocol"] == "alpha"
-    assert finding["message"] == "`3` is sent over rpc (`send_message`) but no handler is registered for it"
+    assert (finding["protocol"], finding["message_type_name"]) == ("alpha", FINISH)
+    assert finding["message"] == (
+        "`MyMessage.MSG_TYPE_S2C_FINISH (3)` is sent over rpc (`send_message`) but no handler is registered for it"
+    )
     assert result.json["summary"] == {"files": 12, "errors": 1, "warnings": 0, "infos": 0,
                                       "call_sites": 22, "resolved_call_sites": 22}
     assert result.stderr == ""
@@ -102,8 +115,8 @@ def test_text_report_is_unchanged_by_scopes(run_cli):
 
     assert result.exit_code == 1
     assert result.output == (
-        "algorithms/alpha/server.py:23:19: FCL002 `3` is sent over rpc (`send_message`) but no handler is "
-        "registered for it\n"
+        "algorithms/alpha/server.py:23:19: FCL002 `MyMessage.MSG_TYPE_S2C_FINISH (3)` is sent over rpc "
+        "(`send_message`) but no handler is registered for it\n"
         "Found 1 error, 0 warnings, 0 infos in 12 files.\n"
         "22 of 22 call sites resolved.\n"
     )
@@ -116,7 +129,7 @@ def test_the_table_is_grouped_by_protocol_then_type(run_cli):
     assert _rows(document) == ROWS
     assert document["unresolved"] == []
     assert document["summary"] == {"call_sites": 22, "resolved_call_sites": 22}  # shared sites counted once
-    assert list(document["messages"][0])[:2] == ["protocol", "message_type"]
+    assert list(document["messages"][0])[:3] == ["protocol", "message_type", "name"]
 
 
 def test_without_scopes_the_table_has_no_protocol_fields(run_cli):
@@ -124,22 +137,30 @@ def test_without_scopes_the_table_has_no_protocol_fields(run_cli):
 
     assert "protocols" not in document
     assert all("protocol" not in m for m in document["messages"])
-    assert [(m["message_type"], m["status"]) for m in document["messages"]] == [
-        ("1", "ok"), ("2", "ok"), ("3", "ok"), ("4", "ok"), ("HEARTBEAT", "ok"), ("MODEL_SYNC", "unhandled"),
-        ("STATUS", "ok"),
+    assert [(m["message_type"], m["name"], m["status"]) for m in document["messages"]] == [
+        (1, INIT, "ok"), (2, SYNC, "ok"), (3, FINISH, "ok"), (4, SEND, "ok"), ("HEARTBEAT", None, "ok"),
+        ("MODEL_SYNC", None, "unhandled"), ("STATUS", None, "ok"),
     ]
 
 
 def test_the_text_table_has_a_protocol_column(run_cli):
     output = run_cli(["table"], cwd=SCOPES).output
     header = next(line for line in output.splitlines() if line.startswith("┃"))
-    rows = [line for line in output.splitlines() if re.match(r"│ (alpha|beta) ", line)]
+    rows: list[list[list[str]]] = []  # the lines of each row, split into cells (a long name wraps)
+    for line in output.splitlines():
+        if re.match(r"│ (alpha|beta) ", line):
+            rows.append([])
+        if line.startswith("│") and rows:
+            rows[-1].append([cell.strip() for cell in line.split("│")[1:-1]])
+
+    def joined(row: list[list[str]], column: int) -> str:
+        return " ".join(cells[column] for cells in row if cells[column])
 
     assert [cell.strip() for cell in header.split("┃")[1:-1]] == [
         "Protocol", "Message type", "Mechanism(s)", "Senders", "Handlers", "Status"
     ]
-    assert [(r.split("│")[1].strip(), r.split("│")[2].strip(), r.split("│")[6].strip()) for r in rows] == [
-        (protocol, message_type, status) for protocol, message_type, status, _ in ROWS
+    assert [(joined(r, 0), joined(r, 1), joined(r, 5)) for r in rows] == [
+        (protocol, _shown(message_type, name), status) for protocol, message_type, name, status, _ in ROWS
     ]
 
 
@@ -336,14 +357,16 @@ def test_the_docs_page_has_a_section_per_protocol(run_cli):
 
     assert [line for line in lines if line.startswith("### Protocol")] == ["### Protocol `alpha`", "### Protocol `beta`"]
     alpha, beta = page.index("### Protocol `alpha`"), page.index("### Protocol `beta`")
-    assert "| `3` | rpc |" in page[alpha:beta] and "**unhandled**" in page[alpha:beta]
+    assert "| `MyMessage.MSG_TYPE_S2C_FINISH (3)` | rpc |" in page[alpha:beta]
+    assert "**unhandled**" in page[alpha:beta]
     assert "| `MODEL_SYNC` |" in page[beta:] and "| `MODEL_SYNC` |" not in page[alpha:beta]
     assert "13 message types in 2 protocols, 22 call sites (0 unresolved: see `fedcl-lint table`)." in lines
     assert (
         "- **error** FCL002 (protocol `alpha`) [algorithms/alpha/server.py:23](algorithms/alpha/server.py#L23): "
-        "`3` is sent over rpc (`send_message`) but no handler is registered for it"
+        "`MyMessage.MSG_TYPE_S2C_FINISH (3)` is sent over rpc (`send_message`) but no handler is registered for it"
     ) in lines
-    assert '    n1 -->|"alpha: 3"| n5' in lines and '    n4 -->|"alpha: HEARTBEAT<br>beta: HEARTBEAT"| n4' in lines
+    assert '    n1 -->|"alpha: MyMessage.MSG_TYPE_S2C_FINISH (3)"| n5' in lines
+    assert '    n4 -->|"alpha: HEARTBEAT<br>beta: HEARTBEAT"| n4' in lines
     assert '    n3 -->|"beta: MODEL_SYNC"| n7' in lines and '    n7(["outside the repository"])' in lines
 
 
@@ -354,7 +377,9 @@ def test_sarif_carries_the_protocol_and_stays_valid(run_cli):
 
     assert list(validator.iter_errors(document)) == []
     [result] = document["runs"][0]["results"]
-    assert result["properties"] == {"messageType": "3", "mechanism": "rpc", "protocol": "alpha"}
+    assert result["properties"] == {
+        "messageType": 3, "messageTypeName": "MyMessage.MSG_TYPE_S2C_FINISH", "mechanism": "rpc", "protocol": "alpha"
+    }
 
 
 def test_a_scoped_manifest_reads_back_as_its_protocol():
@@ -383,13 +408,13 @@ def test_diff_compares_message_types_within_their_protocol(run_cli, project):
     result = run_cli(["diff", str(old), str(new), "--format", "json"], cwd=project)
     assert result.exit_code == 1
     assert result.json["changes"] == [{
-        "kind": "handler-removed", "message_type": "3", "protocol": "beta", "breaking": True,
+        "kind": "handler-removed", "message_type": 3, "name": FINISH, "protocol": "beta", "breaking": True,
         "description": "the rpc handler was removed but it is still sent on rpc at algorithms/beta/server.py:24:19",
     }]
     text = run_cli(["diff", str(old), str(new)], cwd=project).output
     assert text.splitlines()[0] == (
-        "BREAKING  handler-removed  3 [beta]: the rpc handler was removed but it is still sent on rpc at "
-        "algorithms/beta/server.py:24:19"
+        "BREAKING  handler-removed  MyMessage.MSG_TYPE_S2C_FINISH (3) [beta]: the rpc handler was removed but it is "
+        "still sent on rpc at algorithms/beta/server.py:24:19"
     )
 
 
@@ -414,11 +439,11 @@ def test_diff_from_one_protocol_to_scopes_moves_every_type(run_cli, project):
     new = _manifest(run_cli, project, "new.json")
 
     changes = run_cli(["diff", str(old), str(new), "--format", "json"], cwd=project).json["changes"]
-    assert [(c["kind"], c["protocol"], c["message_type"]) for c in changes][:3] == [
-        ("removed", None, "1"), ("removed", None, "2"), ("removed", None, "3"),
+    assert [(c["kind"], c["protocol"], c["message_type"], c.get("name")) for c in changes][:3] == [
+        ("removed", None, 1, INIT), ("removed", None, 2, SYNC), ("removed", None, 3, FINISH),
     ]
-    assert sorted((c["protocol"], c["message_type"]) for c in changes if c["kind"] == "added") == [
-        (protocol, message_type) for protocol, message_type, _, _ in ROWS
+    assert [(c["protocol"], c["message_type"], c.get("name")) for c in changes if c["kind"] == "added"] == [
+        (protocol, message_type, name) for protocol, message_type, name, _, _ in ROWS
     ]
 
 
@@ -436,7 +461,6 @@ def test_diff_against_a_git_revision_keeps_the_scopes(run_cli, project):
     ), encoding="utf-8")
 
     result = run_cli(["diff", "--base", "HEAD", "--format", "json"], cwd=project)
-    assert (result.exit_code, [(c["kind"], c["protocol"], c["message_type"]) for c in result.json["changes"]]) == (
-        0, [("mechanism-changed", "alpha", "3")]
-    )
+    assert (result.exit_code, [(c["kind"], c["protocol"], c["message_type"], c["name"])
+                               for c in result.json["changes"]]) == (0, [("mechanism-changed", "alpha", 3, FINISH)])
     assert run_cli(["check"], cwd=project).exit_code == 0
