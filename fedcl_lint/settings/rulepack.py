@@ -273,7 +273,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     if not envelopes:
         sending = next((c for c in calls.values() if c.envelope), None)
         if sending is not None:
-            raise RulePackError(f"{sources[-1]}: `{sending.name}` sends a `message` object, but no rule pack "
+            raise RulePackError(f"{specs[-1]}: `{sending.name}` sends a `message` object, but no rule pack "
                                 "declares [[envelopes]]")
     by_name: dict[str, CallSpec] = {}
     for call in calls.values():
