@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from trees import build_parse_bound, build_stdlib  # noqa: E402
+from trees import build_envelopes, build_parse_bound, build_stdlib  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -84,11 +84,11 @@ def parse_all(module: str, call: str, tree: Path) -> list[str]:
     return [PYTHON, "-c", _PARSE_ALL.format(module=module, call=call), str(tree)]
 
 
-def floor(tree: Path) -> list[str]:
+def floor(tree: Path, pack_spec: str = "fedcl") -> list[str]:
     """Start, read every file, parse those that mention the names the prefilter searches for."""
     from fedcl_lint.settings.rulepack import load_packs
 
-    pack = load_packs(["fedcl"])
+    pack = load_packs([pack_spec])
     names = sorted(pack.call_names_and_registrations | pack.payload_keys)
     return [PYTHON, "-c", _FLOOR, str(tree), ",".join(names)]
 
@@ -200,6 +200,18 @@ def main() -> int:
             ("warm, one file changed / cold", one_changed / cold, 0.6),
         ]
         report(f"Parse-bound tree: {args.modules} modules of a federated app", rows, targets)
+
+        # message objects built in one function and sent in another
+        envelopes = build_envelopes(work / "envelopes", args.modules)
+        floor_env, _ = timed(floor(envelopes, str(envelopes / "objects.toml")), runs)
+        ast_env, _ = timed(parse_all("ast", "ast.parse", envelopes), runs)
+        one_job_env, _ = timed(fedcl(envelopes, "--no-cache", "--jobs", "1"), runs)
+        report(
+            f"Envelope tree: {args.modules} modules sending message objects built elsewhere",
+            [("ast.parse over every file", ast_env), ("floor: start, read all, parse those naming the pack", floor_env),
+             ("fedcl-lint, 1 job, no cache", one_job_env)],
+            [("1 job / floor", one_job_env / floor_env, 2.0)],
+        )
 
         # scale
         scaled = work / "scaled"

@@ -1,4 +1,4 @@
-"""Benchmark trees: a parse-bound federated app, and the standard library with the seed app.
+"""Benchmark trees: a parse-bound federated app, one whose messages are objects, and the standard library with the seed app.
 
 Both are generated from code in this file (nothing downloaded), so anyone can
 rebuild them: `python benchmarks/trees.py parse-bound OUT` or `... stdlib OUT`.
@@ -130,6 +130,146 @@ def build_parse_bound(out: Path, modules: int = 2000) -> Path:
     return out
 
 
+_ENVELOPE_PACK = """[pack]
+name = "objects"
+description = "Message objects built by managers, sent whole."
+
+[mechanisms.rpc]
+title = "Messages"
+description = "A manager's Message, dispatched by type to the handler registered for it."
+handler_args = ["msg_params"]
+
+[[envelopes]]
+class = "Message"
+message_type = { position = 0, keyword = "msg_type" }
+setter = { name = "set_type", position = 0 }
+
+[[calls]]
+name = "send_message"
+role = "send"
+mechanism = "rpc"
+message = { position = 0, keyword = "message" }
+
+[[calls]]
+name = "register_message_receive_handler"
+role = "handle"
+mechanism = "rpc"
+message_type = { position = 0, keyword = "msg_type" }
+handler = { position = 1, keyword = "handler" }
+"""
+
+_ENVELOPE_DEFINE = '''"""Messages of algorithm {n}."""
+
+
+class Message:
+    def __init__(self, msg_type=None, sender=None, receiver=None):
+        self.type = msg_type
+        self.params = {{}}
+
+    def set_type(self, msg_type):
+        self.type = msg_type
+
+    def add_params(self, key, value):
+        self.params[key] = value
+
+
+class MyMessage{n}:
+    S2C_INIT = 1
+    S2C_SYNC = 2
+    S2C_FINISH = 3
+    C2S_MODEL = 4
+'''
+
+_ENVELOPE_SERVER = '''"""Server {i} of algorithm {n}: messages built in one method, sent in another."""
+
+from .define import Message, MyMessage{n}
+
+
+class Server{n}_{i}:
+    def __init__(self, comm):
+        self.comm = comm
+        self.register_message_receive_handler(MyMessage{n}.C2S_MODEL, self.handle_model)
+
+    def _sync(self, receiver, weights):
+        message = Message(MyMessage{n}.S2C_SYNC, 0, receiver)
+        message.add_params("weights", weights)
+        return message
+
+    def init_clients(self, clients):
+        for client in clients:
+            message = Message()
+            message.set_type(MyMessage{n}.S2C_INIT)
+            self.send_message(message)
+
+    def handle_model(self, msg_params):
+        self.send_message(self._sync(msg_params["sender"], msg_params["weights"]))
+
+    def prepare_finish(self, receiver):
+        self.finish_msg = Message(MyMessage{n}.S2C_FINISH, 0, receiver)
+
+    def finish(self):
+        self.send_message(self.finish_msg)
+
+    def send_message(self, message):
+        self.comm.send_message(message)
+
+    def register_message_receive_handler(self, msg_type, handler):
+        self.comm.register_message_receive_handler(msg_type, handler)
+'''
+
+_ENVELOPE_CLIENT = '''"""Client {i} of algorithm {n}: replies through a helper that sends."""
+
+from .define import Message, MyMessage{n}
+
+
+class Client{n}_{i}:
+    def __init__(self, comm, rank):
+        self.comm = comm
+        self.rank = rank
+        comm.register_message_receive_handler(MyMessage{n}.S2C_INIT, self.handle_init)
+        comm.register_message_receive_handler(MyMessage{n}.S2C_SYNC, self.handle_sync)
+        comm.register_message_receive_handler(MyMessage{n}.S2C_FINISH, self.handle_finish)
+
+    def handle_init(self, msg_params):
+        return self.train(msg_params)
+
+    def handle_sync(self, msg_params):
+        return self.train(msg_params)
+
+    def handle_finish(self, msg_params):
+        self.done = True
+
+    def train(self, msg_params):
+        reply = Message(MyMessage{n}.C2S_MODEL, self.rank, 0)
+        reply.add_params("weights", [0.0])
+        return self._send_impl(0, reply)
+
+    def _send_impl(self, receiver, message):
+        self.comm.send_message(message)
+'''
+
+
+def build_envelopes(out: Path, modules: int = 2000) -> Path:
+    """`modules` modules of algorithms whose messages are objects built in one function and sent in
+    another (`objects.toml` beside them declares the envelope): a definitions module, 4 servers and
+    5 clients per algorithm."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / "objects.toml").write_text(_ENVELOPE_PACK)
+    (out / "pyproject.toml").write_text('[tool.fedcl-lint]\nrules = ["objects.toml"]\n')
+    for n in range(max(1, modules // 10)):
+        package = out / f"algo{n}"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "define.py").write_text(_ENVELOPE_DEFINE.format(n=n))
+        for i in range(4):
+            (package / f"server{i}.py").write_text(_ENVELOPE_SERVER.format(n=n, i=i))
+        for i in range(5):
+            (package / f"client{i}.py").write_text(_ENVELOPE_CLIENT.format(n=n, i=i))
+    return out
+
+
 def build_stdlib(out: Path) -> Path:
     """The interpreter's standard library (no site-packages) plus the seed app."""
     if out.exists():
@@ -143,12 +283,14 @@ def build_stdlib(out: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["parse-bound", "stdlib"])
+    parser.add_argument("kind", choices=["parse-bound", "envelopes", "stdlib"])
     parser.add_argument("out", type=Path)
     parser.add_argument("--modules", type=int, default=2000)
     args = parser.parse_args()
     if args.kind == "parse-bound":
         build_parse_bound(args.out, args.modules)
+    elif args.kind == "envelopes":
+        build_envelopes(args.out, args.modules)
     else:
         build_stdlib(args.out)
     print(f"built {args.kind} tree in {args.out}", file=sys.stderr)

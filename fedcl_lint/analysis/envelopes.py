@@ -63,6 +63,7 @@ class EnvelopeTracer:
     def __init__(self, linker: Linker):
         self.linker = linker
         self.specs = linker.pack.envelopes
+        self._specs_of: dict[tuple[str, Position], EnvelopeSpec | None] = {}  # see `_spec`
 
     def trace(self, expr: Expr, module: Module) -> list[Traced]:
         """Each way the object `expr` (a send's argument, in `module`) was built and typed; an empty
@@ -106,7 +107,7 @@ class EnvelopeTracer:
 
     def _built(self, built: Construction, module: Module, holder: tuple[str, ...] | None) -> list[Traced]:
         """A message class's instance: typed by its constructor's argument, or set on it later."""
-        spec = self._spec(built.func, module)
+        spec = self._spec(built, module)
         if spec is None:
             return []  # a class of that name that is not the packs' message class
         later = self._set_later(spec, module, holder)
@@ -119,12 +120,15 @@ class EnvelopeTracer:
                            f"the message object built at line {built.position[0]} is given no type")]
         return [Traced(value, module, built.position)]
 
-    def _spec(self, func: Expr, module: Module) -> EnvelopeSpec | None:
-        typing = self.linker.receivers
-        for spec in self.specs:
-            if spec.classes and typing.matches(typing.type_of(CallResult(func, ""), module), spec.classes):
-                return spec
-        return None
+    def _spec(self, construction: Construction, module: Module) -> EnvelopeSpec | None:
+        """The envelope a construction builds (memoised: every send of it asks, in every round)."""
+        key = (module.file.display, construction.position)
+        if key not in self._specs_of:
+            typing = self.linker.receivers
+            built = typing.type_of(CallResult(construction.func, ""), module)
+            self._specs_of[key] = next(
+                (spec for spec in self.specs if spec.classes and typing.matches(built, spec.classes)), None)
+        return self._specs_of[key]
 
     def _set_later(self, spec: EnvelopeSpec, module: Module, holder: tuple[str, ...] | None) -> list[Expr]:
         """The types `msg.<attribute> = X` and `msg.<setter>(X)` give the object a holder names (a

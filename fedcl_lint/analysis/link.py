@@ -297,6 +297,7 @@ class Linker:
         # Per call, what no round of the fixpoint changes: the sites a call of a pack API
         # makes, and the definition a callee resolves to (only the wrappers it reaches grow).
         self._pack_sites: dict[tuple[str, int], list[_RawSite]] = {}
+        self._wrapper_sites: dict[tuple[object, ...], list[_RawSite]] = {}  # by call, wrapper API and shift
         self._callees: dict[tuple[str, int], tuple[list[tuple[Module, FunctionFacts, int]], bool]] = {}
         self._lineages: dict[tuple[str, str], _Lineage] = {}
         self._payload_sites: dict[str, list[_RawSite]] = {}  # by module
@@ -367,7 +368,10 @@ class Linker:
                 reached = self._wrapper_apis(module, call, key, wrappers) if call.name in wrapper_names else []
                 if reached:
                     for api, shift in reached:
-                        raw += self._call_site(module, call, api, shift)
+                        reached_key = (key, api.chain, api.kind, shift)  # the same in every round
+                        if reached_key not in self._wrapper_sites:
+                            self._wrapper_sites[reached_key] = self._call_site(module, call, api, shift)
+                        raw += self._wrapper_sites[reached_key]
                 elif call.name in self.pack_apis:
                     if key not in self._pack_sites:
                         self._pack_sites[key] = self._pack_site(module, call)
