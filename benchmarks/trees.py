@@ -1,4 +1,5 @@
-"""Benchmark trees: a parse-bound federated app, one whose messages are objects, and the standard library with the seed app.
+"""Benchmark trees: a parse-bound federated app, one whose messages are objects, and the standard
+library with the seed app.
 
 Both are generated from code in this file (nothing downloaded), so anyone can
 rebuild them: `python benchmarks/trees.py parse-bound OUT` or `... stdlib OUT`.
