@@ -417,6 +417,17 @@ def demo(clients: int, rounds: int, bug: bool) -> None:
     sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console()))
 
 
+@cli.command()
+def server() -> None:
+    """Serve editors over the Language Server Protocol (standard input and output)."""
+    try:
+        from fedcl_lint.server import serve
+    except ImportError as exc:  # pygls is an optional dependency
+        raise FatalError(f"the language server needs pygls: pip install 'fedcl-lint[server]' ({exc})") from None
+    gc.enable()  # a long-lived process: `main` turned the collector off for one short run
+    serve()
+
+
 def _protocol_settings(paths: tuple[str, ...], config_file: str | None, packs: tuple[str, ...]) -> Config:
     """The settings of the commands that describe the protocol (`table`, `docs`, `diff`): the baseline
     only hides known findings from `check`, so it is neither read nor required there."""
@@ -527,7 +538,7 @@ def main() -> NoReturn:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except OSError:  # e.g. the reader of a pipe has gone: nothing more can be said
+    except (OSError, ValueError):  # the reader of a pipe has gone, or the server closed its stdout
         code = code or EXIT_ERROR
     os._exit(code)
 

@@ -142,6 +142,14 @@ class FactStore:
             self._normalised[file] = content if failure is not None else normalised
         return self._normalised[file]
 
+    def replace(self, file: SourceFile, content: bytes) -> None:
+        """Take `content` as the file's (an editor's unsaved text): its facts are extracted again
+        when the next linking needs them; every other file's are kept."""
+        self.contents[file] = content
+        self.oversized.pop(file, None)
+        self._normalised.pop(file, None)
+        self.modules.pop(file, None)
+
     def module(self, file: SourceFile) -> Module:
         """One module, parsed on demand (an import needs its definitions)."""
         if file not in self.modules:

@@ -79,12 +79,23 @@ def _analyze(
     paths: list[str] | tuple[str, ...], config: Config, pack: RulePack, cwd: Path, options: EngineOptions,
     on_progress: Callable[[int, int], None] | None,
 ) -> Analysis:
-    selection = FileSelection(
+    discovery = discover(paths, cwd, selection_of(config))
+    store = FactStore(list(discovery.files), pack, options, on_progress=on_progress)
+    return analyze_store(store, discovery, config, cwd)
+
+
+def selection_of(config: Config) -> FileSelection:
+    """Which files the configuration makes the project's."""
+    return FileSelection(
         root=config.root, include=config.include, exclude=config.exclude, respect_gitignore=config.respect_gitignore
     )
-    discovery = discover(paths, cwd, selection)
+
+
+def analyze_store(store: FactStore, discovery: Discovery, config: Config, cwd: Path) -> Analysis:
+    """Link, tabulate, check and refine the files of `store` (whose facts it may hold already, as an
+    editor's session keeps them from one analysis to the next)."""
+    pack = store.pack
     files = list(discovery.files)
-    store = FactStore(files, pack, options, on_progress=on_progress)
     linked = Linker(store, pack).link()
     table = _scoped(build_table(linked), files, config, cwd)
     store.save()

@@ -1,0 +1,70 @@
+"""An editor's session: one project analysed again and again, the open documents' text in place of the files'.
+
+A run of `check` reads, parses and links the whole project once. An editor asks after every
+edit; the session keeps what does not change: the files it read and the facts extracted
+from them. An edit replaces one file's text and drops that file's facts only, so the next
+analysis extracts one file and links the project (linking is fast next to parsing). A file
+the session has not seen (created, or outside the last discovery) makes it discover again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fedcl_lint.analysis.discover import Discovery, SourceFile, discover
+from fedcl_lint.analysis.load import EngineOptions, FactStore
+from fedcl_lint.refine.result import Analysis
+from fedcl_lint.settings.config import Config, load_config
+from fedcl_lint.settings.rulepack import load_packs
+from fedcl_lint.workflow.pipeline import analyze_store, paused_gc, selection_of
+
+
+class Session:
+    """The analysis state of one project folder, kept in memory between analyses."""
+
+    def __init__(self, root: Path, config: Config | None = None):
+        self.root = Path(os.path.abspath(root))
+        self.config = config if config is not None else load_config(["."], self.root)
+        self.pack = load_packs(self.config.rules)
+        self.texts: dict[Path, bytes] = {}  # open documents: their text as the editor has it
+        self._discovery: Discovery | None = None
+        self._store: FactStore | None = None
+        self._files: dict[Path, SourceFile] = {}
+
+    def set_text(self, path: Path, text: str | None) -> None:
+        """The editor's text of `path` (None: closed, the file on disk counts again)."""
+        path = Path(os.path.abspath(path))
+        if text is None:
+            self.texts.pop(path, None)
+            content = _read(path)
+        else:
+            content = self.texts[path] = text.encode("utf-8", "surrogatepass")
+        file = self._files.get(path)
+        if file is None or content is None:
+            self._store = None  # a file the last discovery did not find, or one gone: discover again
+        elif self._store is not None:
+            self._store.replace(file, content)
+
+    def analyze(self) -> Analysis:
+        """Findings and table of the project as the editor shows it now."""
+        with paused_gc():
+            if self._store is None or self._discovery is None:
+                self._discovery = discover(["."], self.root, selection_of(self.config))
+                self._files = {file.path: file for file in self._discovery.files}
+                self._store = FactStore(list(self._discovery.files), self.pack, EngineOptions(jobs=1))
+                for path, content in self.texts.items():
+                    if path in self._files:
+                        self._store.replace(self._files[path], content)
+            return analyze_store(self._store, self._discovery, self.config, self.root)
+
+    def display(self, path: Path) -> str:
+        """How findings name `path`: relative to the session's folder, as `check` run there does."""
+        return os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
