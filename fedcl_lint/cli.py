@@ -246,7 +246,7 @@ def table(
         from fedcl_lint.output import json_report
         from fedcl_lint.output.manifest import manifest_document
 
-        click.echo(json_report.dumps(manifest_document(Protocol.from_table(analysis.table))), nl=False)
+        click.echo(json_report.dumps(manifest_document(Protocol.from_table(analysis.table, analysis.pack))), nl=False)
     else:
         from rich.console import Console  # rich is loaded only for the views that draw with it
 
@@ -354,7 +354,8 @@ def _protocols_since(
     from fedcl_lint.workflow.pipeline import analyze
 
     config = _protocol_settings(paths, config_file, packs)
-    new = Protocol.from_table(_analyze(paths, config, options).table)
+    current = _analyze(paths, config, options)
+    new = Protocol.from_table(current.table, current.pack)
     cwd = Path.cwd().resolve()
     try:
         with tree_at(revision, cwd) as (top, copy):
@@ -377,9 +378,9 @@ def _protocols_since(
                 base_paths.append(str(moved))
             try:
                 analysis = analyze(base_paths, base_config, cwd=base_cwd, options=options)
-            except (DiscoveryError, RulePackError) as exc:
+            except (DiscoveryError, RulePackError, ConfigError) as exc:
                 raise FatalError(f"at {revision}: {exc}") from None
-            old = Protocol.from_table(analysis.table)
+            old = Protocol.from_table(analysis.table, analysis.pack)
     except GitError as exc:
         raise FatalError(f"--base {revision}: {exc}") from None
     return old, new
@@ -489,7 +490,7 @@ def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> 
     progress = ProgressAfter() if sys.stderr.isatty() else None
     try:
         analysis = analyze(paths or (".",), config, options=options, on_progress=progress)
-    except (DiscoveryError, RulePackError, BaselineError) as exc:
+    except (DiscoveryError, RulePackError, BaselineError, ConfigError) as exc:
         raise FatalError(str(exc)) from None
     finally:
         if progress is not None:

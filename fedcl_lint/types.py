@@ -1,20 +1,54 @@
-"""The shared vocabulary of every stage: mechanisms, roles, severities, codes, locations, findings."""
+"""The shared vocabulary of every stage: mechanisms (channels), roles, severities, codes, locations, findings."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import ClassVar
 
 
-class Mechanism(str, Enum):
-    """How a message travels: request-response or fire-and-forget."""
+class Mechanism(str):
+    """A channel: how a message travels, by the name its rule pack gives it (`rpc`, `event`, `call`...).
 
-    RPC = "rpc"
-    EVENT = "event"
+    One type for one concept: packs of version 2 declare any channels (`[channels.NAME]`), those of
+    version 1 the two that `RPC` and `EVENT` name (the built-in pack's two as well). The name stays
+    `Mechanism`, as in every record, finding and output field (`"mechanism": "rpc"`), since the value
+    is still the mechanism a site uses; what a channel means (its title, whether its sender waits for
+    a reply, whether it is local) is the pack's `ChannelSpec`. Compared and hashed as its name.
+    """
+
+    __slots__ = ()
+
+    RPC: ClassVar[Mechanism]
+    EVENT: ClassVar[Mechanism]
+
+    @property
+    def value(self) -> str:
+        """The name, as a plain string (what JSON and TOML hold)."""
+        return str.__str__(self)
 
     def __str__(self) -> str:
-        return self.value
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Mechanism({str.__str__(self)!r})"
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return Mechanism, (str.__str__(self),)
+
+
+Mechanism.RPC = Mechanism("rpc")
+Mechanism.EVENT = Mechanism("event")
+# The order of channels when nothing declares one (a manifest written before channels): the two of
+# version 1 first, then the others by name.
+DEFAULT_CHANNELS = (Mechanism.RPC, Mechanism.EVENT)
+
+
+def ordered(mechanisms: Iterable[Mechanism], order: Sequence[Mechanism] = DEFAULT_CHANNELS) -> tuple[Mechanism, ...]:
+    """`mechanisms` once each, in `order` (a pack's declaration order), then any others by name."""
+    rank = {m: i for i, m in enumerate(order)}
+    return tuple(sorted(set(mechanisms), key=lambda m: (rank.get(m, len(rank)), m.value)))
 
 
 class Role(str, Enum):

@@ -160,7 +160,7 @@ def test_editing_what_extraction_does_not_read_keeps_the_entries(tmp_path):
     shipped = (Path(__file__).parent.parent / "fedcl_lint" / "rules" / "fedcl.toml").read_text(encoding="utf-8")
     edited = tmp_path / "edited.toml"
     edited.write_text(shipped.replace("business messages over RPC", "business messages, over RPC") +
-                      '\n[[calls]]\nname = "relay"\nrole = "send"\nmechanism = "rpc"\nmessage_type = { position = 0 }\n')
+                      '\n[[calls]]\nname = "relay"\nrole = "send"\nchannel = "rpc"\nmessage_type = { position = 0 }\n')
     payload = tmp_path / "payload.toml"
     payload.write_text(shipped.replace('key = "message_type"', 'key = "kind"', 1))
 

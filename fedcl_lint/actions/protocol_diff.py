@@ -27,7 +27,7 @@ from pathlib import Path
 
 from fedcl_lint.analysis.protocol import Message, Protocol
 from fedcl_lint.files import json_text
-from fedcl_lint.types import Mechanism, MessageType, Role, plural
+from fedcl_lint.types import Mechanism, MessageType, Role, ordered, plural
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def diff_protocols(old: Protocol, new: Protocol) -> tuple[Change, ...]:
     """Every protocol change from `old` to `new`, sorted by protocol scope and message type. A message
     type is compared within its scope: one that moves to another scope is removed from one, added to the other."""
     before_by_type, after_by_type = _by_type(old), _by_type(new)
+    order = new.channel_order
     changes = []
     for key in sorted(before_by_type.keys() | after_by_type.keys(), key=lambda k: (k[0] or "", k[1].sort_key)):
         before, after = before_by_type.get(key), after_by_type.get(key)
@@ -50,16 +51,17 @@ def diff_protocols(old: Protocol, new: Protocol) -> tuple[Change, ...]:
         if after is not None:
             name = after.message_type  # shown by the new protocol's name for it
         if before is None and after is not None:
-            changes.append(Change("added", name, False, f"new message type, {_mechanisms(after.mechanisms)}", scope))
+            changes.append(Change("added", name, False, f"new message type, {_mechanisms(after.mechanisms, order)}",
+                                  scope))
         elif after is None and before is not None:
             handled = bool(before.handled_on)
             changes.append(
                 Change("removed", name, handled,
-                       f"no longer sent or handled (was {_mechanisms(before.mechanisms)})"
+                       f"no longer sent or handled (was {_mechanisms(before.mechanisms, order)})"
                        + ("; peers running the old code may still send it" if handled else ""), scope)
             )
         elif before is not None and after is not None:
-            changes.extend(_changes_of(before, after))
+            changes.extend(_changes_of(before, after, order))
     return tuple(changes)
 
 
@@ -68,7 +70,7 @@ def _by_type(protocol: Protocol) -> dict[tuple[str | None, MessageType], Message
     return {(message.scope, message.message_type): message for message in protocol.messages}
 
 
-def _changes_of(before: Message, after: Message) -> list[Change]:
+def _changes_of(before: Message, after: Message, order: tuple[Mechanism, ...]) -> list[Change]:
     name = after.message_type
     handler_removed = frozenset(m for m in before.handled_on - after.handled_on if after.locations(Role.SEND, m))
     changes = []
@@ -83,13 +85,13 @@ def _changes_of(before: Message, after: Message) -> list[Change]:
         changes.append(
             Change(
                 "mechanism-changed", name, bool(lost),
-                f"{_shape(before)} -> {_shape(after)}"
-                + (f"; {_mechanisms(lost)} no longer work{'s' if len(lost) == 1 else ''} with peers running "
+                f"{_shape(before, order)} -> {_shape(after, order)}"
+                + (f"; {_mechanisms(lost, order)} no longer work{'s' if len(lost) == 1 else ''} with peers running "
                    f"the old code" if lost else ""),
                 before.scope,
             )
         )
-    for mechanism in sorted(handler_removed, key=list(Mechanism).index):
+    for mechanism in ordered(handler_removed, order):
         changes.append(
             Change(
                 "handler-removed", name, True,
@@ -101,14 +103,14 @@ def _changes_of(before: Message, after: Message) -> list[Change]:
     return changes
 
 
-def _mechanisms(mechanisms: Collection[Mechanism]) -> str:
-    return " and ".join(m.value for m in Mechanism if m in mechanisms) or "no mechanism"
+def _mechanisms(mechanisms: Collection[Mechanism], order: tuple[Mechanism, ...]) -> str:
+    return " and ".join(m.value for m in ordered(mechanisms, order)) or "no mechanism"
 
 
-def _shape(message: Message) -> str:
+def _shape(message: Message, order: tuple[Mechanism, ...]) -> str:
     return (
-        f"sent on {_mechanisms(message.sent_on) if message.sent_on else 'nothing'}, "
-        f"handled on {_mechanisms(message.handled_on) if message.handled_on else 'nothing'}"
+        f"sent on {_mechanisms(message.sent_on, order) if message.sent_on else 'nothing'}, "
+        f"handled on {_mechanisms(message.handled_on, order) if message.handled_on else 'nothing'}"
     )
 
 

@@ -45,7 +45,7 @@ from fedcl_lint.analysis.facts import (
 from fedcl_lint.analysis.load import FactStore, Module
 from fedcl_lint.analysis.receivers import ReceiverTyping
 from fedcl_lint.records import Record
-from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, Receivers, RulePack, UnknownReceiver
+from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, Receivers, Registry, RulePack, UnknownReceiver
 from fedcl_lint.types import Location, Mechanism, MessageType, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
@@ -101,11 +101,11 @@ class LinkedSite(Record):
     """
 
     __slots__ = ("api", "role", "mechanism", "location", "resolution", "function", "via", "handler", "unawaited",
-                 "built_at")
+                 "built_at", "registry")
 
     def __init__(self, api: str, role: Role, mechanism: Mechanism, location: Location, resolution: Resolution,
                  function: str | None, via: tuple[str, ...] = (), handler: HandlerRef | None = None,
-                 unawaited: bool = False, built_at: Location | None = None):
+                 unawaited: bool = False, built_at: Location | None = None, registry: Registry | None = None):
         self.api = api
         self.role = role
         self.mechanism = mechanism
@@ -116,10 +116,16 @@ class LinkedSite(Record):
         self.handler = handler
         self.unawaited = unawaited
         self.built_at = built_at  # a message object's construction, for a send of one
+        self.registry = registry  # a handle site's: the channels it serves, how it calls its handler
 
     @property
     def message_type(self) -> MessageType | None:
         return self.resolution.value
+
+    @property
+    def channels(self) -> tuple[Mechanism, ...]:
+        """The channel a send is on; every channel a handle site's registry serves."""
+        return self.registry.serves if self.registry is not None else (self.mechanism,)
 
 
 class Wrapper(Record):
@@ -150,10 +156,10 @@ class LinkResult(Record):
 class _Api(Record):
     """Something that sends or handles: a rule-pack call or an inferred wrapper."""
 
-    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain", "envelope")
+    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain", "envelope", "registry")
 
     def __init__(self, name: str, role: Role, mechanism: Mechanism, message_type: ArgSlot, handler: ArgSlot | None,
-                 coroutine: bool, chain: tuple[str, ...], envelope: bool = False):
+                 coroutine: bool, chain: tuple[str, ...], envelope: bool = False, registry: Registry | None = None):
         self.name = name
         self.role = role
         self.mechanism = mechanism
@@ -162,11 +168,13 @@ class _Api(Record):
         self.coroutine = coroutine
         self.chain = chain  # from this API down to the rule-pack call
         self.envelope = envelope
+        self.registry = registry  # a handle call's
 
     @property
-    def kind(self) -> tuple[Role, Mechanism, ArgSlot, ArgSlot | None, bool, bool]:
+    def kind(self) -> tuple[Role, Mechanism, ArgSlot, ArgSlot | None, bool, bool, Registry | None]:
         """What a caller needs to know, whichever definition it reaches."""
-        return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine, self.envelope)
+        return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine, self.envelope,
+                self.registry)
 
 
 class _RawSite(Record):
@@ -276,7 +284,7 @@ class Linker:
         for spec in pack.calls:
             self.pack_apis.setdefault(spec.name, []).append((
                 _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler, spec.coroutine,
-                     (spec.name,), spec.envelope),
+                     (spec.name,), spec.envelope, spec.registry),
                 spec.receivers,
             ))
         self.payload_apis = {
@@ -501,7 +509,8 @@ class Linker:
             return []
         param = function.params[spec.payload_argument].name
         chain = (f"{function.qualname}{DISPATCHER}", spec.registration)
-        api = _Api(function.qualname, Role.HANDLE, spec.mechanism, ArgSlot(None, None), None, False, chain)
+        api = _Api(function.qualname, Role.HANDLE, spec.mechanism, ArgSlot(None, None), None, False, chain,
+                   registry=spec.registry)
         return [
             _RawSite(owner, api, case.value, "", case.position, case.function)
             for case in owner.facts.dispatch_cases
@@ -563,7 +572,8 @@ class Linker:
         apis = sorted(wrappers[definitions[0]], key=_api_key)
         if len(definitions) > 1:  # all wrappers of the same kind: which one runs does not matter
             apis = [_Api(api.name, api.role, api.mechanism, api.message_type, api.handler, api.coroutine,
-                         (f"{name} (one of {len(definitions)} definitions)", api.chain[-1]), api.envelope)
+                         (f"{name} (one of {len(definitions)} definitions)", api.chain[-1]), api.envelope,
+                         api.registry)
                     for api in apis]
         return [(api, 0) for api in apis]
 
@@ -591,7 +601,7 @@ class Linker:
             if handler_param is not None and handler_param.function == function.qualname:
                 handler_slot = _slot_of(function, handler_param.param)
             api = _Api(function.name, site.api.role, site.api.mechanism, slot, handler_slot,
-                       function.is_async, (function.qualname, *site.api.chain), site.envelope)
+                       function.is_async, (function.qualname, *site.api.chain), site.envelope, site.api.registry)
             ways = found.setdefault(_identity(site.origin, function.qualname), {})
             way = (*api.kind, api.chain[-1])
             if way not in ways or (len(api.chain), api.chain) < (len(ways[way].chain), ways[way].chain):
@@ -619,6 +629,7 @@ class Linker:
             handler=self._handler(site.handler, site.module) if site.handler is not None else None,
             unawaited=site.bare and site.api.coroutine,
             built_at=site.origin.location(site.built_at) if site.built_at is not None else None,
+            registry=site.api.registry,
         )
 
     # functions and handlers

@@ -9,11 +9,13 @@ resolved values, forwarding calls).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fedcl_lint.analysis.link import LinkedSite, Step, Wrapper
 from fedcl_lint.analysis.table import ProtocolTable, Status
-from fedcl_lint.types import Location, Mechanism, MessageType, Role
+from fedcl_lint.settings.rulepack import RulePack
+from fedcl_lint.types import DEFAULT_CHANNELS, Location, Mechanism, MessageType, Role, ordered
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class Site:
     handler: str | None = None  # the handler a registration names
     resolution: tuple[Step, ...] = ()  # how the message type was found
     built_at: Location | None = None  # where the message object a send sends was built
+    serves: tuple[Mechanism, ...] = ()  # a handle site's channels, when its registry serves more than `mechanism`
+
+    @property
+    def channels(self) -> tuple[Mechanism, ...]:
+        """The channel a send is on; every channel a handle site's registry serves."""
+        return self.serves or (self.mechanism,)
 
     @classmethod
     def from_linked(cls, site: LinkedSite) -> Site:
@@ -42,6 +50,7 @@ class Site:
             handler=site.handler.description if site.handler else None,
             resolution=site.resolution.steps,
             built_at=site.built_at,
+            serves=site.channels if len(site.channels) > 1 else (),
         )
 
 
@@ -67,7 +76,7 @@ class Message:
 
     @property
     def handled_on(self) -> frozenset[Mechanism]:
-        return frozenset(s.mechanism for s in self.handles)
+        return frozenset(m for s in self.handles for m in s.channels)
 
     @property
     def working(self) -> frozenset[Mechanism]:
@@ -76,15 +85,24 @@ class Message:
 
     @property
     def mechanisms(self) -> tuple[Mechanism, ...]:
-        """Every mechanism the type is sent or handled on, in the order of `Mechanism`."""
-        return tuple(m for m in Mechanism if m in self.sent_on | self.handled_on)
+        """Every channel the type is sent or handled on, in the default order (`Protocol.ordered` follows
+        the pack's)."""
+        return ordered(self.sent_on | self.handled_on)
 
     @property
     def status(self) -> Status:
         return Status.of(self.sent_on, self.handled_on)
 
     def locations(self, role: Role, mechanism: Mechanism) -> tuple[Location, ...]:
-        return tuple(s.location for s in self.sites if s.role is role and s.mechanism is mechanism)
+        return tuple(s.location for s in self.sites if s.role is role and mechanism in s.channels)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel as the protocol model knows it: its name, and whether it is local (in-process only)."""
+
+    name: Mechanism
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,9 +126,24 @@ class Protocol:
     unresolved: tuple[Unresolved, ...] = ()
     wrappers: tuple[Wrapper, ...] = ()
     scopes: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = ()  # the rule packs' channels, in declaration order (none: not known)
+
+    @property
+    def channel_order(self) -> tuple[Mechanism, ...]:
+        return tuple(c.name for c in self.channels) or DEFAULT_CHANNELS
+
+    def ordered(self, mechanisms: Iterable[Mechanism]) -> tuple[Mechanism, ...]:
+        """Channels in the packs' order (the default one when the protocol does not say)."""
+        return ordered(mechanisms, self.channel_order)
+
+    def mechanisms_of(self, message: Message) -> tuple[Mechanism, ...]:
+        return self.ordered(message.sent_on | message.handled_on)
+
+    def is_local(self, mechanism: Mechanism) -> bool:
+        return any(c.name == mechanism and c.local for c in self.channels)
 
     @classmethod
-    def from_table(cls, table: ProtocolTable) -> Protocol:
+    def from_table(cls, table: ProtocolTable, pack: RulePack | None = None) -> Protocol:
         if table.scopes:
             messages = tuple(
                 Message(entry.message_type, tuple(Site.from_linked(s) for s in entry.sites), scope.name)
@@ -129,6 +162,7 @@ class Protocol:
             ),
             wrappers=table.wrappers,
             scopes=tuple(scope.name for scope in table.scopes),
+            channels=tuple(Channel(name, spec.local) for name, spec in pack.channels.items()) if pack else (),
         )
 
     @property

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from fedcl_lint.analysis.link import LinkedSite, LinkResult, Resolution, Wrapper
-from fedcl_lint.types import Mechanism, MessageType, Role
+from fedcl_lint.types import Mechanism, MessageType, Role, ordered
 
 
 class Status(str, Enum):
     """How a message type's senders and handlers fit together."""
 
     OK = "ok"
-    MISMATCH = "mismatch"  # some sends use a mechanism no handler listens on
+    MISMATCH = "mismatch"  # some sends use a channel no handler's registry serves
     UNHANDLED = "unhandled"  # sent, handled nowhere
     UNUSED = "unused"  # handled, never sent
 
@@ -49,11 +49,12 @@ class MessageEntry:
 
     @property
     def handle_mechanisms(self) -> frozenset[Mechanism]:
-        return frozenset(s.mechanism for s in self.handles)
+        """Every channel a registry of its handlers serves."""
+        return frozenset(m for s in self.handles for m in s.channels)
 
     @property
     def mechanisms(self) -> tuple[Mechanism, ...]:
-        return tuple(m for m in Mechanism if m in self.send_mechanisms | self.handle_mechanisms)
+        return ordered(self.send_mechanisms | self.handle_mechanisms)
 
     @property
     def status(self) -> Status:

@@ -103,14 +103,21 @@ class SiteCheck(Check):
         raise NotImplementedError
 
 
-def describe(mechanism: Mechanism) -> str:
-    """`over rpc` / `as an event`: how a sentence says a mechanism."""
-    return "over rpc" if mechanism is Mechanism.RPC else "as an event"
+def describe(*channels: Mechanism) -> str:
+    """How a sentence says a channel (`over rpc`, `as an event`, ``on `notify` ``), or the channels a
+    registry serves (``on `call` and `notify` ``)."""
+    if len(channels) == 1:
+        channel = channels[0]
+        if channel == Mechanism.RPC:
+            return "over rpc"
+        return "as an event" if channel == Mechanism.EVENT else f"on `{channel}`"
+    names = [f"`{c}`" for c in channels]
+    return f"on {', '.join(names[:-1])} and {names[-1]}"
 
 
 def related_sites(sites: tuple[LinkedSite, ...] | list[LinkedSite], note: str) -> tuple[Related, ...]:
     """Related locations; `note` may use {api} and {how} (e.g. "over rpc")."""
     return tuple(
-        Related(s.location, s.role, s.mechanism, note.format(api=s.api, how=describe(s.mechanism)))
+        Related(s.location, s.role, s.mechanism, note.format(api=s.api, how=describe(*s.channels)))
         for s in sites
     )

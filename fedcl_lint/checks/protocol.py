@@ -9,12 +9,13 @@ from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, Status
 from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, describe, related_sites
 from fedcl_lint.settings.rulepack import RulePack
-from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity
+from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity, ordered
 
 
-def _alternatives(pack: RulePack, mechanism: Mechanism, role: Role) -> str:
-    names = pack.call_names(mechanism, role)
-    return " or ".join(f"`{n}`" for n in names) if names else f"a {role} call on {mechanism}"
+def _alternatives(pack: RulePack, channels: tuple[Mechanism, ...], role: Role) -> str:
+    """The API calls that send on one of `channels` (or register into a registry serving one)."""
+    names = list(dict.fromkeys(name for channel in channels for name in pack.call_names(channel, role)))
+    return " or ".join(f"`{n}`" for n in names) if names else f"a {role} call on {' or '.join(channels)}"
 
 
 class MechanismMismatch(EntryCheck):
@@ -55,24 +56,24 @@ class MechanismMismatch(EntryCheck):
         if entry.status is not Status.MISMATCH:
             return
         handled = entry.handle_mechanisms
+        others = ordered(handled, ctx.pack.channel_order)  # the channels its handlers' registries serve
         for send in entry.sends:
             mechanism = send.mechanism
             if mechanism in handled:
                 continue
-            other = next(iter(handled))
             handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
-            change_send = f"send it with {_alternatives(ctx.pack, other, Role.SEND)}"
-            change_handler = f"register it with {_alternatives(ctx.pack, mechanism, Role.HANDLE)}"
+            change_send = f"send it with {_alternatives(ctx.pack, others, Role.SEND)}"
+            change_handler = f"register it with {_alternatives(ctx.pack, (mechanism,), Role.HANDLE)}"
             declared = entry.message_type.declared(ctx.policy)
             if declared is None:
                 fix = f"{change_send}, or {change_handler}"
             else:
-                fix = (change_send if declared is other else change_handler) + (
+                fix = (change_send if declared in handled else change_handler) + (
                     f" (the protocol policy declares `{entry.message_type}` as {declared})"
                 )
             message = (
                 f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but only "
-                f"handled {describe(other)} (`{handler_apis}`), so it is never delivered; {fix}"
+                f"handled {describe(*others)} (`{handler_apis}`), so it is never delivered; {fix}"
             )
             yield self.finding(
                 send, message, related=related_sites(entry.handles, "handled {how} here (`{api}`)"),
@@ -117,7 +118,7 @@ class UnhandledMessage(EntryCheck):
                 message += f"; did you mean `{suggestion}`?"
                 note = f"`{suggestion}` is handled {{how}} here (`{{api}}`)"
                 related = related_sites(handled[MessageType(suggestion)].handles, note)
-            severity = Severity.ERROR if mechanism is Mechanism.RPC else Severity.WARNING
+            severity = Severity.ERROR if ctx.pack.channel(mechanism).replies else Severity.WARNING
             yield self.finding(send, message, severity=severity, related=related)
 
 
@@ -143,18 +144,21 @@ class UnusedHandler(EntryCheck):
         if entry.status is Status.MISMATCH or entry.message_type.value in ctx.external:
             return  # a mismatch is reported once, as FCL001; external types are sent elsewhere
         for handle in entry.handles:
-            mechanism = handle.mechanism
-            if mechanism in entry.send_mechanisms:
+            channels = handle.channels
+            if entry.send_mechanisms.intersection(channels):
                 continue
+            if ctx.pack.sent_by_framework(entry.message_type.value, channels):
+                continue  # the rule pack's [[external]]: the framework sends it itself
             if entry.sends:
+                sent = ordered(entry.send_mechanisms, ctx.pack.channel_order)
                 message = (
-                    f"`{entry.message_type}` is handled {describe(mechanism)} (`{handle.api}`) but only "
-                    f"ever sent {describe(next(iter(entry.send_mechanisms)))}, so this handler never runs"
+                    f"`{entry.message_type}` is handled {describe(*channels)} (`{handle.api}`) but only "
+                    f"ever sent {describe(*sent)}, so this handler never runs"
                 )
                 related = related_sites(entry.sends, "sent {how} here (`{api}`)")
             else:
                 message = (
-                    f"`{entry.message_type}` has a handler {describe(mechanism)} (`{handle.api}`) "
+                    f"`{entry.message_type}` has a handler {describe(*channels)} (`{handle.api}`) "
                     f"but is never sent"
                 )
                 related = ()
@@ -192,11 +196,11 @@ class DuplicateHandler(EntryCheck):
     fix_text = "Keep one registration per message type, or dispatch inside a single handler."
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
-        first_in_scope: dict[tuple[str, str], LinkedSite] = {}
+        first_in_scope: dict[tuple[str, str, tuple[Mechanism, ...]], LinkedSite] = {}
         for handle in entry.handles:
-            if handle.mechanism is not Mechanism.RPC:
-                continue
-            scope = (handle.location.path, (handle.function or "").split(".")[0])
+            if handle.registry is None or not handle.registry.one_handler:
+                continue  # a registry of many handlers per type (event listeners)
+            scope = (handle.location.path, (handle.function or "").split(".")[0], handle.channels)
             first = first_in_scope.setdefault(scope, handle)
             if first is handle:
                 continue
@@ -208,9 +212,10 @@ class DuplicateHandler(EntryCheck):
                 )
                 yield self.finding(handle, message, related=related_sites([first], "compared first here"))
                 continue
+            channel = handle.mechanism.value
             message = (
-                f"`{entry.message_type}` already has an rpc handler registered at {first.location}; "
-                f"this registration silently replaces it"
+                f"`{entry.message_type}` already has {'an' if channel[:1] in 'aeiou' else 'a'} {channel} handler "
+                f"registered at {first.location}; this registration silently replaces it"
             )
             yield self.finding(handle, message, related=related_sites([first], "first registered here (`{api}`)"))
 
@@ -285,20 +290,23 @@ class HandlerSignature(SiteCheck):
     fix_text = "Give the handler the parameters of its mechanism, or register it on the mechanism it was written for."
 
     def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
-        handler = site.handler
-        if site.role is not Role.HANDLE or handler is None or handler.params is None:
+        handler, registry = site.handler, site.registry
+        if site.role is not Role.HANDLE or handler is None or handler.params is None or registry is None:
             return
-        doc = ctx.pack.mechanisms.get(site.mechanism)
-        if doc is None or not doc.handler_args:
-            return
-        problem = _signature_problem(handler.params, len(doc.handler_args))
+        convention = registry.convention
+        if convention is None or not convention.checked:
+            return  # not said, or spread: the handler gets the sender's own arguments
+        problem = _signature_problem(handler.params, len(convention.args))
         if problem is None:
             return
-        call = f"handler({', '.join(doc.handler_args)})"
         subject = f"`{site.message_type}`" if site.message_type is not None else "this message"
+        channels = site.channels
+        # the registration's own convention, or its channels'
+        how = describe(*channels) if all(ctx.pack.channel(c).convention == convention for c in channels) \
+            else f"with `{site.api}`"
         message = (
-            f"handler `{handler.description}` of {subject} is registered {describe(site.mechanism)}, "
-            f"which calls it as `{call}`, but {problem}"
+            f"handler `{handler.description}` of {subject} is registered {how}, "
+            f"which calls it as `{convention.call}`, but {problem}"
         )
         related: tuple[Related, ...] = ()
         if handler.definition is not None:
@@ -388,14 +396,14 @@ class ProtocolPolicy(EntryCheck):
         if declared is None:
             return
         for site in entry.sites:
-            if site.mechanism is declared:
+            if declared in site.channels:
                 continue
             if site.role is Role.SEND and site.mechanism not in entry.handle_mechanisms and entry.handles:
                 continue  # already FCL001 at this site, whose fix follows the policy
             verb = "sends" if site.role is Role.SEND else "handles"
             message = (
                 f"the protocol policy declares `{entry.message_type}` as {declared}, but this site "
-                f"{verb} it {describe(site.mechanism)} (`{site.api}`)"
+                f"{verb} it {describe(*site.channels)} (`{site.api}`)"
             )
             yield self.finding(site, message)
 

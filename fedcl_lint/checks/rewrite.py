@@ -1,10 +1,10 @@
 """The fix of an FCL001 send, decided once, where the finding is made: text edits, or why there are none.
 
-A send is rewritten only where that is unambiguous: the handlers use exactly one
-mechanism (and the protocol policy, if it names the message type, agrees), the
-send is a direct call of a rule-pack API (not a wrapper or a payload), and the
-rule pack declares how that call's arguments map onto the other one
-(`[[rewrites]]`). The analysis located the send with Python's `ast`; the call is
+A send is rewritten only where that is unambiguous: the send is a direct call of
+a rule-pack API (not a wrapper or a payload), the rule pack declares how that
+call's arguments map onto another send (`[[rewrites]]`), and that send is on a
+channel the handlers' registries serve (the one the protocol policy declares, if
+it names the message type). The analysis located the send with Python's `ast`; the call is
 found again in `ast`'s tree of the bytes that were analysed (a file is parsed
 again only when an FCL001 finding needs it, once per run; libcst is left to
 `--fix`, which checks the rewritten file with it). The edits touch the callee's
@@ -47,7 +47,7 @@ class SendRewriter:
         """The edits that make `send` use the mechanism of `entry`'s handlers, or why there are none."""
         try:
             _check_unique(send, entry)
-            wanted = _wanted_mechanism(entry, self.policy)
+            wanted = _wanted_channels(entry, self.policy)
             _check_direct_call(send, self.pack)
             rewrite, source, target = _rewrite_of(send, wanted, self.pack)
             tree = self._tree(send.location.path)
@@ -90,18 +90,17 @@ def _check_unique(send: LinkedSite, entry: MessageEntry) -> None:
         raise Refused(f"{count} sends of `{entry.message_type}` in the protocol table at this location")
 
 
-def _wanted_mechanism(entry: MessageEntry, policy: Mapping[str, Mechanism]) -> Mechanism:
-    """The handlers' one mechanism, unless the policy says the handlers are what must change."""
-    handled = sorted(entry.handle_mechanisms)
-    if len(handled) != 1:
-        raise Refused(f"`{entry.message_type}` is handled on {len(handled)} mechanisms")
+def _wanted_channels(entry: MessageEntry, policy: Mapping[str, Mechanism]) -> frozenset[Mechanism]:
+    """The channels the handlers' registries serve (the one the policy declares, if it is one of them),
+    unless the policy says the handlers are what must change."""
+    handled = entry.handle_mechanisms
     declared = entry.message_type.declared(policy)
-    if declared is not None and declared is not handled[0]:
+    if declared is not None and declared not in handled:
         raise Refused(
             f"the protocol policy declares `{entry.message_type}` as {declared}, so the handlers are what "
             f"should change (to {declared}); --fix only rewrites sends"
         )
-    return handled[0]
+    return frozenset((declared,)) if declared is not None else handled
 
 
 def _check_direct_call(send: LinkedSite, pack: RulePack) -> None:
@@ -119,7 +118,8 @@ def _check_direct_call(send: LinkedSite, pack: RulePack) -> None:
                       "mechanism: change it by hand")
 
 
-def _rewrite_of(send: LinkedSite, wanted: Mechanism, pack: RulePack) -> tuple[RewriteSpec, CallSpec, CallSpec]:
+def _rewrite_of(send: LinkedSite, wanted: frozenset[Mechanism],
+                pack: RulePack) -> tuple[RewriteSpec, CallSpec, CallSpec]:
     """The pack's rewrite of the send's call to `wanted` (validated on load), or its reason for none."""
     rewrite = pack.rewrite(send.api)
     if rewrite is None:
@@ -130,7 +130,7 @@ def _rewrite_of(send: LinkedSite, wanted: Mechanism, pack: RulePack) -> tuple[Re
         raise Refused(rewrite.manual)
     source, target = pack.call(rewrite.source), pack.call(rewrite.target)
     assert source is not None and target is not None  # the pack validated both names on load
-    if target.mechanism is not wanted:  # cannot happen with two mechanisms; never guess if it does
+    if target.mechanism not in wanted:  # with more than two channels, a rewrite may go to a third
         raise Refused(f"the rule pack rewrites `{send.api}` to `{target.name}`, a {target.mechanism} send")
     return rewrite, source, target
 

@@ -7,16 +7,24 @@ manifest written before a field existed still reads, with that field empty.
 Version 2 added int message types: `message_type` is the JSON value (a string or a number) with
 its `name` beside it (null for a string, or an int the code never names). Version 1 manifests,
 whose message types are all strings, still read.
+
+Channels (rule packs of version 2) added, within version 2: a top-level `channels` (the packs'
+channels in their order, each `{"name", "local"}`), and `serves` on a handle site whose registry
+serves more than one channel (its `mechanism` is then the first of them). `mechanism` stays the
+field of a site's channel. A manifest without them reads as before: channels rpc then event, and
+each handle site serving its `mechanism` alone.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
 from fedcl_lint.analysis.link import Step, Wrapper
-from fedcl_lint.analysis.protocol import Message, Protocol, Site, Unresolved
+from fedcl_lint.analysis.protocol import Channel, Message, Protocol, Site, Unresolved
 from fedcl_lint.files import parse_structured, read_user_text
 from fedcl_lint.types import Location, Mechanism, MessageType, Role
 
@@ -28,7 +36,7 @@ _WRAPPER_FIELDS = "expected function, role, mechanism, path, line and column"
 _STEP_FIELDS = "expected a `step`, with all of path, line and column or none"
 
 JsonObject = dict[str, object]
-_Member = TypeVar("_Member", Role, Mechanism)
+_Member = TypeVar("_Member", bound=Enum)
 
 
 class ManifestError(Exception):
@@ -46,7 +54,9 @@ def manifest_document(protocol: Protocol) -> JsonObject:
     document: JsonObject = {
         "version": MANIFEST_VERSION,
         **({"protocols": list(protocol.scopes)} if scoped else {}),
-        "messages": [_message_json(message, scoped) for message in protocol.messages],
+        **({"channels": [{"name": c.name.value, "local": c.local} for c in protocol.channels]}
+           if protocol.channels else {}),
+        "messages": [_message_json(message, scoped, protocol.mechanisms_of) for message in protocol.messages],
         "unresolved": [
             {**({"protocol": u.scope} if scoped else {}), **_site_json(u.site), "reason": u.reason}
             for u in protocol.unresolved
@@ -57,13 +67,13 @@ def manifest_document(protocol: Protocol) -> JsonObject:
     return document
 
 
-def _message_json(message: Message, scoped: bool = False) -> JsonObject:
+def _message_json(message: Message, scoped: bool, order: Callable[[Message], tuple[Mechanism, ...]]) -> JsonObject:
     return {
         **({"protocol": message.scope} if scoped else {}),
         "message_type": message.message_type.value,
         "name": message.message_type.name,
         "status": message.status.value,
-        "mechanisms": [m.value for m in message.mechanisms],
+        "mechanisms": [m.value for m in order(message)],
         "sites": [_site_json(site) for site in message.sites],
     }
 
@@ -82,6 +92,7 @@ def _site_json(site: Site) -> JsonObject:
             for step in site.resolution
         ],
         **({"built_at": _location_json(site.built_at)} if site.built_at is not None else {}),
+        **({"serves": [m.value for m in site.serves]} if site.serves else {}),
     }
 
 
@@ -135,6 +146,7 @@ def parse_manifest(document: object, display: str) -> Protocol:
                 _wrapper(raw, f"wrappers[{i}]") for i, raw in _items(document.get("wrappers", []), "wrappers")
             ),
             scopes=_scopes(document.get("protocols", [])),
+            channels=_channels(document.get("channels", [])),
         )
     except _Invalid as exc:
         raise ManifestError(f"{display}: {exc}") from None
@@ -172,7 +184,7 @@ def _site(raw: object, where: str) -> Site:
     fields = _object(raw, where, _SITE_FIELDS)
     return Site(
         role=_enum(Role, fields.get("role"), where, _SITE_FIELDS),
-        mechanism=_enum(Mechanism, fields.get("mechanism"), where, _SITE_FIELDS),
+        mechanism=_channel(fields.get("mechanism"), where, _SITE_FIELDS),
         location=_location(fields, where, _SITE_FIELDS),
         api=_text(fields, "api", where) or "",
         via=_chain(_text(fields, "via", where)),
@@ -181,6 +193,7 @@ def _site(raw: object, where: str) -> Site:
         resolution=_steps(fields, f"{where}.resolution"),
         built_at=_location(_object(fields["built_at"], f"{where}.built_at", _SITE_FIELDS), f"{where}.built_at",
                            _SITE_FIELDS) if fields.get("built_at") is not None else None,
+        serves=_serves(fields, where),
     )
 
 
@@ -211,7 +224,7 @@ def _wrapper(raw: object, where: str) -> Wrapper:
         qualname=qualname,
         location=_location(fields, where, _WRAPPER_FIELDS),
         role=_enum(Role, fields.get("role"), where, _WRAPPER_FIELDS),
-        mechanism=_enum(Mechanism, fields.get("mechanism"), where, _WRAPPER_FIELDS),
+        mechanism=_channel(fields.get("mechanism"), where, _WRAPPER_FIELDS),
         via=_chain(_text(fields, "via", where)),
     )
 
@@ -239,6 +252,31 @@ def _enum(kind: type[_Member], value: object, where: str, expected: str) -> _Mem
         return kind(value)
     except (TypeError, ValueError):
         raise _Invalid(where, expected) from None
+
+
+def _channel(value: object, where: str, expected: str) -> Mechanism:
+    """A channel's name: any non-empty string (a version 2 rule pack names its own channels)."""
+    if not isinstance(value, str) or not value:
+        raise _Invalid(where, expected)
+    return Mechanism(value)
+
+
+def _channels(value: object) -> tuple[Channel, ...]:
+    """The top-level `channels`: the rule packs' channels in their order (absent: written before them)."""
+    found = []
+    for index, raw in _items(value, "channels"):
+        where = f"channels[{index}]"
+        fields = _object(raw, where, "expected an object with a `name`")
+        local = fields.get("local", False)
+        if not isinstance(local, bool):
+            raise _Invalid(f"{where}.local", "expected true or false")
+        found.append(Channel(_channel(fields.get("name"), where, "expected an object with a `name`"), local))
+    return tuple(found)
+
+
+def _serves(fields: JsonObject, where: str) -> tuple[Mechanism, ...]:
+    return tuple(_channel(name, f"{where}.serves[{i}]", "expected a channel name")
+                 for i, name in _items(fields.get("serves", []), f"{where}.serves"))
 
 
 def _text(fields: JsonObject, key: str, where: str) -> str | None:

@@ -20,6 +20,7 @@ from fedcl_lint.types import Location, Mechanism, MessageType, Role, plural
 
 _RED = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
 _NO_HANDLER, _NO_SENDER, _OUTSIDE = "no handler", "no sender", "outside the repository"
+_FRAMEWORK = "the framework"  # a type the rule pack says the framework itself sends
 
 
 def render_protocol_doc(analysis: Analysis, link_base: Path) -> str:
@@ -42,7 +43,7 @@ class _Page:
         self.analysis = analysis
         self.cwd = cwd
         self.link_base = link_base
-        self.protocol = Protocol.from_table(analysis.table)
+        self.protocol = Protocol.from_table(analysis.table, analysis.pack)
         self.modules = {f.display: (f.module_names[0] if f.module_names else f.display) for f in analysis.files}
         self.finding_places = {f.location for f in analysis.findings if f.message_type is not None}
 
@@ -95,7 +96,7 @@ class _Page:
         for message in messages:
             status = message.status
             lines.append(
-                f"| {_code(str(message.message_type))} | {_mechanisms(message.mechanisms)} "
+                f"| {_code(str(message.message_type))} | {_mechanisms(self.protocol.mechanisms_of(message))} "
                 f"| {self.sites(message.sends)} | {self.sites(message.handles)} "
                 f"| {status.value if status is Status.OK else f'**{status.value}**'} |"
             )
@@ -132,22 +133,29 @@ class _Page:
     # --- mechanisms and policy -------------------------------------------------------------------
 
     def mechanisms(self) -> list[str]:
+        """A section per channel of the rule packs (in their order): what it means, its calls, its types."""
         pack = self.analysis.pack
         lines = ["## Mechanisms", ""]
         by_mechanism: dict[Mechanism, list[str]] = defaultdict(list)
         for message in self.protocol.messages:
             for mechanism in message.mechanisms:
                 by_mechanism[mechanism].append(self.named(message))
-        for mechanism in Mechanism:
-            doc = pack.mechanisms.get(mechanism) if pack is not None else None
+        for mechanism in self.protocol.ordered(by_mechanism.keys() | set(self.protocol.channel_order)):
+            doc = pack.channels.get(mechanism) if pack is not None else None
             title = doc.title if doc is not None else mechanism.value
             lines += [f"### {_escape(title)} (`{mechanism.value}`)", ""]
-            if doc is not None:
+            if doc is not None and doc.local:
+                lines += ["Local: in-process only, it never crosses to another node.", ""]
+            if doc is not None and doc.description:
                 lines += [" ".join(doc.description.split()), ""]
             if pack is not None:
                 senders = ", ".join(_code(n) for n in pack.call_names(mechanism, Role.SEND)) or "-"
                 handlers = ", ".join(_code(n) for n in pack.call_names(mechanism, Role.HANDLE)) or "-"
                 lines += [f"Sent with {senders}; handled with {handlers}.", ""]
+                framework = [_code(str(MessageType(e.value, e.name))) for e in pack.external
+                             if e.channel in (mechanism, None)]
+                if framework:
+                    lines += [f"Sent by the framework itself: {', '.join(framework)}.", ""]
             types = by_mechanism.get(mechanism, [])
             lines += [f"Message types: {', '.join(types) if types else 'none'}.", ""]
         return lines
@@ -165,7 +173,7 @@ class _Page:
         for message in self.protocol.messages:
             scope = f"{message.scope}: " if message.scope is not None else ""
             for key in message.message_type.policy_keys:
-                uses[key].append(scope + _mechanisms(message.mechanisms))
+                uses[key].append(scope + _mechanisms(self.protocol.mechanisms_of(message)))
         used = {key: "; ".join(texts) for key, texts in uses.items()}
         lines += ["| Message type | Declared mechanism | Used in the code |", "| --- | --- | --- |"]
         for message_type, mechanism in sorted(policy.items()):
@@ -183,24 +191,43 @@ class _Page:
         ids = {name: f"n{index}" for index, name in enumerate(nodes)}
         lines += ["```mermaid", "flowchart LR"]
         for name in nodes:
-            shape = ('(["', '"])') if name in (_NO_HANDLER, _NO_SENDER, _OUTSIDE) else ('["', '"]')
+            shape = ('(["', '"])') if name in (_NO_HANDLER, _NO_SENDER, _OUTSIDE, _FRAMEWORK) else ('["', '"]')
             lines.append(f"    {ids[name]}{shape[0]}{_mermaid(name)}{shape[1]}")
         red = []
+        styles = {self.arrow(edge.mechanism) for edge in edges}
         for index, (edge, labels) in enumerate(sorted(edges.items(), key=lambda item: _edge_key(item[0]))):
-            arrow = "-->" if edge.mechanism is Mechanism.RPC else "-.->"
+            arrow = self.arrow(edge.mechanism)
             label = "<br>".join(_mermaid(_label(*t)) for t in sorted(labels, key=_label_order))
             lines.append(f'    {ids[edge.source]} {arrow}|"{label}"| {ids[edge.target]}')
             if edge.red:
                 red.append(str(index))
         if red:
             lines.append(f"    linkStyle {','.join(red)} {_RED}")
-        lines += [
-            "```",
-            "",
-            "Solid arrows are rpc, dotted arrows are events; a red arrow carries a finding.",
-            "",
-        ]
+        lines += ["```", "", self.legend(styles), ""]
         return lines
+
+    def arrow(self, mechanism: Mechanism) -> str:
+        """Solid for a channel whose sender waits for the reply, dotted for the others, thick for a
+        local (in-process) one."""
+        pack = self.analysis.pack
+        spec = pack.channel(mechanism) if pack is not None else None
+        if spec is None:
+            return "-->" if mechanism == Mechanism.RPC else "-.->"
+        return "==>" if spec.local else "-->" if spec.replies else "-.->"
+
+    def legend(self, styles: set[str]) -> str:
+        """Which channels each arrow style draws (the built-in pack's two, as always)."""
+        pack = self.analysis.pack
+        if pack is None or set(pack.channels) == {Mechanism.RPC, Mechanism.EVENT}:
+            return "Solid arrows are rpc, dotted arrows are events; a red arrow carries a finding."
+        kinds = {"-->": ("solid", ""), "-.->": ("dotted", ""), "==>": ("thick", " (local: in-process only)")}
+        parts = []
+        for arrow, (kind, note) in kinds.items():
+            names = [f"`{m}`" for m in self.protocol.ordered(pack.channels) if self.arrow(m) == arrow]
+            if arrow in styles and names:
+                parts.append(f"{kind} arrows are {', '.join(names)}{note}")
+        text = "; ".join(parts)
+        return f"{text[:1].upper()}{text[1:]}; a red arrow carries a finding."
 
     def edges(self) -> dict[_Edge, set[tuple[str | None, MessageType]]]:
         """(sender module -> handler module, mechanism sent on, has a finding) -> message types."""
@@ -210,7 +237,7 @@ class _Page:
             name = (message.scope, message.message_type)
             handles = message.handles
             for send in message.sends:
-                targets = tuple(h for h in handles if h.mechanism is send.mechanism) or handles
+                targets = tuple(h for h in handles if send.mechanism in h.channels) or handles
                 if not targets:
                     target = _OUTSIDE if message.message_type.value in external else _NO_HANDLER
                     edges[_Edge(self.module(send), target, send.mechanism, self.flagged(send))].add(name)
@@ -220,6 +247,9 @@ class _Page:
             if not message.sends:
                 for handle in handles:
                     source = _OUTSIDE if message.message_type.value in external else _NO_SENDER
+                    pack = self.analysis.pack
+                    if pack is not None and pack.sent_by_framework(message.message_type.value, handle.channels):
+                        source = _FRAMEWORK
                     edges[_Edge(source, self.module(handle), handle.mechanism, self.flagged(handle))].add(name)
         return edges
 

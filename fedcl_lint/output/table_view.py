@@ -18,7 +18,7 @@ _STATUS_STYLE = {Status.OK: "green", Status.MISMATCH: "bold red", Status.UNHANDL
 def print_table(analysis: Analysis, console: Console) -> None:
     if not console.is_terminal:
         console.width = max(console.width, _PIPE_WIDTH)  # a file or pipe has room; never cut paths
-    protocol = Protocol.from_table(analysis.table)
+    protocol = Protocol.from_table(analysis.table, analysis.pack)
     scoped = bool(protocol.scopes)  # with protocol scopes, a first column names each row's
     table = Table(title="Message types", show_lines=True)
     if scoped:

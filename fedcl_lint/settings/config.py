@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -80,6 +80,8 @@ class Config:
     warn_unused_ignores: bool = False
     baseline: Path | None = None
     protocols: tuple[ProtocolScope, ...] = ()  # protocol scopes; none: one protocol for the whole tree
+    # where `protocol` was read (the file's display and the table's key), for `check_policy`'s errors
+    protocol_origin: tuple[str, str] | None = field(default=None, compare=False)
 
     @property
     def policy(self) -> dict[str, Mechanism]:
@@ -240,7 +242,6 @@ def parse_selector(value: Any) -> str | None:
 
 SELECTOR_EXPECTED = "a check code or prefix (e.g. FCL001, FCL00, FCL or ALL)"
 _SEVERITIES = " or ".join(repr(s.value) for s in Severity)
-_MECHANISMS = " or ".join(repr(m.value) for m in Mechanism)
 
 
 class _Reader:
@@ -280,6 +281,8 @@ class _Reader:
                 f"{self.display}: unknown key `{self.key(unknown[0])}` (allowed: {', '.join(sorted(readers))})"
             )
         values = {key.replace("-", "_"): readers[key](value, key) for key, value in table.items()}
+        if "protocol" in table:
+            values["protocol_origin"] = (self.display, self.key("protocol"))
         return Config(path=path, root=folder, **values)
 
     def boolean(self, value: Any, key: str) -> bool:
@@ -385,10 +388,12 @@ class _Reader:
         return tuple(specs)
 
     def protocol(self, value: Any, key: str) -> tuple[tuple[str, Mechanism], ...]:
-        table = self.table(value, key, 'a table of message type = mechanism, e.g. SHUTDOWN = "rpc"')
+        """Message type = channel name; the names are checked against the rule packs' channels once
+        the packs are loaded (`check_policy`)."""
+        table = self.table(value, key, 'a table of message type = channel, e.g. SHUTDOWN = "rpc"')
         return tuple(
-            (message_type, self.choice(Mechanism, mechanism, f"{key}.{message_type}", _MECHANISMS))
-            for message_type, mechanism in sorted(table.items())
+            (message_type, Mechanism(self.string(channel, f"{key}.{message_type}", "a channel name, e.g. 'rpc'")))
+            for message_type, channel in sorted(table.items())
         )
 
 
@@ -423,6 +428,17 @@ class _Reader:
 def with_overrides(config: Config, **overrides: Any) -> Config:
     """`config` with the command line's settings on top (None means "not given")."""
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def check_policy(config: Config, channels: Collection[Mechanism]) -> None:
+    """Every channel the protocol policy names is one the rule packs declare, or a ConfigError that
+    names the file and the key (for a policy given by a caller, `protocol` alone)."""
+    display, key = config.protocol_origin or ("", "protocol")
+    for message_type, channel in config.protocol:
+        if channel not in channels:
+            where = f"{display}: " if display else ""
+            choices = " or ".join(repr(c.value) for c in channels)
+            raise ConfigError(f"{where}`{key}.{message_type}`: expected {choices}, found {channel.value!r}")
 
 
 def protocol_pairs(policy: Mapping[str, Mechanism]) -> tuple[tuple[str, Mechanism], ...]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,7 @@ from fedcl_lint.files import parse_structured, read_user_text
 from fedcl_lint.types import Mechanism, Role
 
 BUILTIN_PACKS = ("fedcl",)
+_CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _E = TypeVar("_E", bound=Enum)
 
 
@@ -63,8 +65,46 @@ class Receivers:
 
 
 @dataclass(frozen=True)
+class Convention:
+    """How a registry calls the handlers registered into it: `handler(*args)` (e.g. `("source", "data")`,
+    none: not said, so not checked), or `spread`: `handler(*payload["args"], **payload["kwargs"])`,
+    whose arguments are the sender's own (FCL006 does not check those)."""
+
+    args: tuple[str, ...] = ()
+    spread: bool = False
+
+    @property
+    def call(self) -> str:
+        return 'handler(*payload["args"], **payload["kwargs"])' if self.spread else f"handler({', '.join(self.args)})"
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.args) and not self.spread
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Where a handle call (or a dispatcher) registers its handler: a table that serves one or more
+    channels (JSON-RPC's `register` serves both `call` and `notify`), calling each handler by its
+    `convention` (the call's own `handler_args`, else its channels'). `one_handler`: the table holds one
+    handler per message type, so a second registration replaces the first (FCL004); true when a
+    channel it serves says so."""
+
+    serves: tuple[Mechanism, ...]
+    convention: Convention | None = None  # None until merged: the channels' (see `load_packs`)
+    one_handler: bool = False
+
+    @property
+    def channel(self) -> Mechanism:
+        """The first channel it serves: a handle site's `mechanism`."""
+        return self.serves[0]
+
+
+@dataclass(frozen=True)
 class CallSpec:
-    """One call of the API: e.g. `send_business_message` sends over rpc."""
+    """One call of the API: e.g. `send_business_message` sends over rpc.
+
+    `mechanism` is the channel a send is on; for a handle call, the first channel of its `registry`."""
 
     name: str
     role: Role
@@ -74,15 +114,47 @@ class CallSpec:
     coroutine: bool = False  # must be awaited (or scheduled) to do anything
     receivers: Receivers = Receivers()
     envelope: bool = False  # `message_type` is where a message object (an [[envelopes]] entry) goes
+    registry: Registry | None = None  # a handle call's: what it registers into
 
 
 @dataclass(frozen=True)
-class MechanismDoc:
-    """What a mechanism means, and how its handlers are called."""
+class ChannelSpec:
+    """A channel (`[channels.NAME]`, or `[mechanisms.rpc|event]` in a version 1 pack): what it means
+    (for the generated docs) and how it behaves."""
 
     title: str
-    description: str
-    handler_args: tuple[str, ...] = ()  # e.g. ("source", "data"): handlers get this many arguments
+    description: str = ""
+    handler_args: tuple[str, ...] = ()  # how registries serving it call handlers, unless a call says
+    spread: bool = False  # they call them spread (see `Convention`)
+    replies: bool = False  # the sender waits for the handler's reply: a send nobody handles fails (FCL002 error)
+    one_handler: bool = False  # a registry serving it holds one handler per message type (FCL004)
+    local: bool = False  # in-process only: never crosses to another node
+
+    @property
+    def convention(self) -> Convention:
+        return Convention(self.handler_args, self.spread)
+
+
+# What the two channels of a version 1 pack are: rpc waits for its one handler's reply, events do not.
+_V1_CHANNELS = {
+    Mechanism.RPC: ChannelSpec("rpc", replies=True, one_handler=True),
+    Mechanism.EVENT: ChannelSpec("event"),
+}
+PACK_VERSIONS = (1, 2)
+
+
+@dataclass(frozen=True)
+class ExternalSpec:
+    """`[[external]]`: a message type the framework itself sends (on `channel`, or any when None), such
+    as a backend's "connection ready" 0: its handlers are not unused (FCL003)."""
+
+    value: str | int
+    channel: Mechanism | None = None
+    name: str | None = None
+
+    def covers(self, value: str | int, channels: tuple[Mechanism, ...]) -> bool:
+        same = value == self.value and type(value) is type(self.value)
+        return same and (self.channel is None or self.channel in channels)
 
 
 @dataclass(frozen=True)
@@ -137,6 +209,7 @@ class DispatcherSpec:
     key: str
     mechanism: Mechanism
     receivers: Receivers = Receivers()
+    registry: Registry | None = None  # what the comparisons handle on (None until merged)
 
 
 @dataclass(frozen=True)
@@ -162,12 +235,25 @@ class RulePack:
 
     names: tuple[str, ...]
     calls: tuple[CallSpec, ...]
-    mechanisms: dict[Mechanism, MechanismDoc]
+    channels: dict[Mechanism, ChannelSpec]  # in declaration order
     payloads: tuple[PayloadSpec, ...] = ()
     dispatchers: tuple[DispatcherSpec, ...] = ()
     rewrites: tuple[RewriteSpec, ...] = ()  # for --fix only: not in the fingerprint, facts do not depend on it
     envelopes: tuple[EnvelopeSpec, ...] = ()
     sources: tuple[Path, ...] = ()  # the TOML files it was read from
+    external: tuple[ExternalSpec, ...] = ()  # types the framework sends itself
+
+    @property
+    def channel_order(self) -> tuple[Mechanism, ...]:
+        return tuple(self.channels)
+
+    def channel(self, mechanism: Mechanism) -> ChannelSpec:
+        """A channel's spec (every site's channel is declared: checked on load)."""
+        return self.channels.get(mechanism) or ChannelSpec(mechanism.value)
+
+    def sent_by_framework(self, value: str | int, channels: tuple[Mechanism, ...]) -> bool:
+        """Whether the pack says the framework itself sends `value` on one of `channels`."""
+        return any(e.covers(value, channels) for e in self.external)
 
     def call(self, name: str) -> CallSpec | None:
         return self._by_name.get(name)
@@ -193,10 +279,11 @@ class RulePack:
         return {name: tuple(specs) for name, specs in found.items()}
 
     def call_names(self, mechanism: Mechanism, role: Role) -> list[str]:
-        """API names that do `role` on `mechanism` with a message type argument, in pack order (for fix
-        hints: a send of a message object is not what a user switching mechanism calls)."""
+        """API names that send on `mechanism`, or register into a registry serving it, with a message
+        type argument, in pack order (for fix hints: a send of a message object is not what a user
+        switching channel calls)."""
         return list(dict.fromkeys(c.name for c in self.calls
-                                  if c.mechanism is mechanism and c.role is role and not c.envelope))
+                                  if mechanism in _channels(c) and c.role is role and not c.envelope))
 
     def dispatcher(self, registration: str) -> DispatcherSpec | None:
         return next((d for d in self.dispatchers if d.registration == registration), None)
@@ -241,6 +328,10 @@ class RulePack:
                      envelopes))
 
 
+def _channels(call: CallSpec) -> tuple[Mechanism, ...]:
+    return call.registry.serves if call.registry is not None else (call.mechanism,)
+
+
 def builtin_pack_path(name: str) -> Path:
     """Built-in packs ship inside the package (fedcl_lint/rules)."""
     candidate = Path(__file__).resolve().parent.parent / "rules" / f"{name}.toml"
@@ -252,29 +343,52 @@ def builtin_pack_path(name: str) -> Path:
 def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     """Load and merge packs given by built-in name or by path to a TOML file."""
     calls: dict[tuple[str, tuple[str, ...]], CallSpec] = {}  # by name and receivers
-    mechanisms: dict[Mechanism, MechanismDoc] = {}
+    channels: dict[Mechanism, ChannelSpec] = {}
+    implied: dict[Mechanism, ChannelSpec] = {}  # a version 1 pack's channels it names without a table
     payloads: dict[str, PayloadSpec] = {}
     dispatchers: dict[tuple[str, tuple[str, ...]], DispatcherSpec] = {}
     envelopes: dict[tuple[tuple[str, ...], str | None], EnvelopeSpec] = {}  # by classes or key
     rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
+    external: dict[tuple[str | int, type, Mechanism | None], ExternalSpec] = {}
+    uses: list[tuple[Path, _ChannelUse]] = []
     names: list[str] = []
     sources: list[Path] = []
     for spec in specs:
         path = builtin_pack_path(spec) if spec in BUILTIN_PACKS else Path(spec)
         sources.append(Path(os.path.abspath(path)))
-        pack = _load_one(path)
+        loaded = _load_one(path)
+        pack = loaded.pack
         names.extend(pack.names)
         calls.update(((c.name, c.receivers.classes), c) for c in pack.calls)
         payloads.update((p.key, p) for p in pack.payloads)
         dispatchers.update(((d.registration, d.receivers.classes), d) for d in pack.dispatchers)
         envelopes.update(((e.classes, e.key), e) for e in pack.envelopes)
         rewrites.update((r.source, (path, index, r)) for index, r in enumerate(pack.rewrites))
-        mechanisms.update(pack.mechanisms)
+        external.update(((e.value, type(e.value), e.channel), e) for e in pack.external)
+        channels.update(pack.channels)
+        for name, implicit in loaded.implied.items():
+            implied.setdefault(name, implicit)
+        uses.extend((path, use) for use in loaded.uses)
+    channels.update((name, implicit) for name, implicit in implied.items() if name not in channels)
+    for path, use in uses:
+        if use.channel not in channels:
+            declared = ", ".join(f"'{name}'" for name in channels) or "none"
+            raise _Reader(path).error(use.key, f"a channel declared in [channels] (declared: {declared})",
+                                      use.channel.value)
     if not envelopes:
         sending = next((c for c in calls.values() if c.envelope), None)
         if sending is not None:
             raise RulePackError(f"{specs[-1]}: `{sending.name}` sends a `message` object, but no rule pack "
                                 "declares [[envelopes]]")
+    conventions = {(path, use.key): use for path, use in uses if use.registry is not None}
+    resolved: dict[Registry, Registry] = {}
+    for (path, key), use in conventions.items():
+        assert use.registry is not None  # as the filter above says
+        resolved[use.registry] = _merged(_Reader(path), key, use.registry, channels)
+    calls = {k: replace(c, registry=resolved.get(c.registry, c.registry)) if c.registry else c
+             for k, c in calls.items()}
+    dispatchers = {k: replace(d, registry=resolved.get(d.registry, d.registry)) if d.registry else d
+                   for k, d in dispatchers.items()}
     by_name: dict[str, CallSpec] = {}
     for call in calls.values():
         by_name.setdefault(call.name, call)
@@ -283,13 +397,30 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     return RulePack(
         names=tuple(names),
         calls=tuple(calls.values()),
-        mechanisms=mechanisms,
+        channels=channels,
         payloads=tuple(payloads.values()),
         dispatchers=tuple(dispatchers.values()),
         rewrites=tuple(r for _, _, r in rewrites.values()),
         sources=tuple(sources),
         envelopes=tuple(envelopes.values()),
+        external=tuple(external.values()),
     )
+
+
+def _merged(reader: _Reader, key: str, registry: Registry, channels: dict[Mechanism, ChannelSpec]) -> Registry:
+    """A registry with its convention (its call's own, else the one its channels agree on) and whether it
+    holds one handler per type, once every pack's channels are known."""
+    served = [channels[name] for name in registry.serves]
+    convention = registry.convention
+    if convention is None:
+        found = list(dict.fromkeys(spec.convention for spec in served))
+        if len(found) > 1:
+            calls = "; ".join(f"`{name}`: {spec.convention.call}"
+                              for name, spec in zip(registry.serves, served, strict=True))
+            raise reader.error(f"{key}.handler_args", f"how this registry calls its handlers, since the channels it "
+                               f"serves call them differently ({calls})", None)
+        convention = found[0] if found else Convention()
+    return Registry(registry.serves, convention, any(spec.one_handler for spec in served))
 
 
 def _check_rewrite(reader: _Reader, where: str, rewrite: RewriteSpec, calls: dict[str, CallSpec]) -> None:
@@ -345,29 +476,70 @@ def _rewrite_send(reader: _Reader, key: str, name: str, calls: dict[str, CallSpe
     return call
 
 
-def _load_one(path: Path) -> RulePack:
+@dataclass(frozen=True)
+class _ChannelUse:
+    """A channel named at `key` of a pack (checked once all packs are merged), with the registry a
+    handle call or dispatcher there registers into."""
+
+    key: str
+    channel: Mechanism
+    registry: Registry | None = None
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    pack: RulePack
+    uses: tuple[_ChannelUse, ...]
+    implied: dict[Mechanism, ChannelSpec]  # version 1: the channels it names, as version 1 means them
+
+
+_TOP_KEYS = {
+    1: {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites", "envelopes"},
+    2: {"pack", "channels", "calls", "payloads", "dispatchers", "rewrites", "envelopes", "external"},
+}
+
+
+def _load_one(path: Path) -> _Loaded:
     text = read_user_text(path, str(path), RulePackError, "rule pack not found")
     data = parse_structured(tomllib.loads, text, str(path), RulePackError, "invalid TOML")
     reader = _Reader(path)
-    reader.keys(data, "", {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites", "envelopes"})
     pack = reader.table(data, "pack", required=True)
-    reader.keys(pack, "pack", {"name", "description"})
+    reader.keys(pack, "pack", {"name", "description", "version"})
+    version = pack.get("version", 1)
+    if type(version) is not int or version not in PACK_VERSIONS:
+        raise reader.error("pack.version", f"{' or '.join(map(str, PACK_VERSIONS))} (the rule pack formats this "
+                           "fedcl-lint reads; absent means 1)", version)
+    reader.keys(data, "", _TOP_KEYS[version])
     name = reader.string(pack, "pack", "name", required=True)
     reader.string(pack, "pack", "description")
+    channels = _v1_channels(reader, data) if version == 1 else _v2_channels(reader, data)
+    uses: list[_ChannelUse] = []
 
-    mechanisms = {}
-    raw_mechanisms = reader.table(data, "mechanisms")
-    for key, doc in raw_mechanisms.items():
-        where = f"mechanisms.{key}"
-        mechanism = reader.enum(Mechanism, key, where)
-        if not isinstance(doc, dict):
-            raise reader.error(where, "a table with `title` and `description`", doc)
-        reader.keys(doc, where, {"title", "description", "handler_args"})
-        mechanisms[mechanism] = MechanismDoc(
-            title=reader.string(doc, where, "title", required=True),
-            description=reader.string(doc, where, "description", required=True).strip(),
-            handler_args=reader.names(doc, where, "handler_args"),
-        )
+    def sent_on(raw: dict[str, Any], where: str) -> Mechanism:
+        """The channel a send (or payload) is on: `mechanism` (version 1) or `channel` (version 2)."""
+        key = "mechanism" if version == 1 else "channel"
+        channel = reader.channel(reader.string(raw, where, key, required=True), f"{where}.{key}", version)
+        uses.append(_ChannelUse(f"{where}.{key}", channel))
+        return channel
+
+    def registered(raw: dict[str, Any], where: str, convention: Convention | None) -> Registry:
+        """The registry a handle call (or dispatcher) registers into: one channel's (version 1), or
+        what it `serves` (version 2)."""
+        if version == 1:
+            registry = Registry((sent_on(raw, where),), convention)
+            uses.append(_ChannelUse(where, registry.channel, registry))
+            return registry
+        if "channel" in raw:
+            raise reader.error(f"{where}.channel", "`serves` (the channels its registry serves) on a handle call",
+                               raw["channel"])
+        serves = reader.names(raw, where, "serves")
+        if not serves or len(set(serves)) != len(serves):
+            raise reader.error(f"{where}.serves", 'a non-empty array of distinct channel names, like ["rpc"]',
+                               raw.get("serves"))
+        registry = Registry(tuple(reader.channel(c, f"{where}.serves", version) for c in serves), convention)
+        uses.extend(_ChannelUse(f"{where}.serves", channel) for channel in registry.serves)
+        uses.append(_ChannelUse(where, registry.serves[0], registry))
+        return registry
 
     calls = []
     raw_calls = data.get("calls", [])
@@ -377,8 +549,8 @@ def _load_one(path: Path) -> RulePack:
         where = f"calls[{index}]"
         if not isinstance(raw, dict):
             raise reader.error(where, "a table", raw)
-        reader.keys(raw, where, {"name", "role", "mechanism", "message_type", "message", "handler", "coroutine",
-                                 "receiver", "unknown_receiver"})
+        keys = {"name", "role", "message_type", "message", "handler", "coroutine", "receiver", "unknown_receiver"}
+        reader.keys(raw, where, keys | ({"mechanism"} if version == 1 else {"channel", "serves", "handler_args"}))
         role = reader.enum(Role, reader.string(raw, where, "role", required=True), f"{where}.role")
         handler = reader.slot(raw, where, "handler", required=False)
         if role is Role.HANDLE and handler is None:
@@ -387,18 +559,27 @@ def _load_one(path: Path) -> RulePack:
         if envelope and ("message_type" in raw or role is not Role.SEND):
             raise reader.error(f"{where}.message", "a `message` slot only on a send, instead of `message_type`",
                                raw["message"])
+        registry = None
+        if role is Role.HANDLE:
+            registry = registered(raw, where, reader.convention(raw, where))
+            mechanism = registry.channel
+        else:
+            for key in ("serves", "handler_args"):
+                if key in raw:
+                    raise reader.error(f"{where}.{key}", f"`{key}` only on a handle call (a send is on one `channel`)",
+                                       raw[key])
+            mechanism = sent_on(raw, where)
         calls.append(
             CallSpec(
                 name=reader.string(raw, where, "name", required=True),
                 role=role,
-                mechanism=reader.enum(
-                    Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
-                ),
+                mechanism=mechanism,
                 message_type=reader.required_slot(raw, where, "message" if envelope else "message_type"),
                 handler=handler,
                 coroutine=reader.boolean(raw, where, "coroutine"),
                 receivers=reader.receivers(raw, where),
                 envelope=envelope,
+                registry=registry,
             )
         )
     if not calls:
@@ -407,13 +588,11 @@ def _load_one(path: Path) -> RulePack:
     payloads = []
     for index, raw in enumerate(reader.tables(data, "payloads")):
         where = f"payloads[{index}]"
-        reader.keys(raw, where, {"key", "mechanism", "requires"})
+        reader.keys(raw, where, {"key", "requires", "mechanism" if version == 1 else "channel"})
         payloads.append(
             PayloadSpec(
                 key=reader.string(raw, where, "key", required=True),
-                mechanism=reader.enum(
-                    Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
-                ),
+                mechanism=sent_on(raw, where),
                 requires=reader.names(raw, where, "requires"),
             )
         )
@@ -421,32 +600,87 @@ def _load_one(path: Path) -> RulePack:
     dispatchers = []
     for index, raw in enumerate(reader.tables(data, "dispatchers")):
         where = f"dispatchers[{index}]"
-        reader.keys(raw, where, {"registration", "handler", "payload_argument", "key", "mechanism", "receiver",
-                                 "unknown_receiver"})
+        reader.keys(raw, where, {"registration", "handler", "payload_argument", "key", "receiver",
+                                 "unknown_receiver", "mechanism" if version == 1 else "serves"})
+        registry = registered(raw, where, Convention())
         dispatchers.append(
             DispatcherSpec(
                 registration=reader.string(raw, where, "registration", required=True),
                 handler=reader.required_slot(raw, where, "handler"),
                 payload_argument=reader.index(raw, where, "payload_argument"),
                 key=reader.string(raw, where, "key", required=True),
-                mechanism=reader.enum(
-                    Mechanism, reader.string(raw, where, "mechanism", required=True), f"{where}.mechanism"
-                ),
+                mechanism=registry.channel,
                 receivers=reader.receivers(raw, where),
+                registry=registry,
             )
         )
     envelopes = [_envelope(reader, f"envelopes[{index}]", raw)
                  for index, raw in enumerate(reader.tables(data, "envelopes"))]
-    return RulePack(
-        names=(name,),
-        calls=tuple(calls),
-        envelopes=tuple(envelopes),
-        mechanisms=mechanisms,
-        payloads=tuple(payloads),
-        dispatchers=tuple(dispatchers),
-        rewrites=tuple(_rewrite(reader, f"rewrites[{index}]", raw)
-                       for index, raw in enumerate(reader.tables(data, "rewrites"))),
+    external = []
+    for index, raw in enumerate(reader.tables(data, "external")):
+        where = f"external[{index}]"
+        reader.keys(raw, where, {"value", "channel", "name"})
+        value = raw.get("value")
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or value == "":
+            raise reader.error(f"{where}.value", "a message type: a non-empty string or an integer", value)
+        channel = sent_on(raw, where) if "channel" in raw else None
+        external.append(ExternalSpec(value, channel, reader.string(raw, where, "name") or None))
+    implied = {use.channel: _V1_CHANNELS[use.channel] for use in uses} if version == 1 else {}
+    return _Loaded(
+        RulePack(
+            names=(name,),
+            calls=tuple(calls),
+            envelopes=tuple(envelopes),
+            channels=channels,
+            payloads=tuple(payloads),
+            dispatchers=tuple(dispatchers),
+            rewrites=tuple(_rewrite(reader, f"rewrites[{index}]", raw)
+                           for index, raw in enumerate(reader.tables(data, "rewrites"))),
+            external=tuple(external),
+        ),
+        tuple(uses),
+        implied,
     )
+
+
+def _v1_channels(reader: _Reader, data: dict[str, Any]) -> dict[Mechanism, ChannelSpec]:
+    """`[mechanisms.rpc]` and `[mechanisms.event]`: the two channels of version 1, documented."""
+    channels = {}
+    for key, doc in reader.table(data, "mechanisms").items():
+        where = f"mechanisms.{key}"
+        mechanism = reader.channel(key, where, 1)
+        if not isinstance(doc, dict):
+            raise reader.error(where, "a table with `title` and `description`", doc)
+        reader.keys(doc, where, {"title", "description", "handler_args"})
+        channels[mechanism] = replace(
+            _V1_CHANNELS[mechanism],
+            title=reader.string(doc, where, "title", required=True),
+            description=reader.string(doc, where, "description", required=True).strip(),
+            handler_args=reader.names(doc, where, "handler_args"),
+        )
+    return channels
+
+
+def _v2_channels(reader: _Reader, data: dict[str, Any]) -> dict[Mechanism, ChannelSpec]:
+    """`[channels.NAME]`: any number of channels, each with what it means and how it behaves."""
+    channels = {}
+    for key, doc in reader.table(data, "channels").items():
+        where = f"channels.{key}"
+        mechanism = reader.channel(key, where, 2)
+        if not isinstance(doc, dict):
+            raise reader.error(where, "a table with `title` and `description`", doc)
+        reader.keys(doc, where, {"title", "description", "handler_args", "replies", "one_handler", "local"})
+        convention = reader.convention(doc, where) or Convention()
+        channels[mechanism] = ChannelSpec(
+            title=reader.string(doc, where, "title") or key,
+            description=reader.string(doc, where, "description").strip(),
+            handler_args=convention.args,
+            spread=convention.spread,
+            replies=reader.boolean(doc, where, "replies"),
+            one_handler=reader.boolean(doc, where, "one_handler"),
+            local=reader.boolean(doc, where, "local"),
+        )
+    return channels
 
 
 def _envelope(reader: _Reader, where: str, raw: dict[str, Any]) -> EnvelopeSpec:
@@ -550,7 +784,9 @@ class _Reader:
     def names(self, data: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            raise self.error(f"{where}.{key}", "an array of non-empty strings", value)
+            expected = 'an array of parameter names, or "spread"' if key == "handler_args" else \
+                "an array of non-empty strings"
+            raise self.error(f"{where}.{key}", expected, value)
         return tuple(value)
 
     def class_names(self, data: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
@@ -573,6 +809,25 @@ class _Reader:
         if not isinstance(unknown, str):
             raise self.error(f"{where}.unknown_receiver", "'match' or 'skip'", unknown)
         return Receivers(classes, self.enum(UnknownReceiver, unknown, f"{where}.unknown_receiver"))
+
+    def channel(self, value: str, where: str, version: int) -> Mechanism:
+        """A channel's name: 'rpc' or 'event' in a version 1 pack, any name in version 2 (checked
+        against the declared channels once the packs are merged)."""
+        if version == 1:
+            if value not in _V1_CHANNELS:
+                raise self.error(where, " or ".join(f"'{name}'" for name in _V1_CHANNELS), value)
+        elif not _CHANNEL_NAME.match(value):
+            raise self.error(where, "a channel name (letters, digits, `_` and `-`)", value)
+        return Mechanism(value)
+
+    def convention(self, data: dict[str, Any], where: str) -> Convention | None:
+        """`handler_args = ["source", "data"]`, or `"spread"`; None when absent."""
+        value = data.get("handler_args")
+        if value is None:
+            return None
+        if value == "spread":
+            return Convention(spread=True)
+        return Convention(self.names(data, where, "handler_args"))
 
     def index(self, data: dict[str, Any], where: str, key: str) -> int:
         value = data.get(key)

@@ -159,13 +159,14 @@ def _analyze(request: CheckRequest, config: Config, on_progress: Callable[[int, 
     from fedcl_lint.analysis.discover import DiscoveryError
     from fedcl_lint.analysis.load import EngineOptions
     from fedcl_lint.refine.baseline import BaselineError
+    from fedcl_lint.settings.config import ConfigError
     from fedcl_lint.settings.rulepack import RulePackError
     from fedcl_lint.workflow.pipeline import analyze
 
     options = EngineOptions(jobs=request.jobs, cache_dir=request.cache_dir)
     try:
         return analyze(request.paths or (".",), config, request.working_dir, options=options, on_progress=on_progress)
-    except (DiscoveryError, RulePackError, BaselineError) as exc:
+    except (DiscoveryError, RulePackError, BaselineError, ConfigError) as exc:
         raise CheckError(str(exc)) from None
 
 

@@ -22,7 +22,7 @@ from fedcl_lint.analysis.table import ProtocolTable, build_table, scoped_table
 from fedcl_lint.checks import CheckContext, FileFailure, run_checks
 from fedcl_lint.refine.refine import refine
 from fedcl_lint.refine.result import Analysis
-from fedcl_lint.settings.config import Config, protocol_pairs, with_overrides
+from fedcl_lint.settings.config import Config, check_policy, protocol_pairs, with_overrides
 from fedcl_lint.settings.rulepack import RulePack, load_packs
 from fedcl_lint.types import Location, Mechanism
 
@@ -53,8 +53,10 @@ def analyze(
         protocol=protocol_pairs(policy) if policy is not None else None,
         external=external,
     )
+    pack = load_packs(config.rules)
+    check_policy(config, pack.channels)
     with paused_gc():
-        return _analyze(paths, config, load_packs(config.rules), cwd, options, on_progress)
+        return _analyze(paths, config, pack, cwd, options, on_progress)
 
 
 @contextmanager
