@@ -116,6 +116,27 @@ def touch_one(tree: Path, name: str = "server0.py"):
     return change
 
 
+def editor_recheck(tree: Path, edits: int = 9) -> tuple[float, float]:
+    """What `fedcl-lint server` does after one edit: the session analyses the project again with one
+    file's text changed (in this process: the language server keeps its session in memory). The
+    first analysis, and the median of `edits` re-checks after one edit each."""
+    from fedcl_lint.workflow.session import Session
+
+    session = Session(tree)
+    start = time.perf_counter()
+    session.analyze()
+    first = time.perf_counter() - start
+    target = sorted(tree.rglob("server0.py"))[0]
+    source = target.read_text()
+    times = []
+    for edit in range(edits):
+        session.set_text(target, f"EDIT_{edit} = {edit}\n" + source)  # unsaved, as typed
+        start = time.perf_counter()
+        session.analyze()
+        times.append(time.perf_counter() - start)
+    return first, statistics.median(times)
+
+
 def report(title: str, rows: list[tuple[str, float | None]], targets: list[tuple[str, float, float]]) -> None:
     print(f"\n## {title}\n")
     print(f"| {'measurement':<52} | {'median (s)':>10} |")
@@ -179,6 +200,7 @@ def main() -> int:
         cold, _ = timed(fedcl(parse_bound, "--cache-dir", str(cache)), runs, before=clear_cache)  # leaves it full
         warm, _ = timed(fedcl(parse_bound, "--cache-dir", str(cache)), runs)
         one_changed, _ = timed(fedcl(parse_bound, "--cache-dir", str(cache)), runs, before=touch_one(parse_bound))
+        first_editor, recheck = editor_recheck(parse_bound)
         fixit_command = fixit(parse_bound)
         fixit_time = timed(fixit_command, 1)[0] if fixit_command else None
         rows = [
@@ -191,6 +213,8 @@ def main() -> int:
             ("fedcl-lint, warm (nothing changed)", warm),
             ("fedcl-lint, warm (one file changed)", one_changed),
             ("fixit lint, one trivial rule", fixit_time),
+            ("editor session: first analysis (in process)", first_editor),
+            ("editor session: re-check after one edit (median)", recheck),
         ]
         targets = [
             ("1 job / floor", one_job / floor_pb, 2.0),
@@ -198,6 +222,7 @@ def main() -> int:
             ("2 jobs / libcst.parse_module", two_jobs / libcst_all, 0.75),
             ("warm, nothing changed / cold", warm / cold, 0.10),
             ("warm, one file changed / cold", one_changed / cold, 0.6),
+            ("editor re-check after one edit, seconds", recheck, 0.1),
         ]
         report(f"Parse-bound tree: {args.modules} modules of a federated app", rows, targets)
 

@@ -144,13 +144,24 @@ class Wrapper(Record):
 class LinkResult(Record):
     """Everything linking found: the protocol's sites, and the wrappers' inner calls."""
 
-    __slots__ = ("sites", "forwarding", "wrappers")
+    __slots__ = ("sites", "forwarding", "wrappers", "state")
 
     def __init__(self, sites: tuple[LinkedSite, ...], forwarding: tuple[LinkedSite, ...],
-                 wrappers: tuple[Wrapper, ...]):
+                 wrappers: tuple[Wrapper, ...], state: _LinkState | None = None):
         self.sites = sites
         self.forwarding = forwarding  # calls inside wrappers that pass a parameter on
         self.wrappers = wrappers
+        self.state = state  # what linking again after one edit starts from (see `Linker.link_again`)
+
+
+class _LinkState(Record):
+    """The fixpoint's wrappers, and the modules whose calls were read (display paths)."""
+
+    __slots__ = ("wrappers", "selected")
+
+    def __init__(self, wrappers: dict[tuple[str, str], frozenset[_Api]], selected: frozenset[str]):
+        self.wrappers = wrappers
+        self.selected = selected
 
 
 class _Api(Record):
@@ -343,8 +354,12 @@ class Linker:
         forwarding: list[LinkedSite] = []
         for site in raw:
             (forwarding if self._forwarded(site, wrappers) else sites).append(self._linked(site))
+        state = _LinkState(wrappers, frozenset(m.file.display for m in self.modules))
+        return LinkResult(tuple(sites), tuple(forwarding), self._described(wrappers), state)
+
+    def _described(self, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> tuple[Wrapper, ...]:
         owners = {m.file.display: m for m in self.store.modules.values()}
-        described = [
+        return tuple(
             Wrapper(qualname, module.location(module.facts.functions[qualname].position), api.role,
                     api.mechanism, api.chain)
             for module, qualname, apis in sorted(
@@ -352,8 +367,83 @@ class Linker:
                 key=lambda item: (item[0].name, item[1], item[0].file.display),
             )
             for api in sorted(apis, key=lambda a: (a.role, a.mechanism, a.chain))
-        ]
-        return LinkResult(tuple(sites), tuple(forwarding), tuple(described))
+        )
+
+    def link_again(self, previous: LinkResult, before: Module, after: Module) -> LinkResult | None:
+        """The result of `link` after one module's text changed (`before` -> `after`), from the
+        previous one: for an editor, which asks after every keystroke. None when it cannot be
+        derived (the edit changes the wrappers, or dispatchers); then `link` must run.
+
+        When the module's functions and what they pass on to sends are unchanged, the wrappers
+        (a fixpoint over the whole project) are too; then only the sites of the module, and of
+        the modules that import it (directly or through others: they may read its names),
+        can change. Every other module's sites are the previous ones.
+        """
+        state = previous.state
+        display = after.file.display
+        if state is None or display != before.file.display or self.dispatcher_calls(before, after):
+            return None
+        wrappers = state.wrappers
+        loaded = {m.file.display: m for m in self.store.modules.values()}
+        selected = [loaded[name] for name in sorted(state.selected | {display}) if name in loaded]
+        if _signatures(before) != _signatures(after) \
+                or self._passing_on(selected, before, wrappers) != self._passing_on(selected, after, wrappers):
+            return None
+        self._select(selected)
+        affected = self._importers(display, loaded)
+        raw = self._raw_sites([m for m in self.modules if m.file.display in affected], wrappers, set())
+        sites = [s for s in previous.sites if s.location.path not in affected]
+        forwarding = [s for s in previous.forwarding if s.location.path not in affected]
+        for site in raw:
+            (forwarding if self._forwarded(site, wrappers) else sites).append(self._linked(site))
+        state = _LinkState(wrappers, frozenset(m.file.display for m in self.modules))
+        return LinkResult(tuple(sites), tuple(forwarding), self._described(wrappers), state)
+
+    def _passing_on(self, selected: list[Module], module: Module,
+                    wrappers: dict[tuple[str, str], frozenset[_Api]]) -> object:
+        """The wrappers a module's own calls make of its functions, `wrappers` known (a linker of its
+        own: the caches are per module text)."""
+        linker = Linker(self.store, self.pack)
+        linker._select(selected)  # every definition, for calls resolved by name
+        found = linker._wrappers_from(linker._raw_sites([module], wrappers, set()))
+        return {qualname: apis for (_, qualname), apis in found.items()}
+
+    def dispatcher_calls(self, *modules: Module) -> bool:
+        """Whether any of `modules` registers a dispatcher (whose cases live in another module)."""
+        return any(call.name in self._dispatchers for module in modules for call in module.facts.calls)
+
+    def _importers(self, display: str, loaded: dict[str, Module]) -> set[str]:
+        """`display` and every module that imports it, directly or through other modules."""
+        importers: dict[str, set[str]] = {}
+        for module in loaded.values():
+            for name in self._imported(module):
+                importers.setdefault(name, set()).add(module.file.display)
+        found, pending = {display}, [display]
+        while pending:
+            current = loaded.get(pending.pop())
+            if current is None:
+                continue
+            for name in current.file.module_names or (current.name,):
+                for importer in importers.get(name, ()):
+                    if importer not in found:
+                        found.add(importer)
+                        pending.append(importer)
+        return found
+
+    def _imported(self, module: Module) -> set[str]:
+        """The module names an import of `module` may read (a `from a import b` may read `a.b`)."""
+        names = set()
+        for binding in module.facts.imports.values():
+            target = self.absolute(module, binding.module, binding.level)
+            if target is not None:
+                names.add(target)
+                if binding.name is not None:
+                    names.add(f"{target}.{binding.name}" if target else binding.name)
+        for star, level in module.facts.star_imports:
+            target = self.absolute(module, star, level)
+            if target is not None:
+                names.add(target)
+        return names
 
     # sites
 
@@ -1065,6 +1155,11 @@ class _Lineage:
                 self.found.append((module, cls))
                 return True
         return False
+
+
+def _signatures(module: Module) -> dict[str, tuple[object, ...]]:
+    """What callers and by-name wrapper inference see of a module's functions."""
+    return {name: (f.name, f.kind, f.params, f.is_async) for name, f in module.facts.functions.items()}
 
 
 def _identity(module: Module, qualname: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fedcl_lint.analysis.discover import Discovery, FileSelection, SourceFile, discover, display_path
-from fedcl_lint.analysis.link import Linker
+from fedcl_lint.analysis.link import Linker, LinkResult
 from fedcl_lint.analysis.load import EngineOptions, FactStore, RunInputs
 from fedcl_lint.analysis.table import ProtocolTable, build_table, scoped_table
 from fedcl_lint.checks import CheckContext, FileFailure, run_checks
@@ -93,12 +93,14 @@ def selection_of(config: Config) -> FileSelection:
     )
 
 
-def analyze_store(store: FactStore, discovery: Discovery, config: Config, cwd: Path) -> Analysis:
-    """Link, tabulate, check and refine the files of `store` (whose facts it may hold already, as an
-    editor's session keeps them from one analysis to the next)."""
+def analyze_store(store: FactStore, discovery: Discovery, config: Config, cwd: Path,
+                  linked: LinkResult | None = None) -> Analysis:
+    """Link (unless `linked` is given), tabulate, check and refine the files of `store` (whose facts
+    it may hold already, as an editor's session keeps them from one analysis to the next)."""
     pack = store.pack
     files = list(discovery.files)
-    linked = Linker(store, pack).link()
+    if linked is None:
+        linked = Linker(store, pack).link()
     table = _scoped(build_table(linked), files, config, cwd)
     store.save()
     modules = sorted(store.modules.values(), key=lambda m: m.file.display)

@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 
 from fedcl_lint.analysis.discover import Discovery, SourceFile, discover
-from fedcl_lint.analysis.load import EngineOptions, FactStore
+from fedcl_lint.analysis.link import Linker, LinkResult
+from fedcl_lint.analysis.load import EngineOptions, FactStore, Module
 from fedcl_lint.refine.result import Analysis
 from fedcl_lint.settings.config import Config, load_config
 from fedcl_lint.settings.rulepack import load_packs
@@ -31,6 +32,8 @@ class Session:
         self._discovery: Discovery | None = None
         self._store: FactStore | None = None
         self._files: dict[Path, SourceFile] = {}
+        self._linked: LinkResult | None = None  # the last analysis's linking
+        self._edited: dict[SourceFile, Module | None] = {}  # files changed since then: their facts before
 
     def set_text(self, path: Path, text: str | None) -> None:
         """The editor's text of `path` (None: closed, the file on disk counts again)."""
@@ -44,6 +47,7 @@ class Session:
         if file is None or content is None:
             self._store = None  # a file the last discovery did not find, or one gone: discover again
         elif self._store is not None:
+            self._edited.setdefault(file, self._store.modules.get(file))
             self._store.replace(file, content)
 
     def analyze(self) -> Analysis:
@@ -56,7 +60,20 @@ class Session:
                 for path, content in self.texts.items():
                     if path in self._files:
                         self._store.replace(self._files[path], content)
-            return analyze_store(self._store, self._discovery, self.config, self.root)
+                self._linked, self._edited = None, {}
+            linked = self._link(self._store)
+            self._linked, self._edited = linked, {}
+            return analyze_store(self._store, self._discovery, self.config, self.root, linked)
+
+    def _link(self, store: FactStore) -> LinkResult:
+        """From the last linking when one file changed since (see `Linker.link_again`), else anew."""
+        if self._linked is not None and len(self._edited) == 1:
+            [(file, before)] = self._edited.items()
+            if before is not None:
+                again = Linker(store, self.pack).link_again(self._linked, before, store.module(file))
+                if again is not None:
+                    return again
+        return Linker(store, self.pack).link()
 
     def display(self, path: Path) -> str:
         """How findings name `path`: relative to the session's folder, as `check` run there does."""
