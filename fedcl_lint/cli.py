@@ -125,6 +125,9 @@ def cli() -> None:
               "then report what is left.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print the rewrites --fix would make as a unified diff, and write nothing.")
+@click.option("--stdin-filename", metavar="PATH",
+              help="Read PATH's content from standard input (an editor's unsaved text); the whole project "
+                   "is analysed.")
 @engine_options
 def check(
     paths: tuple[str, ...],
@@ -141,6 +144,7 @@ def check(
     output: str | None,
     fix: bool,
     show_diff: bool,
+    stdin_filename: str | None,
     jobs: int | None,
     no_cache: bool,
     cache_dir: Path | None,
@@ -150,6 +154,8 @@ def check(
         raise click.UsageError("--baseline and --write-baseline cannot be used together")
     if (fix or show_diff) and write_baseline is not None:
         raise click.UsageError("--fix and --diff cannot be used with --write-baseline")
+    if stdin_filename is not None and (fix or show_diff or write_baseline is not None):
+        raise click.UsageError("--stdin-filename cannot be used with --fix, --diff or --write-baseline")
     if show_diff and output_format != "text":
         raise click.UsageError("--diff prints a unified diff: it cannot be used with --format " + output_format)
     config = _settings(paths, config_file, packs)
@@ -175,6 +181,7 @@ def check(
         write_baseline=write_baseline,
         step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
         drawn=reports and output_format == "text" and output is None and _console().is_terminal,
+        stdin=(stdin_filename, sys.stdin.buffer.read()) if stdin_filename is not None else None,
     )
     run = _run_check(request)
     _show(run, request)

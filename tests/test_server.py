@@ -144,3 +144,29 @@ async def test_hover_on_a_site_shows_its_message_types_row(client: LanguageClien
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert hover.contents.value.startswith("**`SHUTDOWN`**")
     assert "Senders:" in hover.contents.value and "fedapp/client.py" in hover.contents.value
+
+
+def _check_stdin(project: Path, name: str, text: str) -> tuple[int, str, str]:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "fedcl_lint", "check", "--no-cache", "--stdin-filename", name],
+                          cwd=project, input=text.encode(), capture_output=True, timeout=120)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def test_check_reads_one_files_unsaved_text_from_stdin_and_analyses_the_project(project: Path):
+    """For editor plugins that do not speak LSP: the fix typed but not saved clears the finding."""
+    server = project / "fedapp" / "server.py"
+    on_disk = server.read_text(encoding="utf-8")
+    code, output, _ = _check_stdin(project, "fedapp/server.py", on_disk)
+    assert code == 1 and "fedapp/server.py:38:19: FCL001 `SHUTDOWN`" in output
+
+    unsaved = on_disk.replace('send_control_message(\n                client_id, "SHUTDOWN"',
+                              'send_business_message(\n                client_id, "SHUTDOWN"')
+    assert unsaved != on_disk
+    code, output, _ = _check_stdin(project, "fedapp/server.py", unsaved)
+    assert (code, output.splitlines()[0]) == (0, "All checks passed (4 files analysed).")
+    assert server.read_text(encoding="utf-8") == on_disk  # nothing written
+
+    code, _, error = _check_stdin(project, "fedapp/missing.py", "")
+    assert (code, error) == (2, "Error: fedapp/missing.py is not one of the analysed files\n")

@@ -57,6 +57,7 @@ class CheckRequest:
     write_baseline: str | None = None  # record today's findings in this file instead of reporting them
     step_summary: str | None = None  # the file the GitHub job summary is appended to ($GITHUB_STEP_SUMMARY)
     drawn: bool = False  # the caller draws the text report on a terminal: it is not rendered, and not recorded
+    stdin: tuple[str, bytes] | None = None  # one file's content (path relative to `cwd`), as an editor has it
 
     @property
     def working_dir(self) -> Path:
@@ -109,7 +110,7 @@ def run_check(request: CheckRequest, on_progress: Callable[[int, int], None] | N
 def _run_record(request: CheckRequest) -> RunRecord | None:
     """Where this run is recorded for replay: keyed by all that decides its report besides files.
     A report drawn on a terminal depends on the terminal: never recorded."""
-    if request.cache_dir is None or request.drawn:
+    if request.cache_dir is None or request.drawn or request.stdin is not None:
         return None
     key = ("check", str(request.working_dir), request.paths, request.config, request.output_format, request.output,
            request.exit_zero)
@@ -165,7 +166,8 @@ def _analyze(request: CheckRequest, config: Config, on_progress: Callable[[int, 
 
     options = EngineOptions(jobs=request.jobs, cache_dir=request.cache_dir)
     try:
-        return analyze(request.paths or (".",), config, request.working_dir, options=options, on_progress=on_progress)
+        return analyze(request.paths or (".",), config, request.working_dir, options=options, on_progress=on_progress,
+                       texts=dict([request.stdin]) if request.stdin is not None else None)
     except (DiscoveryError, RulePackError, BaselineError, ConfigError) as exc:
         raise CheckError(str(exc)) from None
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from fedcl_lint.analysis.discover import Discovery, FileSelection, SourceFile, discover, display_path
+from fedcl_lint.analysis.discover import Discovery, DiscoveryError, FileSelection, SourceFile, discover, display_path
 from fedcl_lint.analysis.link import Linker, LinkResult
 from fedcl_lint.analysis.load import EngineOptions, FactStore, RunInputs
 from fedcl_lint.analysis.table import ProtocolTable, build_table, scoped_table
@@ -38,13 +38,15 @@ def analyze(
     external: frozenset[str | int] | None = None,
     options: EngineOptions = _DEFAULT_OPTIONS,
     on_progress: Callable[[int, int], None] | None = None,
+    texts: Mapping[str, bytes] | None = None,
 ) -> Analysis:
     """Analyse the Python files under `paths` (relative to `cwd`) with `config` (defaults if None).
 
     `packs`, `policy` and `external` override the configuration's `rules`,
     `[protocol]` and `external` (a shorthand for library callers and tests).
     `options` tune speed (jobs, cache, prefilter), never the findings; `on_progress(done, total)`
-    hears how parsing goes.
+    hears how parsing goes. `texts` (path relative to `cwd` -> bytes) stand for those files' contents
+    (an editor's unsaved text, `check --stdin-filename`); each must be one of the analysed files.
     """
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     config = with_overrides(
@@ -56,7 +58,7 @@ def analyze(
     pack = load_packs(config.rules)
     check_policy(config, pack.channels)
     with paused_gc():
-        return _analyze(paths, config, pack, cwd, options, on_progress)
+        return _analyze(paths, config, pack, cwd, options, on_progress, texts or {})
 
 
 @contextmanager
@@ -79,10 +81,17 @@ def paused_gc() -> Iterator[None]:
 
 def _analyze(
     paths: list[str] | tuple[str, ...], config: Config, pack: RulePack, cwd: Path, options: EngineOptions,
-    on_progress: Callable[[int, int], None] | None,
+    on_progress: Callable[[int, int], None] | None, texts: Mapping[str, bytes],
 ) -> Analysis:
     discovery = discover(paths, cwd, selection_of(config))
     store = FactStore(list(discovery.files), pack, options, on_progress=on_progress)
+    by_path = {os.path.abspath(cwd / path): content for path, content in texts.items()}
+    for file in discovery.files:
+        content = by_path.pop(str(file.path), None)
+        if content is not None:
+            store.replace(file, content)
+    if by_path:
+        raise DiscoveryError(f"{display_path(Path(next(iter(by_path))), cwd)} is not one of the analysed files")
     return analyze_store(store, discovery, config, cwd)
 
 
