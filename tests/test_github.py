@@ -82,10 +82,15 @@ def test_readme_workflow_uploads_the_sarif_it_writes(run_cli, monkeypatch, tmp_p
     [job] = workflow["jobs"].values()
     assert workflow["permissions"]["security-events"] == "write"
     steps = job["steps"]
-    commands = [shlex.split(s["run"]) for s in steps if s.get("run", "").startswith("fedcl-lint ")]
+    commands = [shlex.split(s["run"]) for s in steps if s.get("run", "").startswith("fedcl-lint check ")]
     [upload] = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
     assert upload["if"] == "${{ !cancelled() }}"
     assert len(commands) == 2
+    # the protocol diff needs a base branch: pull requests only (on a push `github.base_ref` is empty)
+    [protocol_diff] = [s for s in steps if s.get("run", "").startswith("fedcl-lint diff ")]
+    assert protocol_diff["if"] == "${{ github.event_name == 'pull_request' }}"
+    [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0
 
     # Run the workflow's fedcl-lint steps on the seed, as GitHub would in a checkout.
     shutil.copytree(FIXTURES / "seed" / "bug", tmp_path / "checkout")
