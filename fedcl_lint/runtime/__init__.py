@@ -5,6 +5,11 @@ the failures made loud: a message type sent on the mechanism its receiver does
 not use raises MechanismMismatchError at the first send (the seed's SHUTDOWN
 bug), and ``MemoryTransport.recorded_protocol`` lists what actually happened,
 to cross-check the static linter's view of this package.
+
+The same nodes run across processes on ``GrpcTransport``
+(``fedcl_lint.runtime.grpc_transport``, needs grpcio: ``fedcl-lint[grpc]``), one
+process per node with ``python -m fedcl_lint.runtime.node`` (started and
+watched by ``fedcl_lint.runtime.processes``). See docs/runtime.md.
 """
 
 from .errors import (
@@ -12,13 +17,16 @@ from .errors import (
     DuplicateRegistrationError,
     FedclRuntimeError,
     MechanismMismatchError,
+    NodeUnavailableError,
+    RemoteException,
     RemoteHandlerError,
     RpcTimeoutError,
+    TransportError,
     UndeliveredEventError,
     UnhandledMessageError,
     UnknownNodeError,
 )
-from .federation import Client, FederationResult, Server, ShutdownReport, run_federation
+from .federation import Client, FederationResult, RoundReport, Server, ShutdownReport, run_federation
 from .manager import CommunicationManager, MessageHandler
 from .messages import CLIENT_REGISTERED, HEARTBEAT, REGISTRATION, SHUTDOWN, TRAIN
 from .transport import (
@@ -31,6 +39,7 @@ from .transport import (
     RequestHandler,
     TracedMessage,
     TraceObserver,
+    TransportBase,
 )
 
 __all__ = [
@@ -53,13 +62,18 @@ __all__ = [
     "MechanismMismatchError",
     "MemoryTransport",
     "MessageHandler",
+    "NodeUnavailableError",
+    "RemoteException",
     "RemoteHandlerError",
     "RequestHandler",
+    "RoundReport",
     "RpcTimeoutError",
     "Server",
     "ShutdownReport",
     "TraceObserver",
     "TracedMessage",
+    "TransportBase",
+    "TransportError",
     "UndeliveredEventError",
     "UnhandledMessageError",
     "UnknownNodeError",

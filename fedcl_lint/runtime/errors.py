@@ -16,8 +16,11 @@ __all__ = [
     "DuplicateRegistrationError",
     "FedclRuntimeError",
     "MechanismMismatchError",
+    "NodeUnavailableError",
+    "RemoteException",
     "RemoteHandlerError",
     "RpcTimeoutError",
+    "TransportError",
     "UndeliveredEventError",
     "UnhandledMessageError",
     "UnknownNodeError",
@@ -92,8 +95,28 @@ class RpcTimeoutError(FedclRuntimeError):
         )
 
 
+class RemoteException(Exception):
+    """A handler's exception that happened in another process, rebuilt from its class name and message.
+
+    Exceptions cross the network as text (never pickled): ``type_name`` is the name of the
+    original class (``ValueError``), ``str()`` its message, so a RemoteHandlerError reads
+    the same whichever transport carried it."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        self.type_name = type_name
+        self.message = message
+        super().__init__(message)
+
+
+def exception_name(error: BaseException) -> str:
+    """The class name of ``error``, or of the remote exception it stands for."""
+    return error.type_name if isinstance(error, RemoteException) else type(error).__name__
+
+
 class RemoteHandlerError(FedclRuntimeError):
-    """The target's handler raised; the original exception is chained as ``__cause__``."""
+    """The target's handler raised; the original exception is chained as ``__cause__``.
+
+    Over the network the original is a :class:`RemoteException` carrying its class name and message."""
 
     def __init__(self, source: str, target: str, message_type: str, original: BaseException) -> None:
         self.source = source
@@ -102,7 +125,31 @@ class RemoteHandlerError(FedclRuntimeError):
         self.original = original
         super().__init__(
             f"rpc {message_type} from {source} to {target} failed in the handler: "
-            f"{type(original).__name__}: {original}"
+            f"{exception_name(original)}: {original}"
+        )
+
+
+class TransportError(FedclRuntimeError):
+    """The network could not carry a message (a network transport only; the memory transport never fails so)."""
+
+
+class NodeUnavailableError(TransportError):
+    """The target's process could not be reached, or went away while it held the message.
+
+    ``address`` is where the target was expected, ``detail`` what the network said."""
+
+    def __init__(
+        self, source: str, target: str, message_type: str, address: str, detail: str, mechanism: str = "rpc"
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.message_type = message_type
+        self.address = address
+        self.detail = detail
+        self.mechanism = mechanism
+        super().__init__(
+            f"{mechanism} {message_type} from {source} to {target} failed: {target} at {address} "
+            f"is unavailable ({detail})"
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import DuplicateRegistrationError, UnhandledMessageError
 from .messages import HEARTBEAT, REGISTRATION
-from .transport import EventListener, MemoryTransport
+from .transport import EventListener, TransportBase
 
 __all__ = ["CommunicationManager", "MessageHandler"]
 
@@ -31,11 +31,12 @@ class CommunicationManager:
     handler table and a static reader sees them.
     """
 
-    def __init__(self, transport: MemoryTransport, node_id: str) -> None:
+    def __init__(self, transport: TransportBase, node_id: str) -> None:
         self.transport = transport
         self.node_id = node_id
         self._handlers: dict[str, MessageHandler] = {}
         self._registered_clients: dict[str, Any] = {}
+        self._registrations: dict[str, int] = {}
         self._heartbeats: dict[str, int] = {}
         self._last_heartbeat: dict[str, float] = {}
         transport.register_request_handler(node_id, self.handle_rpc_request)
@@ -93,6 +94,10 @@ class CommunicationManager:
         """Nodes that sent ``registration`` to this node, in registration order."""
         return tuple(self._registered_clients)
 
+    def registrations(self, client_id: str) -> int:
+        """How many times ``client_id`` registered with this node (a restarted client registers again)."""
+        return self._registrations.get(client_id, 0)
+
     def registration_info(self, client_id: str) -> Any:
         """The data ``client_id`` sent with its registration (KeyError if it never registered)."""
         return self._registered_clients[client_id]
@@ -109,6 +114,7 @@ class CommunicationManager:
     async def _handle_registration(self, source: str, data: Any) -> dict[str, Any]:
         already_registered = source in self._registered_clients
         self._registered_clients[source] = data
+        self._registrations[source] = self._registrations.get(source, 0) + 1
         return {
             "accepted": True,
             "node_id": self.node_id,

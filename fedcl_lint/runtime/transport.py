@@ -13,17 +13,19 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from .errors import (
     DeadLetter,
     DuplicateRegistrationError,
+    FedclRuntimeError,
     MechanismMismatchError,
     RemoteHandlerError,
     RpcTimeoutError,
     UndeliveredEventError,
     UnhandledMessageError,
     UnknownNodeError,
+    exception_name,
 )
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "RequestHandler",
     "TraceObserver",
     "TracedMessage",
+    "TransportBase",
 ]
 
 # Mechanisms and roles, spelled as the static linter's rule pack spells them.
@@ -63,6 +66,8 @@ class TracedMessage:
 
 
 TraceObserver = Callable[[TracedMessage], None]
+
+_Transport = TypeVar("_Transport", bound="TransportBase")
 
 
 @dataclass(frozen=True)
@@ -124,13 +129,16 @@ def _message_type_of(payload: Any) -> str:
     )
 
 
-class MemoryTransport:
-    """Delivers rpcs and events between the nodes of one federation, in one process.
+class TransportBase:
+    """What every transport shares: the registries, the guard, bounded handlers, dead letters, the trace.
 
-    ``default_timeout`` bounds every rpc and every event listener unless a call
-    passes its own ``timeout``. With ``strict=True`` an event that reaches no
-    listener raises :class:`UndeliveredEventError` instead of becoming a dead
-    letter.
+    A transport carries rpcs (``send``) and events (``push_event``) between nodes. The
+    registrations made on it belong to the nodes it hosts; each subclass says how a message
+    reaches its target (:class:`MemoryTransport` in one process, the gRPC transport across
+    processes) and both deliver it here, on the target's side, with the same rules.
+    ``default_timeout`` bounds every rpc and every event listener unless a call passes
+    its own ``timeout``. With ``strict=True`` an event that reaches no listener raises
+    :class:`UndeliveredEventError` instead of becoming a dead letter.
     """
 
     def __init__(self, *, default_timeout: float = 5.0, strict: bool = False) -> None:
@@ -160,6 +168,7 @@ class MemoryTransport:
                 "each node id belongs to one CommunicationManager"
             )
         self._request_handlers[node_id] = handler
+        self._hosting(node_id)
 
     def declare_rpc_message_type(self, node_id: str, message_type: str) -> None:
         """Tell the transport that ``node_id`` handles ``message_type`` by rpc.
@@ -175,6 +184,10 @@ class MemoryTransport:
         """Call ``handler(data)`` for every ``event_type`` event pushed to ``node_id``."""
         self._event_listeners.setdefault(node_id, {}).setdefault(event_type, []).append(handler)
         self._protocol.add((event_type, EVENT, HANDLE))
+        self._hosting(node_id)
+
+    def _hosting(self, node_id: str) -> None:
+        """Called when ``node_id`` gets its first handler or listener here; a network transport serves it."""
 
     def add_observer(self, observer: TraceObserver) -> None:
         """Call ``observer(TracedMessage)`` synchronously at the start of every send."""
@@ -183,6 +196,21 @@ class MemoryTransport:
     def remove_observer(self, observer: TraceObserver) -> None:
         """Stop calling ``observer`` (ValueError if it was never added)."""
         self._observers.remove(observer)
+
+    # -------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Make the hosted nodes reachable (a network transport starts serving); idempotent."""
+
+    async def close(self) -> None:
+        """Stop serving and release the connections; idempotent."""
+
+    async def __aenter__(self: _Transport) -> _Transport:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     # ---------------------------------------------------------- introspection
 
@@ -218,67 +246,61 @@ class MemoryTransport:
     # ---------------------------------------------------------------- sending
 
     async def send(self, source: str, target: str, data: Any, *, timeout: float | None = None) -> Any:
-        """Rpc: await ``target``'s request handler with ``(source, data)`` and return its answer.
-
-        Raises UnknownNodeError, MechanismMismatchError, UnhandledMessageError
-        (before the handler runs), RpcTimeoutError (the handler is cancelled, and
-        abandoned if it ignores that) or RemoteHandlerError (the handler raised,
-        even CancelledError; chained as ``__cause__``).
-        """
-        message_type = _message_type_of(data)
-        self._record_send(RPC, source, target, message_type)
-        handler = self._request_handlers.get(target)
-        if handler is None:
-            raise UnknownNodeError(source, target, message_type, self.known_nodes)
-        self._check_rpc_is_handled(source, target, message_type)
-        limit = self._resolve_timeout(timeout)
-        outcome = await self._run_handler(handler, (source, data), limit)
-        if outcome is None:
-            raise RpcTimeoutError(source, target, message_type, limit)
-        if outcome.error is not None:
-            raise RemoteHandlerError(source, target, message_type, outcome.error) from outcome.error
-        return outcome.value
+        """Rpc: ``target``'s request handler answers ``(source, data)``; returns its answer."""
+        raise NotImplementedError
 
     async def push_event(
         self, source: str, target: str, event_type: str, data: Any, *, timeout: float | None = None
     ) -> int:
-        """Event: call every listener of ``event_type`` on ``target``; return how many got it.
+        """Event: every listener of ``event_type`` on ``target`` gets ``data``; returns how many got it."""
+        raise NotImplementedError
 
-        0 means nobody received the event: it is recorded in ``dead_letters``
-        (or raised as UndeliveredEventError in strict mode). A listener that
-        raises or exceeds the timeout is not counted and is dead-lettered too.
-        An event type that ``target`` handles only by rpc raises
-        MechanismMismatchError: that is a bug in the sender, not a lost event.
-        """
-        self._record_send(EVENT, source, target, event_type)
+    # ------------------------------------------------- delivery, target's side
+
+    def _rpc_refusal(self, source: str, target: str, message_type: str) -> FedclRuntimeError | None:
+        """The guard for rpcs: why ``target`` (hosted here) cannot handle the type, or None if it can."""
+        declared = self._rpc_message_types.get(target)
+        if declared is None or message_type in declared:
+            return None
+        if message_type in self.event_types(target):
+            return MechanismMismatchError(message_type, target, used=RPC, registered=EVENT)
+        return UnhandledMessageError(source, target, message_type, sorted(declared))
+
+    def _event_refusal(self, target: str, event_type: str) -> MechanismMismatchError | None:
+        """The guard for events: an event type ``target`` handles only by rpc is a bug in the sender."""
+        if self._event_listeners.get(target, {}).get(event_type):
+            return None
+        if event_type in self._rpc_message_types.get(target, ()):
+            return MechanismMismatchError(event_type, target, used=EVENT, registered=RPC)
+        return None
+
+    async def _deliver_event(
+        self, source: str, target: str, event_type: str, data: Any, limit: float
+    ) -> tuple[int, list[tuple[str, BaseException | None]]]:
+        """Run every listener of ``event_type`` on ``target`` (hosted here), each bounded by ``limit``.
+
+        Returns how many received it and why the others did not (a reason, and the listener's
+        error if one raised or timed out), after the guard passed."""
         listeners = list(self._event_listeners.get(target, {}).get(event_type, ()))
         if not listeners:
-            if event_type in self._rpc_message_types.get(target, ()):
-                raise MechanismMismatchError(event_type, target, used=EVENT, registered=RPC)
             if target in self._request_handlers or target in self._event_listeners:
-                reason = f"no listener for {event_type} on {target}"
-            else:
-                reason = f"unknown node {target}"
-            self._dead_letter(DeadLetter(source, target, event_type, data, reason))
-            return 0
-        limit = self._resolve_timeout(timeout)
+                return 0, [(f"no listener for {event_type} on {target}", None)]
+            return 0, [(f"unknown node {target}", None)]
         delivered = 0
-        failures: list[tuple[DeadLetter, BaseException]] = []
+        failures: list[tuple[str, BaseException | None]] = []
         for listener in listeners:
             outcome = await self._run_handler(listener, (data,), limit)
             if outcome is None:
                 reason = f"listener {_name_of(listener)} timed out after {limit:g}s"
-                failures.append((DeadLetter(source, target, event_type, data, reason), asyncio.TimeoutError(reason)))
+                failures.append((reason, asyncio.TimeoutError(reason)))
                 continue
             if outcome.error is not None:
                 error = outcome.error
-                reason = f"listener {_name_of(listener)} raised {type(error).__name__}: {error}"
-                failures.append((DeadLetter(source, target, event_type, data, reason), error))
+                reason = f"listener {_name_of(listener)} raised {exception_name(error)}: {error}"
+                failures.append((reason, error))
                 continue
             delivered += 1
-        for letter, error in failures:
-            self._dead_letter(letter, cause=error)
-        return delivered
+        return delivered, failures
 
     # ---------------------------------------------------------------- helpers
 
@@ -321,15 +343,6 @@ class MemoryTransport:
             for observer in list(self._observers):
                 observer(traced)
 
-    def _check_rpc_is_handled(self, source: str, target: str, message_type: str) -> None:
-        """The guard for rpcs: fail before the handler runs if ``target`` cannot handle the type."""
-        declared = self._rpc_message_types.get(target)
-        if declared is None or message_type in declared:
-            return
-        if message_type in self.event_types(target):
-            raise MechanismMismatchError(message_type, target, used=RPC, registered=EVENT)
-        raise UnhandledMessageError(source, target, message_type, sorted(declared))
-
     def _resolve_timeout(self, timeout: float | None) -> float:
         if timeout is None:
             return self.default_timeout
@@ -341,6 +354,61 @@ class MemoryTransport:
         if self.strict:
             raise UndeliveredEventError(letter) from cause
         self._dead_letters.append(letter)
+
+
+class MemoryTransport(TransportBase):
+    """Delivers rpcs and events between the nodes of one federation, in one process.
+
+    ``default_timeout`` bounds every rpc and every event listener unless a call
+    passes its own ``timeout``. With ``strict=True`` an event that reaches no
+    listener raises :class:`UndeliveredEventError` instead of becoming a dead
+    letter.
+    """
+
+    async def send(self, source: str, target: str, data: Any, *, timeout: float | None = None) -> Any:
+        """Rpc: await ``target``'s request handler with ``(source, data)`` and return its answer.
+
+        Raises UnknownNodeError, MechanismMismatchError, UnhandledMessageError
+        (before the handler runs), RpcTimeoutError (the handler is cancelled, and
+        abandoned if it ignores that) or RemoteHandlerError (the handler raised,
+        even CancelledError; chained as ``__cause__``).
+        """
+        message_type = _message_type_of(data)
+        self._record_send(RPC, source, target, message_type)
+        handler = self._request_handlers.get(target)
+        if handler is None:
+            raise UnknownNodeError(source, target, message_type, self.known_nodes)
+        refusal = self._rpc_refusal(source, target, message_type)
+        if refusal is not None:
+            raise refusal
+        limit = self._resolve_timeout(timeout)
+        outcome = await self._run_handler(handler, (source, data), limit)
+        if outcome is None:
+            raise RpcTimeoutError(source, target, message_type, limit)
+        if outcome.error is not None:
+            raise RemoteHandlerError(source, target, message_type, outcome.error) from outcome.error
+        return outcome.value
+
+    async def push_event(
+        self, source: str, target: str, event_type: str, data: Any, *, timeout: float | None = None
+    ) -> int:
+        """Event: call every listener of ``event_type`` on ``target``; return how many got it.
+
+        0 means nobody received the event: it is recorded in ``dead_letters``
+        (or raised as UndeliveredEventError in strict mode). A listener that
+        raises or exceeds the timeout is not counted and is dead-lettered too.
+        An event type that ``target`` handles only by rpc raises
+        MechanismMismatchError: that is a bug in the sender, not a lost event.
+        """
+        self._record_send(EVENT, source, target, event_type)
+        refusal = self._event_refusal(target, event_type)
+        if refusal is not None:
+            raise refusal
+        limit = self._resolve_timeout(timeout)
+        delivered, failures = await self._deliver_event(source, target, event_type, data, limit)
+        for reason, error in failures:
+            self._dead_letter(DeadLetter(source, target, event_type, data, reason), cause=error)
+        return delivered
 
 
 def _name_of(handler: Callable[..., Any]) -> str:
