@@ -416,13 +416,20 @@ def rule(code: str | None) -> None:
 @click.option("--clients", default=5, show_default=True, type=click.IntRange(1, 1000), help="Number of clients.")
 @click.option("--rounds", default=3, show_default=True, type=click.IntRange(0, 10000), help="Training rounds.")
 @click.option("--bug", is_flag=True, help="Run the seed's broken variant: SHUTDOWN sent as an event.")
-def demo(clients: int, rounds: int, bug: bool) -> None:
+@click.option(
+    "--transport",
+    type=click.Choice(["memory", "grpc"]),
+    default="memory",
+    show_default=True,
+    help="memory: one process; grpc: the server and each client in a process of its own, on 127.0.0.1.",
+)
+def demo(clients: int, rounds: int, bug: bool, transport: str) -> None:
     """Run a federation on the reference runtime and print its message trace."""
     from rich.console import Console
 
     from fedcl_lint.demo import run_demo  # the runtime is only loaded when asked for
 
-    sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console()))
+    sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console(), transport=transport))
 
 
 @cli.command()
