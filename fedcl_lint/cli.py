@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
+STATISTICS_FORMATS = ("text", "json")  # what `check --statistics` prints counts as (see output/statistics.py)
 
 
 class FatalError(click.ClickException):
@@ -117,9 +118,15 @@ def cli() -> None:
               help="Report suppression comments that match no finding (FCL100).")
 @click.option("--baseline", metavar="FILE", help="Report only the findings FILE does not record. Replaces `baseline`.")
 @click.option("--write-baseline", metavar="FILE", help="Record today's findings in FILE, report nothing, exit 0.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+@click.option("--format", "--output-format", "output_format",
+              type=click.Choice(["text", "json", "sarif", "github", "gitlab", "junit"]), default="text",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@click.option("--statistics", is_flag=True, help="Count the findings of each code instead of listing them "
+              "(with --format text or json).")
+@click.option("--show-fixes", is_flag=True, help="Show each fixable finding's fix (text); with --fix or --diff, "
+              "list the fixes made.")
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings, and nothing else: no summary, no warnings.")
 @click.option("--fix", is_flag=True,
               help="Rewrite each FCL001 send to the mechanism its handlers use, where the rule pack says how; "
               "then report what is left.")
@@ -142,6 +149,9 @@ def check(
     write_baseline: str | None,
     output_format: str,
     output: str | None,
+    statistics: bool,
+    show_fixes: bool,
+    quiet: bool,
     fix: bool,
     show_diff: bool,
     stdin_filename: str | None,
@@ -158,6 +168,12 @@ def check(
         raise click.UsageError("--stdin-filename cannot be used with --fix, --diff or --write-baseline")
     if show_diff and output_format != "text":
         raise click.UsageError("--diff prints a unified diff: it cannot be used with --format " + output_format)
+    if statistics and (show_diff or write_baseline is not None):
+        raise click.UsageError("--statistics counts the findings reported: it cannot be used with "
+                               + ("--diff" if show_diff else "--write-baseline"))
+    if statistics and output_format not in STATISTICS_FORMATS:
+        raise click.UsageError(f"--statistics prints counts as {' or '.join(STATISTICS_FORMATS)}: "
+                               f"it cannot be used with --format {output_format}")
     config = _settings(paths, config_file, packs)
     config = with_overrides(
         config,
@@ -173,15 +189,19 @@ def check(
         config=config,
         cwd=Path.cwd(),
         jobs=jobs,
-        cache_dir=_cache_dir(paths, no_cache, cache_dir),
+        cache_dir=_cache_dir(paths, no_cache, cache_dir, quiet),
         output_format=output_format,
         output=output,
         exit_zero=exit_zero,
         fixing=Fixing.DIFF if show_diff else Fixing.APPLY if fix else None,
         write_baseline=write_baseline,
         step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None,
-        drawn=reports and output_format == "text" and output is None and _console().is_terminal,
+        drawn=(reports and output_format == "text" and output is None and not statistics
+               and _console().is_terminal),
         stdin=(stdin_filename, sys.stdin.buffer.read()) if stdin_filename is not None else None,
+        statistics=statistics,
+        show_fixes=show_fixes,
+        quiet=quiet,
     )
     run = _run_check(request)
     _show(run, request)
@@ -189,7 +209,7 @@ def check(
 
 
 def _run_check(request: CheckRequest) -> CheckRun:
-    progress = ProgressAfter() if sys.stderr.isatty() else None
+    progress = _progress()
     try:
         return run_check(request, on_progress=progress)
     except CheckError as exc:
@@ -202,20 +222,24 @@ def _run_check(request: CheckRequest) -> CheckRun:
 def _show(run: CheckRun, request: CheckRequest) -> None:
     """Print what the run says: the diff and the fix summary (on standard error, so that the report
     keeps its format), the baseline written, the report (unless it went to a file)."""
+    quiet = request.quiet  # the findings and errors only
     if run.fixes is not None:
         if run.fixes.diff is not None and request.output is None:
             click.echo(run.fixes.diff, nl=False)
-        click.echo(run.fixes.summary, err=True, nl=False)
-    if run.baseline is not None:
+        summary = run.fixes.summary
+        if quiet:
+            summary = "".join(line for line in summary.splitlines(keepends=True) if line.startswith("error:"))
+        click.echo(summary, err=True, nl=False)
+    if run.baseline is not None and not quiet:
         click.echo(f"Wrote {plural(run.baseline, 'finding')} to {request.write_baseline}.")
-    for warning in run.result.warnings if run.result is not None else ():  # a replayed run had none
+    for warning in run.result.warnings if run.result is not None and not quiet else ():  # a replayed run had none
         click.echo(f"warning: {warning}", err=True)
     if run.report is not None and request.output is None:
         click.echo(run.report.report, nl=False)
     if run.draw and run.result is not None:
         from fedcl_lint.output import text
 
-        text.print_findings(run.result, _console())
+        text.print_findings(run.result, _console(), show_fixes=request.show_fixes, quiet=quiet)
 
 
 def _console() -> Console:
@@ -235,11 +259,11 @@ def _write(report: str, output: str) -> None:
         raise FatalError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-@cli.command()
+@cli.command(short_help="Print the message type -> mechanism table of PATHS.")
 @paths_argument
 @config_option
 @rules_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "--output-format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format: a rich table or the JSON manifest.")
 @engine_options
 def table(
@@ -262,7 +286,7 @@ def table(
         print_table(analysis, Console(soft_wrap=False))
 
 
-@cli.command()
+@cli.command(short_help="Write the protocol of PATHS as a Markdown page.")
 @paths_argument
 @config_option
 @rules_option
@@ -312,13 +336,13 @@ def docs(
     sys.exit(EXIT_FINDINGS)
 
 
-@cli.command(name="diff")
+@cli.command(name="diff", short_help="Report protocol changes between two manifests, or since a git revision.")
 @click.argument("args", nargs=-1, metavar="[OLD.json NEW.json | PATHS]")
 @click.option("--base", "base_revision", metavar="REV",
               help="Compare the protocol of PATHS at git revision REV with the working tree.")
 @config_option
 @rules_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "--output-format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @engine_options
 def diff(
@@ -393,7 +417,7 @@ def _protocols_since(
     return old, new
 
 
-@cli.command()
+@cli.command(short_help="Explain the check CODE (e.g. FCL001), or list every check.")
 @click.argument("code", required=False)
 def rule(code: str | None) -> None:
     """Explain the check CODE (e.g. FCL001), or list every check."""
@@ -411,7 +435,7 @@ def rule(code: str | None) -> None:
     click.echo(render_rule_page(found), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="Run a federation on the reference runtime and print its message trace.")
 # Bounded: every client, and every message of the trace, is held in memory.
 @click.option("--clients", default=5, show_default=True, type=click.IntRange(1, 1000), help="Number of clients.")
 @click.option("--rounds", default=3, show_default=True, type=click.IntRange(0, 10000), help="Training rounds.")
@@ -432,7 +456,7 @@ def demo(clients: int, rounds: int, bug: bool, transport: str) -> None:
     sys.exit(run_demo(clients=clients, rounds=rounds, bug=bug, console=Console(), transport=transport))
 
 
-@cli.command()
+@cli.command(short_help="Serve editors over the Language Server Protocol (standard input and output).")
 def server() -> None:
     """Serve editors over the Language Server Protocol (standard input and output)."""
     try:
@@ -478,21 +502,26 @@ def _engine(paths: tuple[str, ...], jobs: int | None, no_cache: bool, cache_dir:
     return EngineOptions(jobs=jobs, cache_dir=_cache_dir(paths, no_cache, cache_dir))
 
 
-def _cache_dir(paths: tuple[str, ...], no_cache: bool, cache_dir: Path | None) -> Path | None:
-    """The cache folder, or None: none asked for, or one refused (said once per command)."""
+def _cache_dir(paths: tuple[str, ...], no_cache: bool, cache_dir: Path | None, quiet: bool = False) -> Path | None:
+    """The cache folder, or None: none asked for, or one refused. A refused folder, and one that cannot
+    be written (still read), are said once per command, unless `quiet`."""
     if no_cache:
         return None
     folder = cache_dir if cache_dir is not None else default_cache_dir(paths or (".",), Path.cwd())
-    from fedcl_lint.analysis.cache_folder import problem
+    from fedcl_lint.analysis.cache_folder import problem, unwritable
 
     refused = problem(folder)
-    if refused is None:
-        return folder
+    warning = None
+    if refused is not None:
+        warning = f"not using the cache folder {folder}: {refused}"
+    elif (reason := unwritable(folder)) is not None:
+        warning = f"cannot write to the cache folder {folder} ({reason}): nothing this run analyses is cached"
     warned = click.get_current_context().meta.setdefault("fedcl_lint.refused_cache", set())
-    if folder not in warned:
+    if warning is not None and folder not in warned:
         warned.add(folder)
-        click.echo(f"warning: not using the cache folder {folder}: {refused}", err=True)
-    return None
+        if not quiet:
+            click.echo(f"warning: {warning}", err=True)
+    return folder if refused is None else None
 
 
 def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> Analysis:
@@ -501,7 +530,7 @@ def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> 
     from fedcl_lint.settings.rulepack import RulePackError
     from fedcl_lint.workflow.pipeline import analyze
 
-    progress = ProgressAfter() if sys.stderr.isatty() else None
+    progress = _progress()
     try:
         analysis = analyze(paths or (".",), config, options=options, on_progress=progress)
     except (DiscoveryError, RulePackError, BaselineError, ConfigError) as exc:
@@ -514,29 +543,43 @@ def _analyze(paths: tuple[str, ...], config: Config, options: EngineOptions) -> 
     return analysis
 
 
-class ProgressAfter:
-    """A rich progress bar on a terminal, shown only once a run has taken `delay` seconds."""
+def _progress() -> ProgressAfter | None:
+    """A progress bar on standard error when that is a terminal (never in a piped report)."""
+    return ProgressAfter() if sys.stderr.isatty() else None
 
-    def __init__(self, delay: float = 2.0):
+
+class ProgressAfter:
+    """A rich progress bar on a terminal (standard error), shown only once parsing has taken `delay`
+    seconds, and cleared as soon as it finishes: the bar is gone before anything else is printed.
+    Parsing that comes later (a module an import needs) shows a bar again only if it takes as long."""
+
+    def __init__(self, delay: float = 2.0, console: Console | None = None):
         self.start = time.monotonic()
         self.delay = delay
+        self.console = console
         self._bar: Progress | None = None
         self._task: TaskID | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if self._bar is None or self._task is None:
-            if time.monotonic() - self.start < self.delay:
+            if done >= total or time.monotonic() - self.start < self.delay:
                 return
+            from rich.console import Console
             from rich.progress import Progress
 
-            self._bar = Progress(transient=True)
+            self._bar = Progress(transient=True, console=self.console or Console(stderr=True))
             self._bar.start()
             self._task = self._bar.add_task("Parsing", total=total)
         self._bar.update(self._task, completed=done, total=total)
+        if done >= total:
+            self.close()
+            self.start = time.monotonic()
 
     def close(self) -> None:
+        """Clear the bar (it is transient), if it is shown."""
         if self._bar is not None:
             self._bar.stop()
+            self._bar, self._task = None, None
 
 
 def main() -> NoReturn:

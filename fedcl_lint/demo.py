@@ -36,6 +36,7 @@ from fedcl_lint.runtime import (
     TracedMessage,
 )
 from fedcl_lint.runtime.messages import SHUTDOWN
+from fedcl_lint.types import plural
 
 if TYPE_CHECKING:
     from fedcl_lint.runtime.processes import NodeProcess
@@ -251,7 +252,10 @@ def _natural(name: str) -> tuple[str, int]:
 def _print_outcome(console: Console, client_count: int, rounds: int, bug: bool, outcome: _Outcome) -> int:
     variant = "BUGGY server: SHUTDOWN sent as an event" if bug else "correct server: SHUTDOWN sent as an rpc"
     over = f" over gRPC ({client_count + 1} processes)" if outcome.processes else ""
-    console.rule(f"fedcl-lint demo{over}: {client_count} clients, {rounds} rounds, {variant}")
+    # a heading that wraps between words at any width (a rule's title would be cut), then a rule under it
+    console.print(f"fedcl-lint demo{over}: {plural(client_count, 'client')}, {plural(rounds, 'round')}, {variant}",
+                  style="bold")
+    console.rule()
     if outcome.processes:
         console.print(escape(outcome.processes))
     console.print(_trace_table(outcome.trace, rejected=outcome.rejected))

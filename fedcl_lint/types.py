@@ -150,11 +150,14 @@ class MessageType:
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """A place in the analysed tree: a display path and 1-based line and column."""
+    """A place in the analysed tree: a display path and 1-based line and column. `end` is where the
+    span starting there ends (line, and the column just after its last character), when known: a
+    call's closing parenthesis. It is what reports underline; it takes no part in comparisons."""
 
     path: str
     line: int
     column: int
+    end: tuple[int, int] | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"

@@ -70,7 +70,7 @@ def test_a_channel_that_replies_makes_an_unhandled_send_an_error(run_cli, tmp_pa
     ]
 
 
-def test_the_table_manifest_and_docs_show_channels(run_cli, tmp_path):
+def test_the_table_manifest_and_docs_show_channels(run_cli, tmp_path, monkeypatch):
     table = run_cli(["table", "--rules", "mesh.toml", "--format", "json"], cwd=MESH).json
 
     assert table["channels"] == [
@@ -86,6 +86,7 @@ def test_the_table_manifest_and_docs_show_channels(run_cli, tmp_path):
     assert manifest_document(protocol) == table
     assert protocol.is_local(next(c.name for c in protocol.channels if c.name == "bus"))
 
+    monkeypatch.setenv("COLUMNS", "300")  # room for the table (at 80 columns it is a list)
     text = run_cli(["table", "--rules", "mesh.toml"], cwd=MESH).output
     assert re.search(r"│ ping\s+│ call, notify\s+│", text)
 

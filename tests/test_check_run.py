@@ -86,7 +86,8 @@ def test_the_report_goes_to_its_file_and_the_job_summary_is_appended(seed, tmp_p
     ("request_", "message"),
     [
         pytest.param(CheckRequest(config=replace(Config(), rules=("missing.toml",))),
-                     "missing.toml: rule pack not found", id="rule-pack"),
+                     "missing.toml: rule pack not found (built-in packs: fedcl; or the path of a TOML file)",
+                     id="rule-pack"),
         pytest.param(CheckRequest(paths=("nowhere",)), "path does not exist: nowhere", id="path"),
         pytest.param(CheckRequest(output="fedapp/server.py/report.json"),
                      "cannot write fedapp/server.py/report.json: File exists", id="output"),

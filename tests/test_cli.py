@@ -98,7 +98,8 @@ def test_bad_format_is_a_usage_error(run_cli, tmp_path):
 
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
-        "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'sarif', 'github'."
+        "Error: Invalid value for '--format' / '--output-format': 'xml' is not one of 'text', 'json', 'sarif', "
+        "'github', 'gitlab', 'junit'."
     )
 
 
@@ -169,7 +170,8 @@ SEED_FRAME = [
     "   |",
     "37 |         for client_id in self.clients:",
     "38 |             await self.comm_components.communication_manager.send_control_message(",
-    "   |                   " + "^" * len("self.comm_components.communication_manager.send_control_message") + " FCL001",
+    # the call's span, on its first line: it ends at the `)` on line 40
+    "   |                   " + "^" * len("self.comm_components.communication_manager.send_control_message(") + " FCL001",
     '39 |                 client_id, "SHUTDOWN", shutdown_message',
     "   |",
     "    fedapp/client.py:13:9: handled over rpc here (`register_message_handler`)",

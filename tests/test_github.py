@@ -20,12 +20,13 @@ def test_escaping_follows_github_rules():
     assert escape_property("C:\\dir,x%\nnew") == "C%3A\\dir%2Cx%25%0Anew"
 
 
-def test_seed_annotation_is_exact(run_cli):
-    result = run_cli(["check", "--format", "github"], cwd=FIXTURES / "seed" / "bug")
+def test_seed_annotation_is_exact(run_cli, tmp_path):
+    shutil.copytree(FIXTURES / "seed" / "bug", tmp_path / "bug")  # outside any git repository: paths from here
+    result = run_cli(["check", "--format", "github"], cwd=tmp_path / "bug")
 
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        "::error file=fedapp/server.py,line=38,col=19,title=FCL001 mechanism-mismatch::"
+        "::error file=fedapp/server.py,line=38,col=19,endLine=40,endColumn=14,title=FCL001 mechanism-mismatch::"
         "`SHUTDOWN` is sent as an event (`send_control_message`) but only handled over rpc "
         "(`register_message_handler`), so it is never delivered; send it with `send_business_message`, "
         "or register it with `register_event_listener`"
@@ -45,16 +46,19 @@ def test_levels_and_escaped_properties(run_cli, tmp_path):
     })
     lines = run_cli(["check", "--format", "github"], cwd=tmp_path).output.splitlines()
 
-    assert lines[0].startswith("::warning file=odd%2Cdir%3Ax/a.py,line=2,col=11,title=FCL002 unhandled-message::")
+    assert lines[0].startswith("::warning file=odd%2Cdir%3Ax/a.py,line=2,col=11,endLine=2,endColumn=50,"
+                               "title=FCL002 unhandled-message::")
     assert "::`50%25%0A` is sent as an event" in lines[0]
-    assert lines[1].startswith("::notice file=odd%2Cdir%3Ax/a.py,line=3,col=11,title=FCL005 unresolved-message-type::")
+    assert lines[1].startswith("::notice file=odd%2Cdir%3Ax/a.py,line=3,col=11,endLine=3,endColumn=56,"
+                               "title=FCL005 unresolved-message-type::")
 
 
 def test_full_report_is_appended_to_the_step_summary(run_cli, monkeypatch, tmp_path):
     summary = tmp_path / "summary.md"
     summary.write_text("# Earlier step\n", encoding="utf-8")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    run_cli(["check", "--format", "github"], cwd=FIXTURES / "checks")
+    shutil.copytree(FIXTURES / "checks", tmp_path / "checks")  # outside any git repository: paths from here
+    run_cli(["check", "--format", "github"], cwd=tmp_path / "checks")
 
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# Earlier step\n## fedcl-lint\n\nFound 3 errors, 4 warnings, 1 info in 3 files.\n")

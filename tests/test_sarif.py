@@ -43,26 +43,27 @@ def test_the_validator_does_catch_an_invalid_document(validator, run_cli):
     assert not validator.is_valid(document)
 
 
-def test_seed_result_links_the_handler_as_a_related_location(run_cli):
-    document = run_cli(["check", "--format", "sarif"], cwd=FIXTURES / "seed" / "bug").json
+def test_seed_result_links_the_handler_as_a_related_location(run_cli, tmp_path):
+    shutil.copytree(FIXTURES / "seed" / "bug", tmp_path / "bug")  # outside any git repository: paths from here
+    document = run_cli(["check", "--format", "sarif"], cwd=tmp_path / "bug").json
     [run] = document["runs"]
     [result] = run["results"]
 
     assert document["version"] == "2.1.0"
     assert run["columnKind"] == "unicodeCodePoints"
-    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": (FIXTURES / "seed" / "bug").as_uri() + "/"}}
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": (tmp_path / "bug").as_uri() + "/"}}
     assert result["ruleId"] == "FCL001"
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "FCL001"
     assert result["level"] == "error"
     assert result["locations"] == [{"physicalLocation": {
         "artifactLocation": {"uri": "fedapp/server.py", "uriBaseId": "%SRCROOT%"},
-        "region": {"startLine": 38, "startColumn": 19},
+        "region": {"startLine": 38, "startColumn": 19, "endLine": 40, "endColumn": 14},  # the call, to its `)`
     }}]
     assert result["relatedLocations"] == [{
         "id": 1,
         "physicalLocation": {
             "artifactLocation": {"uri": "fedapp/client.py", "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": 13, "startColumn": 9},
+            "region": {"startLine": 13, "startColumn": 9, "endLine": 13, "endColumn": 87},
         },
         "message": {"text": "handled over rpc here (`register_message_handler`)"},
     }]

@@ -143,7 +143,8 @@ def test_without_scopes_the_table_has_no_protocol_fields(run_cli):
     ]
 
 
-def test_the_text_table_has_a_protocol_column(run_cli):
+def test_the_text_table_has_a_protocol_column(run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")  # room for the table (at 80 columns it is a list: see test_ci_reports.py)
     output = run_cli(["table"], cwd=SCOPES).output
     header = next(line for line in output.splitlines() if line.startswith("┃"))
     rows: list[list[list[str]]] = []  # the lines of each row, split into cells (a long name wraps)

@@ -24,12 +24,14 @@ def test_bug_variant_reports_exactly_one_mismatch_for_shutdown(run_cli):
     finding = document["findings"][0]
     assert finding["severity"] == "error"
     assert finding["mechanism"] == "event"
-    assert finding["column"] == 19
+    assert (finding["column"], finding["end_line"], finding["end_column"]) == (19, 40, 14)  # the call, to its `)`
     assert finding["related"] == [
         {
             "path": f"{SEED}/bug/fedapp/client.py",
             "line": 13,
             "column": 9,
+            "end_line": 13,
+            "end_column": 87,
             "role": "handle",
             "mechanism": "rpc",
             "note": "handled over rpc here (`register_message_handler`)",

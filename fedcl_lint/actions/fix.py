@@ -250,13 +250,19 @@ def _lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
-def summary(plan: FixPlan, failures: tuple[WriteFailure, ...] = (), dry_run: bool = False) -> str:
-    """'Fixed N of M FCL001 findings (K files).', then why each other one was not fixed."""
+def summary(plan: FixPlan, failures: tuple[WriteFailure, ...] = (), dry_run: bool = False,
+            listed: bool = False) -> str:
+    """'Fixed N of M FCL001 findings (K files).', then (`listed`: `--show-fixes`) each fix made, and
+    why each other one was not fixed."""
     failed = {f.display for f in failures}
     written = [f for f in plan.files if f.display not in failed]
     fixed = sum(len(f.fixed) for f in written)
     verb = "Would fix" if dry_run else "Fixed"
     lines = [f"{verb} {fixed} of {plan.total} {CODE} findings ({plural(len(written), 'file')})."]
+    if listed:
+        made = sorted((finding for file in written for finding in file.fixed), key=lambda f: f.location)
+        verb = "would fix" if dry_run else "fixed"
+        lines += [f"    {f.location}: {verb}: {f.fix.message if f.fix else ''}" for f in made]
     lines += [f"    {u.location}: not fixed: {u.reason}" for u in plan.unfixed]
     for failure in failures:
         count = next(len(f.fixed) for f in plan.files if f.display == failure.display)

@@ -4,7 +4,8 @@ The folder sits in the project, which may be a repository an attacker controls,
 checked by a CI job that runs as root. So:
 
 - a cache folder that is a symbolic link, not a folder, or not owned by this user
-  is refused (`problem` says why, for the command line to say once);
+  is refused (`problem` says why, for the command line to say once); one where
+  nothing can be written is read, and said once too (`unwritable`);
 - files are created exclusively under a temporary name and renamed into place: a
   committed link at a cache file's name is replaced, never written through;
 - every file carries a keyed hash (BLAKE2b) of its name and content, with a key kept
@@ -42,6 +43,25 @@ def problem(folder: Path) -> str | None:
         return "it is not a folder"
     if hasattr(os, "getuid") and status.st_uid != os.getuid():
         return "it belongs to another user"
+    return None
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why no file can be written in `folder` (or, when it does not exist yet, in the nearest folder
+    above it, where it would be made), or None when one can: a temporary file is created there and
+    removed at once. Writes to the cache fail in silence (they cost speed only): this is what the
+    command line says, once, instead of a cache that never fills."""
+    existing = Path(os.path.abspath(folder))
+    while not os.path.lexists(existing) and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        descriptor, temporary = create_temporary(existing / "probe")
+        os.close(descriptor)
+        os.unlink(temporary)
+    except OSError as exc:
+        return str(exc.strerror or exc)
     return None
 
 

@@ -142,6 +142,15 @@ class _Source:
             return line, offset + 1
         return line, len(self._line(line)[:offset].decode("utf-8", "replace")) + 1
 
+    def end(self, node: _Located) -> Position:
+        """Where the node ends: the 1-based line and column just after its last character."""
+        line, offset = node.end_lineno or node.lineno, node.end_col_offset
+        if offset is None:
+            return self.position(node)
+        if self.ascii:
+            return line, offset + 1
+        return line, len(self._line(line)[:offset].decode("utf-8", "replace")) + 1
+
     def segment(self, node: _Located) -> str:
         """The node's source text, as written."""
         first, last = node.lineno, node.end_lineno or node.lineno
@@ -930,7 +939,7 @@ class _Converter:
         func = node.func
         name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else ""
         return Call(name, self.expr(func, scope), tuple(args), keywords, star_args, star_kwargs,
-                    self.source.position(node), scope.qualname, bare)
+                    self.source.position(node), scope.qualname, bare, self.source.end(node))
 
     def dispatch_cases(self, pending: _PendingDispatch, pack: RulePack) -> list[DispatchCase]:
         read = self._dispatched_read(pending.subject, pending.scope, pack, depth=0)

@@ -192,11 +192,11 @@ class _RawSite(Record):
     """A site before resolution: which API, in which module, with which argument."""
 
     __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare", "origin",
-                 "built_at", "envelope")
+                 "built_at", "envelope", "end")
 
     def __init__(self, module: Module, api: _Api, expr: Expr | None, missing_reason: str, position: Position,
                  function: str | None, handler: Expr | None = None, bare: bool = False, origin: Module | None = None,
-                 built_at: Position | None = None, envelope: bool = False):
+                 built_at: Position | None = None, envelope: bool = False, end: Position | None = None):
         self.module = module
         self.api = api
         self.expr = expr
@@ -208,6 +208,7 @@ class _RawSite(Record):
         self.origin = module if origin is None else origin  # where `expr` is: the message object's module
         self.built_at = built_at  # where the message object was built (in `origin`)
         self.envelope = envelope  # `expr` is the message object itself (a parameter passed on)
+        self.end = end  # where the call ends (None for a payload dict or a dispatcher's comparison)
 
 
 # Values met while resolving; `_Str` and `_Int` are message types.
@@ -516,7 +517,8 @@ class Linker:
                       "with different arguments")
         else:
             reason = f"the class of `{receiver}` is unknown (the rule packs declare `{call.name}` on {declared})"
-        return [_RawSite(module, unknown[0][0], None, reason, call.position, call.function, None, call.bare)]
+        return [_RawSite(module, unknown[0][0], None, reason, call.position, call.function, None, call.bare,
+                         end=call.end)]
 
     def _dispatcher(self, module: Module, call: Call) -> DispatcherSpec | None:
         """The dispatcher registration a call makes, by its receiver as `_pack_site` decides
@@ -553,7 +555,7 @@ class Linker:
         if api.handler is not None:
             handler_position = None if api.handler.position is None else api.handler.position + shift
             handler = call.argument(handler_position, api.handler.keyword)
-        return [_RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare)]
+        return [_RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare, end=call.end)]
 
     def _envelope_sites(self, module: Module, call: Call, api: _Api, expr: Expr | None,
                         sure: bool) -> list[_RawSite]:
@@ -563,7 +565,8 @@ class Linker:
         if expr is None:
             return []  # no message object passed: another method of that name
         if _forwarded_param(expr) is not None:  # passed on by a wrapper: see `_wrappers_from`
-            return [_RawSite(module, api, expr, "", call.position, call.function, None, call.bare, envelope=True)]
+            return [_RawSite(module, api, expr, "", call.position, call.function, None, call.bare, envelope=True,
+                             end=call.end)]
         sites = []
         for traced in self.envelopes.trace(expr, module):
             if traced.built_at is None and not sure:
@@ -574,7 +577,7 @@ class Linker:
                 type_expr = None  # a helper's parameter: the helper's callers are not followed
                 reason = f"the message type is parameter `{param.param}` of `{param.function}`, which builds it"
             sites.append(_RawSite(module, api, type_expr, reason, call.position, call.function, None, call.bare,
-                                  traced.module, traced.built_at))
+                                  traced.module, traced.built_at, end=call.end))
         return sites
 
     def calls_of(self, module: Module, name: str) -> list[Call]:
@@ -712,7 +715,7 @@ class Linker:
             api=site.api.name,
             role=site.api.role,
             mechanism=site.api.mechanism,
-            location=site.module.location(site.position),
+            location=site.module.location(site.position, site.end),
             resolution=resolution,
             function=site.function,
             via=chain if len(chain) > 1 else (),

@@ -50,8 +50,8 @@ class Module:
         parts = self.name.split(".")
         self.package = parts if file.is_package else parts[:-1]  # what its relative imports start from
 
-    def location(self, position: Position) -> Location:
-        return Location(self.file.display, position[0], position[1])
+    def location(self, position: Position, end: Position | None = None) -> Location:
+        return Location(self.file.display, position[0], position[1], end)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,16 @@ def _alternatives(pack: RulePack, channels: tuple[Mechanism, ...], role: Role) -
     return " or ".join(f"`{n}`" for n in names) if names else f"a {role} call on {' or '.join(channels)}"
 
 
+def _manual_note(pack: RulePack, send: LinkedSite) -> str | None:
+    """What the rule pack says to do by hand about a direct send it declares no rewrite target for
+    (a `[[rewrites]]` entry with `manual`, e.g. `push_event`, called on an object without the other
+    send): the message says that, not a call its receiver does not have."""
+    rewrite = pack.rewrite(send.api) if not send.via else None
+    if rewrite is None or rewrite.target is not None or not rewrite.manual.strip():
+        return None
+    return rewrite.manual.strip().rstrip(".")
+
+
 class MechanismMismatch(EntryCheck):
     code = "FCL001"
     name = "mechanism-mismatch"
@@ -62,11 +72,12 @@ class MechanismMismatch(EntryCheck):
             if mechanism in handled:
                 continue
             handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
-            change_send = f"send it with {_alternatives(ctx.pack, others, Role.SEND)}"
+            manual = _manual_note(ctx.pack, send)
+            change_send = manual or f"send it with {_alternatives(ctx.pack, others, Role.SEND)}"
             change_handler = f"register it with {_alternatives(ctx.pack, (mechanism,), Role.HANDLE)}"
             declared = entry.message_type.declared(ctx.policy)
             if declared is None:
-                fix = f"{change_send}, or {change_handler}"
+                fix = f"{change_send}{'; or' if manual else ', or'} {change_handler}"
             else:
                 fix = (change_send if declared in handled else change_handler) + (
                     f" (the protocol policy declares `{entry.message_type}` as {declared})"

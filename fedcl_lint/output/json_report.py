@@ -34,7 +34,10 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 def _location(location: Location) -> dict[str, Any]:
-    return {"path": location.path, "line": location.line, "column": location.column}
+    """Where a finding is; `end_line`/`end_column` (exclusive) end its span, null when it has none."""
+    end_line, end_column = location.end or (None, None)
+    return {"path": location.path, "line": location.line, "column": location.column,
+            "end_line": end_line, "end_column": end_column}
 
 
 def _finding(finding: Finding, scoped: bool = False) -> dict[str, Any]:

@@ -500,7 +500,8 @@ _TOP_KEYS = {
 
 
 def _load_one(path: Path) -> _Loaded:
-    text = read_user_text(path, str(path), RulePackError, "rule pack not found")
+    missing = f"rule pack not found (built-in packs: {', '.join(BUILTIN_PACKS)}; or the path of a TOML file)"
+    text = read_user_text(path, str(path), RulePackError, missing)
     data = parse_structured(tomllib.loads, text, str(path), RulePackError, "invalid TOML")
     reader = _Reader(path)
     pack = reader.table(data, "pack", required=True)

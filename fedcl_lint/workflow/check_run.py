@@ -50,7 +50,7 @@ class CheckRequest:
     cwd: Path | None = None  # None: the process's working directory
     jobs: int | None = None  # worker processes; None: one per CPU
     cache_dir: Path | None = None  # None: no cache, and the run is neither replayed nor recorded
-    output_format: str = "text"  # text, json, sarif or github
+    output_format: str = "text"  # text, json, sarif, github, gitlab or junit
     output: str | None = None  # the file the report is written to; None: the caller prints `CheckRun.report`
     exit_zero: bool = False
     fixing: Fixing | None = None
@@ -58,6 +58,9 @@ class CheckRequest:
     step_summary: str | None = None  # the file the GitHub job summary is appended to ($GITHUB_STEP_SUMMARY)
     drawn: bool = False  # the caller draws the text report on a terminal: it is not rendered, and not recorded
     stdin: tuple[str, bytes] | None = None  # one file's content (path relative to `cwd`), as an editor has it
+    statistics: bool = False  # counts per code instead of the findings (text or json)
+    show_fixes: bool = False  # text: each fixable finding's fix; with `fixing`: list the fixes made
+    quiet: bool = False  # the findings, without the summary lines
 
     @property
     def working_dir(self) -> Path:
@@ -113,8 +116,17 @@ def _run_record(request: CheckRequest) -> RunRecord | None:
     if request.cache_dir is None or request.drawn or request.stdin is not None:
         return None
     key = ("check", str(request.working_dir), request.paths, request.config, request.output_format, request.output,
-           request.exit_zero)
+           request.exit_zero, request.statistics, request.show_fixes, request.quiet, _report_root(request))
     return RunRecord(request.cache_dir, key)
+
+
+def _report_root(request: CheckRequest) -> str | None:
+    """The repository root the CI formats' paths are relative to: it decides their report too."""
+    if request.output_format in ("text", "json"):
+        return None
+    from fedcl_lint.output.root import repository_root
+
+    return str(repository_root(request.working_dir))
 
 
 def _write_baseline(request: CheckRequest, target: str,
@@ -142,13 +154,13 @@ def _fix(request: CheckRequest, fixing: Fixing, on_progress: Callable[[int, int]
         if request.output is not None:
             _write(request.working_dir / request.output, request.output, diff)
         return CheckRun(_exit_code(analysis.result, request.exit_zero), analyses=1, result=analysis.result,
-                        fixes=FixRun(plan, fixes.summary(plan, dry_run=True), diff=diff))
+                        fixes=FixRun(plan, fixes.summary(plan, dry_run=True, listed=request.show_fixes), diff=diff))
     failures = fixes.apply(plan)
     written = len(failures) < len(plan.files)
     after = _analyze(request, request.config, on_progress) if written else analysis
     run = _reported(after.result, _report(after.result, request), request, analyses=1 + int(written))
     return replace(run, exit_code=EXIT_ERROR if failures else run.exit_code,
-                   fixes=FixRun(plan, fixes.summary(plan, failures), failures))
+                   fixes=FixRun(plan, fixes.summary(plan, failures, listed=request.show_fixes), failures))
 
 
 def _reported(result: CheckResult, outcome: Outcome | None, request: CheckRequest, analyses: int) -> CheckRun:
@@ -180,9 +192,10 @@ def _report(result: CheckResult, request: CheckRequest) -> Outcome | None:
     """Render the report and write it where it goes; None when the caller draws it."""
     if request.drawn:
         return None
-    from fedcl_lint.output.report import render_report
+    from fedcl_lint.output.report import ReportOptions, render_report
 
-    report, summary = render_report(result, request.output_format)
+    options = ReportOptions(statistics=request.statistics, show_fixes=request.show_fixes, quiet=request.quiet)
+    report, summary = render_report(result, request.output_format, options)
     outcome = Outcome(report, _exit_code(result, request.exit_zero), summary)
     _deliver(outcome, request)
     return outcome

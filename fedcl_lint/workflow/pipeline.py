@@ -16,13 +16,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fedcl_lint.analysis.discover import Discovery, DiscoveryError, FileSelection, SourceFile, discover, display_path
+from fedcl_lint.analysis.facts import Suppression
 from fedcl_lint.analysis.link import Linker, LinkResult
 from fedcl_lint.analysis.load import EngineOptions, FactStore, RunInputs
+from fedcl_lint.analysis.suppression_comments import MARKER
 from fedcl_lint.analysis.table import ProtocolTable, build_table, scoped_table
 from fedcl_lint.checks import CheckContext, FileFailure, run_checks
 from fedcl_lint.refine.refine import refine
 from fedcl_lint.refine.result import Analysis
-from fedcl_lint.settings.config import Config, check_policy, protocol_pairs, with_overrides
+from fedcl_lint.settings.config import (
+    SELECTOR_EXPECTED,
+    Config,
+    check_policy,
+    parse_selector,
+    protocol_pairs,
+    with_overrides,
+)
 from fedcl_lint.settings.rulepack import RulePack, load_packs
 from fedcl_lint.types import Location, Mechanism
 
@@ -123,8 +132,9 @@ def analyze_store(store: FactStore, discovery: Discovery, config: Config, cwd: P
         sources={file.display: content for file, content in store.contents.items()},
     )
     suppressions = {m.file.display: m.facts.suppressions for m in modules if m.facts.suppressions}
+    unparsed = store.unparsed_suppressions()  # nothing in them can match; their codes are checked all the same
     if config.warn_unused_ignores:
-        suppressions.update(store.unparsed_suppressions())
+        suppressions.update(unparsed)
     if table.scopes:
         from fedcl_lint.checks.scopes import run_scoped_checks
 
@@ -142,7 +152,7 @@ def analyze_store(store: FactStore, discovery: Discovery, config: Config, cwd: P
         suppressed=refined.suppressed,
         baselined=refined.baselined,
         inputs=_inputs(discovery, store, config),
-        warnings=_scope_warnings(table),
+        warnings=_scope_warnings(table) + unknown_codes({**suppressions, **unparsed}),
     )
 
 
@@ -163,6 +173,19 @@ def _scope_warnings(table: ProtocolTable) -> tuple[str, ...]:
     )
 
 
+def unknown_codes(suppressions: Mapping[str, tuple[Suppression, ...]]) -> tuple[str, ...]:
+    """A warning for each code of a suppression comment that names no check (`ignore[FCL9999]`, a typo,
+    or another tool's code): it suppresses nothing, whatever the line holds."""
+    return tuple(
+        f"{path}:{s.line}:{s.column}: suppression comment: {code!r} is not {SELECTOR_EXPECTED}, "
+        "so it suppresses nothing"
+        for path, found in sorted(suppressions.items())
+        for s in found
+        for code in s.codes or ()
+        if parse_selector(code) is None
+    )
+
+
 def _inputs(discovery: Discovery, store: FactStore, config: Config) -> RunInputs:
     """The sources, what discovery consulted (folders listed, ignore files and `__init__.py` looked
     for), the rule packs, the settings file and the baseline. Skipped sources matter through their
@@ -172,6 +195,7 @@ def _inputs(discovery: Discovery, store: FactStore, config: Config) -> RunInputs
     if config.warn_unused_ignores:
         return RunInputs(tuple(map(str, paths)))
     skipped = frozenset(str(f.path) for f in store.unparsed())
-    return RunInputs(tuple(map(str, paths)), skipped, tuple(sorted(store.searched)))
+    # a skipped source matters once it holds a suppression comment: its codes are checked (`unknown_codes`)
+    return RunInputs(tuple(map(str, paths)), skipped, tuple(sorted(store.searched | {MARKER})))
 
 
