@@ -112,9 +112,16 @@ class FedclLanguageServer(LanguageServer):
         )
 
     def range(self, location: Location) -> types.Range:
-        """The word at a location (LSP counts UTF-16 code units; the analysis, characters)."""
+        """The span a finding underlines (a call, from its start to its closing parenthesis), else the
+        word at its start. LSP counts UTF-16 code units; the analysis, characters."""
         line = self.line_text(location.path, location.line)
         start = location.column - 1
+        if location.end is not None:
+            end_line, end_column = location.end
+            return types.Range(
+                start=types.Position(location.line - 1, _utf16(line, start)),
+                end=types.Position(end_line - 1, _utf16(self.line_text(location.path, end_line), end_column - 1)),
+            )
         end = start
         while end < len(line) and (line[end].isalnum() or line[end] == "_"):
             end += 1
