@@ -24,11 +24,15 @@ from fedcl_lint.analysis.facts import (
     Construction,
     DictEnvelope,
     Either,
+    Elements,
     Expr,
     FString,
+    GetAttr,
     Join,
     Literal,
     LocalRef,
+    LoopItem,
+    Mapping,
     Opaque,
     ParamRef,
     Position,
@@ -93,8 +97,11 @@ class EnvelopeTracer:
         if kind is CallResult:
             assert isinstance(expr, CallResult)
             return self._returned(expr, module, depth)
-        if kind is Literal or kind is Join or kind is FString:
-            return []  # text or a number: not a message object
+        if kind is Literal or kind is Join or kind is FString or kind is Elements or kind is Mapping:
+            return []  # text, a number or a container: not a message object
+        if kind is GetAttr or kind is LoopItem:
+            reason = expr.reason if isinstance(expr, GetAttr) else f"{expr.what} is bound by a for loop"  # type: ignore[union-attr]
+            return [Traced(None, module, None, f"cannot follow the message object: {reason}")]
         if kind is ParamRef:
             assert isinstance(expr, ParamRef)
             return [Traced(None, module, None, f"the message object is parameter `{expr.param}` of `{expr.function}`")]

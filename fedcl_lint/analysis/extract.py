@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import codecs
 import re
+import string
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from fedcl_lint.analysis.facts import (
     Assignment,
     AttributeStore,
     AttrRef,
+    AwaitedAttribute,
     Call,
     CallResult,
     ClassFacts,
@@ -31,17 +33,22 @@ from fedcl_lint.analysis.facts import (
     DictEnvelope,
     DispatchCase,
     Either,
+    Elements,
     Entered,
     EnumAuto,
     Expr,
     FString,
     FunctionFacts,
+    GetAttr,
     ImportBinding,
     Instance,
+    Items,
     Join,
     LambdaRef,
     Literal,
     LocalRef,
+    LoopItem,
+    Mapping,
     ModuleFacts,
     NameRef,
     Opaque,
@@ -59,6 +66,7 @@ from fedcl_lint.analysis.suppression_comments import parse_suppressions
 from fedcl_lint.settings.rulepack import RulePack
 
 _MAX_EXPRESSION_DEPTH = 200
+_MAX_ELEMENTS = 256  # the most elements of a literal a loop's sites are made for
 _MAX_INT_BITS = 3_322  # 1,000 decimal digits: an int literal longer than that is no message type
 _CONSTANT_KINDS = {bool: "a bool", float: "a float", complex: "a complex number"}  # None and `...` say themselves
 
@@ -236,15 +244,18 @@ def _normal_encoding(name: str) -> str:
 
 class _Binding:
     """One binding of a name in a scope: `value` is None when it is not `name = value` (or the
-    `with` statement's context); `hint` is the annotation of `name: hint = value`."""
+    `with` statement's context); `hint` is the annotation of `name: hint = value`; `loop` the `for`
+    statement that binds it, and its place in a `for key, value in ...` target (None: the whole)."""
 
-    __slots__ = ("value", "position", "how", "hint")
+    __slots__ = ("value", "position", "how", "hint", "loop")
 
-    def __init__(self, value: ast.expr | None, position: Position, how: str, hint: ast.expr | None = None):
+    def __init__(self, value: ast.expr | None, position: Position, how: str, hint: ast.expr | None = None,
+                 loop: tuple[ast.For | ast.AsyncFor, int | None] | None = None):
         self.value = value
         self.position = position
         self.how = how
         self.hint = hint
+        self.loop = loop
 
 
 class _Scope:
@@ -364,6 +375,9 @@ class _Collector:
         self.dispatches: list[_PendingDispatch] = []
         self.attributes: list[_PendingAttribute] = []
         self.stores: list[tuple[ast.Attribute, ast.expr, _Scope]] = []  # `msg.type = X`: see `AttributeStore`
+        self.awaited: list[tuple[ast.expr, _Scope]] = []  # `await x`, when a proxy sends for `await x.attr`
+        self.decorations: list[tuple[ast.Call, str]] = []  # a decorator of the pack, and the function below
+        self.loop_names: set[str] = set()  # the names loops iterate over (`for k in NAME`, `NAME.items()`)
         self._bare_call: ast.Call | None = None  # the value of the expression statement being walked
 
     # the walk: every node once, in source order (pre-order, fields in order)
@@ -433,6 +447,10 @@ class _Collector:
     def _walk_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         # decorators, defaults and annotations: in the enclosing scope
         if node.decorator_list:
+            if self.pack.decorator_names:
+                self.decorations += [(decorator, self._qualify(node.name)) for decorator in node.decorator_list
+                                     if decorator.__class__ is ast.Call
+                                     and _callee_name(decorator.func) in self.pack.decorator_names]
             self._expressions(node.decorator_list)
         self._arguments(node.args)
         if node.returns is not None:
@@ -519,6 +537,8 @@ class _Collector:
                 if node.value is not None:
                     if kind is ast.Return:
                         self.scope.returns.append(node.value)
+                    else:  # kept when a proxy sends for `await x.attr` (see `facts`)
+                        self.awaited.append((node.value, self.scope))
                     if node.value.__class__ not in leaves:
                         push(node.value)
             else:
@@ -651,7 +671,25 @@ class _Collector:
         self._bind_targets(node.target, "augmented assignment")
 
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
-        self._bind_targets(node.target, "a for loop")
+        """A loop's variables: each element of what it iterates over, in turn (see `LoopItem`), for
+        `for name in ...` and `for key, value in ...`."""
+        target = node.target
+        if target.__class__ is ast.Name:
+            self._bind_here(target.id, _Binding(None, self.position(target), "a for loop", loop=(node, None)))
+        elif target.__class__ is ast.Tuple and all(e.__class__ is ast.Name for e in target.elts):
+            for index, element in enumerate(target.elts):
+                assert isinstance(element, ast.Name)
+                self._bind_here(element.id, _Binding(None, self.position(element), "a for loop", loop=(node, index)))
+        else:
+            self._bind_targets(target, "a for loop")
+            return
+        iterated = node.iter
+        if iterated.__class__ is ast.Call and iterated.func.__class__ is ast.Attribute:  # `NAME.items()`
+            iterated = iterated.func.value
+        if iterated.__class__ is ast.Name:
+            self.loop_names.add(iterated.id)
+        elif iterated.__class__ is ast.Attribute:
+            self.loop_names.add(iterated.attr)
 
     visit_AsyncFor = visit_For
 
@@ -708,7 +746,9 @@ class _Collector:
         self._bare_call = node.value if node.value.__class__ is ast.Call else None
 
     def visit_Call(self, node: ast.Call) -> None:
-        if isinstance(node.func, (ast.Name, ast.Attribute)):
+        func = node.func
+        if isinstance(func, (ast.Name, ast.Attribute)) or (
+                func.__class__ is ast.Call and _callee_name(func.func) == "getattr"):
             self.calls.append((node, self.scope, node is self._bare_call))
 
     def visit_Dict(self, node: ast.Dict) -> None:
@@ -807,7 +847,7 @@ class _Collector:
         return kept
 
     def facts(self, suppressions: tuple[Suppression, ...] = ()) -> ModuleFacts:
-        converter = _Converter(self.source, self.pack)
+        converter = _Converter(self.source, self.pack, self.loop_names)
         # an imported name bound again (assigned, imported twice) has no one value; a class or
         # function of that name is what the linker finds first anyway
         rebound = {
@@ -838,7 +878,8 @@ class _Collector:
             params = scope.signature
             in_class = scope.parent is not None and scope.parent.kind == "class"
             kind = _method_kind(function) if in_class else "function"
-            if kind in ("method", "classmethod") and params and params[0].kind in ("positional_only", "positional"):
+            if kind in ("method", "classmethod", "property") and params \
+                    and params[0].kind in ("positional_only", "positional"):
                 params = params[1:]  # the bound self / cls
             functions[qualname] = FunctionFacts(
                 qualname=qualname,
@@ -867,6 +908,11 @@ class _Collector:
                                self.position(target), scope.qualname)
                 for target, value, scope in self.stores
             ),
+            awaited=tuple(AwaitedAttribute(converter.expr(node.value, scope), node.attr, self.position(node),
+                                           scope.qualname) for node, scope in self.awaited
+                          if isinstance(node, ast.Attribute)) if self.pack.awaited_attributes else (),
+            decorations=tuple((self.position(call), qualname) for call, qualname in self.decorations),
+            loops=converter.loops,
         )
 
 
@@ -890,21 +936,35 @@ if hasattr(ast, "TryStar"):  # Python 3.11
 class _Converter:
     """Turns an ast expression into an `Expr`, settling names the file itself defines."""
 
-    def __init__(self, source: _Source, pack: RulePack):
+    def __init__(self, source: _Source, pack: RulePack, loop_names: set[str] | None = None):
         self.source = source
         self.envelope_classes = pack.envelope_class_names
         self.envelope_keys = pack.envelope_keys
+        self.loop_names = loop_names or set()
+        self._loops: dict[int, Expr] = {}  # what each `for` statement iterates over, converted once
+        self.loops = False  # whether a loop variable was converted (a `LoopItem` made)
 
     def module_binding(self, name: str, bindings: list[_Binding]) -> Assignment:
         first = bindings[0]
         if len(bindings) > 1:
             return Assignment(Opaque(f"`{name}` is bound {len(bindings)} times at module level"), first.position)
-        return Assignment(self.bound(f"`{name}`", first, None, frozenset({("<module>", name)}), 0), first.position)
+        seen = frozenset({("<module>", name)})
+        if name in self.loop_names and first.value.__class__ in _CONTAINERS and first.how == "assignment":
+            return Assignment(self.iterable(first.value, None, seen, 0), first.position)  # type: ignore[arg-type]
+        return Assignment(self.bound(f"`{name}`", first, None, seen, 0), first.position)
 
     def bound(self, what: str, binding: _Binding, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
         """What a name bound once holds: its value (with its annotation, when it names a class), the
-        context of a `with` statement, or why there is nothing to follow."""
+        context of a `with` statement, each element of what a loop iterates over, or why there is
+        nothing to follow."""
         if binding.value is None:
+            if binding.loop is not None:
+                loop, index = binding.loop
+                if id(loop) not in self._loops:
+                    self._loops[id(loop)] = self.iterable(loop.iter, scope, seen, depth)
+                self.loops = True
+                return LoopItem(self._loops[id(loop)], index, self.source.position(loop),
+                                loop.end_lineno or loop.lineno, what)
             return Opaque(f"{what} is bound by {binding.how}")
         value = self.expr(binding.value, scope, seen, depth)
         if binding.how == "a with statement":
@@ -920,6 +980,8 @@ class _Converter:
         if isinstance(value, ast.Call) and _callee_name(value.func) in _ENUM_AUTO_NAMES and not value.args:
             return Assignment(EnumAuto(), first.position)
         seen = frozenset({(scope.qualname or "", name)})
+        if name in self.loop_names and value.__class__ in _CONTAINERS:
+            return Assignment(self.iterable(value, scope, seen, 0), first.position)  # type: ignore[arg-type]
         return Assignment(self.bound(f"`{scope.qualname}.{name}`", first, scope, seen, 0), first.position)
 
     def call(self, node: ast.Call, scope: _Scope, bare: bool) -> Call:
@@ -1001,11 +1063,22 @@ class _Converter:
             return literal
         if type(node) is ast.BinOp and type(node.op) is ast.Add:
             return Join((self.expr(node.left, scope, seen, depth), self.expr(node.right, scope, seen, depth)))
+        if type(node) is ast.BinOp and type(node.op) is ast.Mod and type(node.left) is ast.Constant \
+                and type(node.left.value) is str:
+            return self._percent(node, node.left.value, scope, seen, depth)
         if type(node) is ast.Lambda:
             return LambdaRef(_parameters(node.args))
         if type(node) is ast.Call:
             if self.envelope_classes and _callee_name(node.func) in self.envelope_classes:
                 return self._construction(node, scope, seen, depth)
+            func = node.func
+            if type(func) is ast.Name and func.id == "getattr" and len(node.args) in (2, 3) and not node.keywords \
+                    and not any(type(a) is ast.Starred for a in node.args):
+                return GetAttr(self.expr(node.args[0], scope, seen, depth), self.expr(node.args[1], scope, seen, depth),
+                               "the result of calling `getattr`")
+            if type(func) is ast.Attribute and func.attr == "format" and type(func.value) is ast.Constant \
+                    and type(func.value.value) is str:
+                return self._format(node, func.value.value, scope, seen, depth)
             if _callee_name(node.func) in _PARTIAL_NAMES and node.args \
                     and not any(isinstance(a, ast.Starred) for a in node.args) \
                     and all(k.arg is not None for k in node.keywords):
@@ -1021,6 +1094,104 @@ class _Converter:
             if envelope is not None:
                 return envelope
         return Opaque(f"{self.describe(node)} is not a constant")
+
+    def iterable(self, node: ast.expr, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
+        """What a loop iterates over: a literal list, tuple, set or dict (up to `_MAX_ELEMENTS` of them),
+        `X.items()` / `.keys()` / `.values()`, a local variable bound once to one of these, or any name
+        (an Enum class, a constant holding a literal)."""
+        kind = node.__class__
+        if kind in (ast.List, ast.Tuple, ast.Set):
+            reason = f"{self.describe(node)} is not a constant"
+            elements = node.elts  # type: ignore[attr-defined]
+            if len(elements) > _MAX_ELEMENTS or any(e.__class__ is ast.Starred for e in elements):
+                return Opaque(reason)
+            return Elements(tuple(self.expr(e, scope, seen, depth) for e in elements), reason)
+        if kind is ast.Dict:
+            assert isinstance(node, ast.Dict)
+            reason = f"{self.describe(node)} is not a constant"
+            if len(node.keys) > _MAX_ELEMENTS or any(key is None for key in node.keys):
+                return Opaque(reason)
+            return Mapping(tuple(self.expr(k, scope, seen, depth) for k in node.keys if k is not None),
+                           tuple(self.expr(v, scope, seen, depth) for v in node.values), reason)
+        if kind is ast.Call:
+            assert isinstance(node, ast.Call)
+            func = node.func
+            if func.__class__ is ast.Attribute and func.attr in ("items", "keys", "values") \
+                    and not node.args and not node.keywords:
+                return Items(self.iterable(func.value, scope, seen, depth + 1), func.attr,
+                             f"the result of calling {self.describe(func)}")
+        if kind is ast.Name and scope is not None:
+            name = node.id  # type: ignore[attr-defined]
+            owner = _owning_scope(name, scope)
+            if owner is not None and name not in owner.params and (owner.qualname, name) not in seen:
+                bindings = owner.bindings[name]
+                value = bindings[0].value
+                if len(bindings) == 1 and value.__class__ in _CONTAINERS and bindings[0].how == "assignment":
+                    assert value is not None
+                    converted = self.iterable(value, owner, seen | {(owner.qualname, name)}, depth + 1)
+                    return LocalRef(name, owner.qualname or "", bindings[0].position, converted)
+        return self.expr(node, scope, seen, depth)
+
+    def _percent(self, node: ast.BinOp, text: str, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
+        """`"hook_%s" % x` (or a tuple of values): `%s` fields as `{x!s}`, `%d` and `%i` as numbers."""
+        pieces = re.split(r"(%.)", text)
+        right = node.right
+        values = right.elts if right.__class__ is ast.Tuple else [right]
+        parts: list[Expr] = []
+        converted: list[int] = []
+        integers: list[int] = []
+        taken = 0
+        for piece in pieces:
+            if piece in ("%s", "%d", "%i"):
+                if taken >= len(values) or values[taken].__class__ is ast.Starred:
+                    return Opaque(f"{self.describe(node)} is not a constant")
+                (converted if piece == "%s" else integers).append(len(parts))
+                parts.append(self.expr(values[taken], scope, seen, depth))
+                taken += 1
+            elif piece == "%%":
+                parts.append(Literal("%"))
+            elif piece.startswith("%"):
+                return Opaque(f"a %-format field other than %s, %d or %%: {self.describe(node)}")
+            elif piece:
+                parts.append(Literal(piece))
+        if taken != len(values):
+            return Opaque(f"{self.describe(node)} is not a constant")
+        return FString(tuple(parts), tuple(converted), tuple(integers))
+
+    def _format(self, node: ast.Call, text: str, scope: _Scope | None, seen: _Seen, depth: int) -> Expr:
+        """`"hook_{}".format(x)`: fields by position (`{}`, `{0}`) or keyword (`{name}`), `!s` allowed,
+        no format spec."""
+        formatting = Opaque(f"a str.format field with formatting: {self.describe(node)}")
+        if any(a.__class__ is ast.Starred for a in node.args) or any(k.arg is None for k in node.keywords):
+            return Opaque(f"the result of calling {self.describe(node.func)}")
+        try:
+            fields = list(string.Formatter().parse(text))
+        except ValueError:
+            return formatting
+        keywords = {k.arg: k.value for k in node.keywords}
+        parts: list[Expr] = []
+        converted = []
+        automatic = 0
+        for literal, field, spec, conversion in fields:
+            if literal:
+                parts.append(Literal(literal))
+            if field is None:
+                continue
+            if spec or conversion not in (None, "s"):
+                return formatting
+            if field == "":
+                field = str(automatic)
+                automatic += 1
+            if field.isdigit() and int(field) < len(node.args):
+                value = node.args[int(field)]
+            elif field in keywords:
+                value = keywords[field]
+            else:
+                return formatting
+            if conversion == "s":
+                converted.append(len(parts))
+            parts.append(self.expr(value, scope, seen, depth))
+        return FString(tuple(parts), tuple(converted))
 
     def _construction(self, node: ast.Call, scope: _Scope | None, seen: _Seen, depth: int) -> Construction:
         """A call of a message class: its arguments are kept, for the type it is built with."""
@@ -1274,6 +1445,9 @@ _TYPED_VALUES = frozenset({ast.Call, ast.Name, ast.Attribute})
 _UNTYPED = Opaque("a value whose class is not inferred")
 
 
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property", "setter", "getter", "deleter"})
+
+
 def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     if not node.decorator_list:
         return "method"
@@ -1282,6 +1456,8 @@ def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
         return "staticmethod"
     if "classmethod" in decorators:
         return "classmethod"
+    if decorators & _PROPERTY_DECORATORS:
+        return "property"
     return "method"
 
 
@@ -1305,6 +1481,7 @@ def _match_values(pattern: ast.pattern) -> list[tuple[ast.expr, _Located]]:
     return []
 
 
+_CONTAINERS = frozenset({ast.List, ast.Tuple, ast.Set, ast.Dict})
 _CONTAINER_WORDS = {
     ast.Dict: "a dict", ast.List: "a list", ast.Tuple: "a tuple", ast.Set: "a set",
     ast.DictComp: "a dict comprehension", ast.ListComp: "a list comprehension",

@@ -18,10 +18,11 @@ from __future__ import annotations
 from fedcl_lint.records import Record
 
 __all__ = [
-    "Assignment", "AttrRef", "AttributeStore", "Call", "CallResult", "ClassFacts", "Construction", "DictEnvelope",
-    "DispatchCase", "Either", "Entered", "EnumAuto", "FString", "FunctionFacts", "ImportBinding", "Instance", "Join",
-    "LambdaRef", "Literal", "LocalRef", "ModuleFacts", "NameRef", "Opaque", "Param", "ParamRef", "ParseFailure",
-    "PartialRef", "Payload", "SelfAttrRef", "Suppression", "Typed",
+    "Assignment", "AttrRef", "AttributeStore", "AwaitedAttribute", "Call", "CallResult", "ClassFacts", "Construction",
+    "DictEnvelope", "DispatchCase", "Either", "Elements", "Entered", "EnumAuto", "FString", "FunctionFacts",
+    "FunctionRef", "GetAttr", "ImportBinding", "Instance", "Items", "Join", "LambdaRef", "Literal", "LocalRef",
+    "LoopItem", "Mapping", "ModuleFacts", "NameRef", "Opaque", "Param", "ParamRef", "ParseFailure", "PartialRef",
+    "Payload", "SelfAttrRef", "Suppression", "Typed",
 ]
 
 Position = tuple[int, int]
@@ -87,14 +88,16 @@ class Join(Record):
 
 
 class FString(Record):
-    """An f-string: its literal parts and the values of its plain fields (`{x}`, `{x!s}`), formatted
-    as text; `converted` holds the indexes of the fields written with `!s`."""
+    """An f-string (or `"..%s.." % x`, `"..{}..".format(x)`): its literal parts and the values of its
+    plain fields (`{x}`, `{x!s}`), formatted as text; `converted` holds the indexes of the fields
+    written with `!s` (or `%s`), `integers` those written with `%d` (a number only)."""
 
-    __slots__ = ("parts", "converted")
+    __slots__ = ("parts", "converted", "integers")
 
-    def __init__(self, parts: tuple[Expr, ...], converted: tuple[int, ...] = ()):
+    def __init__(self, parts: tuple[Expr, ...], converted: tuple[int, ...] = (), integers: tuple[int, ...] = ()):
         self.parts = parts
         self.converted = converted
+        self.integers = integers
 
 
 class ParamRef(Record):
@@ -227,6 +230,74 @@ class DictEnvelope(Record):
         self.position = position
 
 
+class GetAttr(Record):
+    """`getattr(obj, name)`: an attribute looked up by name (a proxy's remote method, when called);
+    as a value, the result of a call (`reason` says so)."""
+
+    __slots__ = ("base", "name", "reason")
+
+    def __init__(self, base: Expr, name: Expr, reason: str):
+        self.base = base
+        self.name = name
+        self.reason = reason
+
+
+class LoopItem(Record):
+    """A variable bound by `for name in source` (`index`: its place in `for key, value in ...`, else
+    None): each element of `source` in turn, within the loop's lines (`position` to `end_line`).
+    Unexpanded, it is unresolved: `what` names the variable for the reason."""
+
+    __slots__ = ("source", "index", "position", "end_line", "what")
+
+    def __init__(self, source: Expr, index: int | None, position: Position, end_line: int, what: str):
+        self.source = source
+        self.index = index
+        self.position = position
+        self.end_line = end_line
+        self.what = what
+
+
+class Elements(Record):
+    """A list, tuple or set literal a loop iterates over (as a value, `reason` says it is none)."""
+
+    __slots__ = ("items", "reason")
+
+    def __init__(self, items: tuple[Expr, ...], reason: str):
+        self.items = items
+        self.reason = reason
+
+
+class Mapping(Record):
+    """A dict literal a loop iterates over, or whose `.items()` it does."""
+
+    __slots__ = ("keys", "values", "reason")
+
+    def __init__(self, keys: tuple[Expr, ...], values: tuple[Expr, ...], reason: str):
+        self.keys = keys
+        self.values = values
+        self.reason = reason
+
+
+class Items(Record):
+    """`base.items()`, `base.keys()` or `base.values()` (`which`), iterated by a loop."""
+
+    __slots__ = ("base", "which", "reason")
+
+    def __init__(self, base: Expr, which: str, reason: str):
+        self.base = base
+        self.which = which
+        self.reason = reason
+
+
+class FunctionRef(Record):
+    """A function of the module by its qualified name (the function a decorator registers)."""
+
+    __slots__ = ("qualname",)
+
+    def __init__(self, qualname: str):
+        self.qualname = qualname
+
+
 class Either(Record):
     """A local variable bound to one of several message objects (`if ...: msg = A(...) else: msg = B(...)`)."""
 
@@ -239,6 +310,7 @@ class Either(Record):
 Expr = (
     Literal | NameRef | AttrRef | SelfAttrRef | LocalRef | Join | FString | ParamRef | EnumAuto | LambdaRef
     | PartialRef | Opaque | CallResult | Instance | Typed | Entered | Construction | DictEnvelope | Either
+    | GetAttr | LoopItem | Elements | Mapping | Items | FunctionRef
 )
 
 
@@ -251,6 +323,18 @@ class AttributeStore(Record):
         self.target = target
         self.attr = attr
         self.value = value
+        self.position = position
+        self.function = function
+
+
+class AwaitedAttribute(Record):
+    """`await base.attr`: an attribute awaited, not called (a proxy's attribute read, see `ProxySpec`)."""
+
+    __slots__ = ("base", "attr", "position", "function")
+
+    def __init__(self, base: Expr, attr: str, position: Position, function: str | None):
+        self.base = base
+        self.attr = attr
         self.position = position
         self.function = function
 
@@ -310,7 +394,7 @@ class FunctionFacts(Record):
                  position: Position, returns: tuple[Expr, ...] = ()):
         self.qualname = qualname
         self.name = name
-        self.kind = kind  # "function", "method", "staticmethod", "classmethod"
+        self.kind = kind  # "function", "method", "staticmethod", "classmethod", "property"
         self.params = params
         self.is_async = is_async
         self.position = position
@@ -405,7 +489,7 @@ class ModuleFacts(Record):
     """Everything the later stages need to know about one file."""
 
     __slots__ = ("constants", "classes", "imports", "star_imports", "functions", "calls", "payloads",
-                 "dispatch_cases", "failure", "suppressions", "attribute_stores")
+                 "dispatch_cases", "failure", "suppressions", "attribute_stores", "awaited", "decorations", "loops")
 
     def __init__(
         self,
@@ -420,6 +504,9 @@ class ModuleFacts(Record):
         failure: ParseFailure | None = None,
         suppressions: tuple[Suppression, ...] = (),  # `# fedcl-lint: ignore[...]` comments, by line
         attribute_stores: tuple[AttributeStore, ...] = (),
+        awaited: tuple[AwaitedAttribute, ...] = (),
+        decorations: tuple[tuple[Position, str], ...] = (),  # a decorator call's position -> the function below
+        loops: bool = False,  # whether an expression holds a loop's variable (see `LoopItem`)
     ):
         self.constants = {} if constants is None else constants
         self.classes = {} if classes is None else classes
@@ -432,3 +519,6 @@ class ModuleFacts(Record):
         self.failure = failure
         self.suppressions = suppressions
         self.attribute_stores = attribute_stores
+        self.awaited = awaited
+        self.decorations = decorations
+        self.loops = loops

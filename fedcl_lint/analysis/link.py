@@ -23,16 +23,22 @@ from fedcl_lint.analysis.facts import (
     Construction,
     DictEnvelope,
     Either,
+    Elements,
     Entered,
     EnumAuto,
     Expr,
     FString,
     FunctionFacts,
+    FunctionRef,
+    GetAttr,
     Instance,
+    Items,
     Join,
     LambdaRef,
     Literal,
     LocalRef,
+    LoopItem,
+    Mapping,
     NameRef,
     Opaque,
     Param,
@@ -45,7 +51,15 @@ from fedcl_lint.analysis.facts import (
 from fedcl_lint.analysis.load import FactStore, Module
 from fedcl_lint.analysis.receivers import ReceiverTyping
 from fedcl_lint.records import Record
-from fedcl_lint.settings.rulepack import ArgSlot, DispatcherSpec, Receivers, Registry, RulePack, UnknownReceiver
+from fedcl_lint.settings.rulepack import (
+    ArgSlot,
+    ArgumentsSpec,
+    DispatcherSpec,
+    Receivers,
+    Registry,
+    RulePack,
+    UnknownReceiver,
+)
 from fedcl_lint.types import Location, Mechanism, MessageType, Role
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "Flag", "IntFlag", "ReprEnum"})
@@ -55,6 +69,7 @@ _MAX_INT_BITS = 3_322  # 1,000 decimal digits, as extraction bounds int literals
 DISPATCHER = " (dispatcher)"  # ends the first step of a dispatcher comparison's `via`
 _MAX_DEPTH = 64
 _Seen = frozenset[tuple[str, str]]  # the (module, name) a resolution went through: a loop ends there
+_TEMPLATES = frozenset({FString, Join, LocalRef})  # what a template over parameters can be
 
 
 # The records of this stage are made by the thousand per run: see `fedcl_lint.records`.
@@ -71,25 +86,70 @@ class Step(Record):
 
 
 class Resolution(Record):
-    """A message type (or why there is none) and how it was found."""
+    """A message type (or why there is none) and how it was found; `pattern`: the literal parts of a
+    template some of whose parts stay unknown (`hook_*` is ("hook_", "")), see `Pattern`."""
 
-    __slots__ = ("value", "steps", "reason")
+    __slots__ = ("value", "steps", "reason", "pattern")
 
-    def __init__(self, value: MessageType | None, steps: tuple[Step, ...], reason: str | None = None):
+    def __init__(self, value: MessageType | None, steps: tuple[Step, ...], reason: str | None = None,
+                 pattern: Pattern | None = None):
         self.value = value
         self.steps = steps
         self.reason = reason
+        self.pattern = pattern
+
+
+class Pattern(Record):
+    """A message type known in part: the literal text between its unknown parts (`hook_{x}` is
+    ("hook_", ""), shown as `hook_*`). It matches a string type by glob, never an int."""
+
+    __slots__ = ("segments",)
+
+    def __init__(self, segments: tuple[str, ...]):
+        self.segments = segments
+
+    def __str__(self) -> str:
+        return "*".join(self.segments)
+
+    def matches(self, value: str | int) -> bool:
+        if not isinstance(value, str):
+            return False
+        first, *middle, last = self.segments
+        if len(value) < len(first) + len(last) or not value.startswith(first) or not value.endswith(last):
+            return False
+        start, end = len(first), len(value) - len(last)
+        for segment in middle:
+            found = value.find(segment, start, end)
+            if found < 0:
+                return False
+            start = found + len(segment)
+        return True
+
+
+class Arguments(Record):
+    """What a send passes the remote method (a proxy's method call): how many positional arguments,
+    which keywords, and whether `*args` or `**kwargs` make it unknown."""
+
+    __slots__ = ("positional", "keywords", "unknown")
+
+    def __init__(self, positional: int, keywords: tuple[str, ...], unknown: bool):
+        self.positional = positional
+        self.keywords = keywords
+        self.unknown = unknown
 
 
 class HandlerRef(Record):
-    """The handler a registration names, and its signature when it can be found."""
+    """The handler a registration names, and its signature when it can be found; `registered_at` the
+    call that registered it when the site is the handler itself (a method a service binding binds)."""
 
-    __slots__ = ("description", "params", "definition")
+    __slots__ = ("description", "params", "definition", "registered_at")
 
-    def __init__(self, description: str, params: tuple[Param, ...] | None, definition: Location | None):
+    def __init__(self, description: str, params: tuple[Param, ...] | None, definition: Location | None,
+                 registered_at: Location | None = None):
         self.description = description
         self.params = params
         self.definition = definition
+        self.registered_at = registered_at
 
 
 class LinkedSite(Record):
@@ -101,11 +161,12 @@ class LinkedSite(Record):
     """
 
     __slots__ = ("api", "role", "mechanism", "location", "resolution", "function", "via", "handler", "unawaited",
-                 "built_at", "registry")
+                 "built_at", "registry", "arguments", "loop_at")
 
     def __init__(self, api: str, role: Role, mechanism: Mechanism, location: Location, resolution: Resolution,
                  function: str | None, via: tuple[str, ...] = (), handler: HandlerRef | None = None,
-                 unawaited: bool = False, built_at: Location | None = None, registry: Registry | None = None):
+                 unawaited: bool = False, built_at: Location | None = None, registry: Registry | None = None,
+                 arguments: Arguments | None = None, loop_at: Location | None = None):
         self.api = api
         self.role = role
         self.mechanism = mechanism
@@ -117,6 +178,8 @@ class LinkedSite(Record):
         self.unawaited = unawaited
         self.built_at = built_at  # a message object's construction, for a send of one
         self.registry = registry  # a handle site's: the channels it serves, how it calls its handler
+        self.arguments = arguments  # what a send passes the remote method, when known
+        self.loop_at = loop_at  # the loop whose elements each make a site of this call
 
     @property
     def message_type(self) -> MessageType | None:
@@ -165,12 +228,16 @@ class _LinkState(Record):
 
 
 class _Api(Record):
-    """Something that sends or handles: a rule-pack call or an inferred wrapper."""
+    """Something that sends or handles: a rule-pack call or an inferred wrapper. A wrapper whose
+    parameters are parts of a template (`f"hook_{phase}"`) has its `template`; a handle call used as a
+    decorator is `decorator`; a send whose other arguments go to the remote method has `arguments`."""
 
-    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain", "envelope", "registry")
+    __slots__ = ("name", "role", "mechanism", "message_type", "handler", "coroutine", "chain", "envelope", "registry",
+                 "template", "decorator", "arguments")
 
     def __init__(self, name: str, role: Role, mechanism: Mechanism, message_type: ArgSlot, handler: ArgSlot | None,
-                 coroutine: bool, chain: tuple[str, ...], envelope: bool = False, registry: Registry | None = None):
+                 coroutine: bool, chain: tuple[str, ...], envelope: bool = False, registry: Registry | None = None,
+                 template: Template | None = None, decorator: bool = False, arguments: ArgumentsSpec | None = None):
         self.name = name
         self.role = role
         self.mechanism = mechanism
@@ -180,23 +247,48 @@ class _Api(Record):
         self.chain = chain  # from this API down to the rule-pack call
         self.envelope = envelope
         self.registry = registry  # a handle call's
+        self.template = template
+        self.decorator = decorator
+        self.arguments = arguments
 
     @property
-    def kind(self) -> tuple[Role, Mechanism, ArgSlot, ArgSlot | None, bool, bool, Registry | None]:
+    def kind(self) -> tuple[object, ...]:
         """What a caller needs to know, whichever definition it reaches."""
         return (self.role, self.mechanism, self.message_type, self.handler, self.coroutine, self.envelope,
-                self.registry)
+                self.registry, self.template, self.decorator, self.arguments)
+
+    def via(self, chain: tuple[str, ...]) -> _Api:
+        """The same API reached by another chain."""
+        return _Api(self.name, self.role, self.mechanism, self.message_type, self.handler, self.coroutine, chain,
+                    self.envelope, self.registry, self.template, self.decorator, self.arguments)
+
+
+class Template(Record):
+    """A wrapper's message type built from its parameters (`f"hook_{phase}"`, `"a" + kind`): each part
+    a value already resolved in the wrapper's module (`Literal` or `Opaque`), or the slot of the
+    parameter whose argument fills it; `join` for `+`, else an f-string with its field kinds."""
+
+    __slots__ = ("parts", "slots", "join", "converted", "integers")
+
+    def __init__(self, parts: tuple[Expr, ...], slots: tuple[ArgSlot | None, ...], join: bool,
+                 converted: tuple[int, ...] = (), integers: tuple[int, ...] = ()):
+        self.parts = parts
+        self.slots = slots
+        self.join = join
+        self.converted = converted
+        self.integers = integers
 
 
 class _RawSite(Record):
     """A site before resolution: which API, in which module, with which argument."""
 
     __slots__ = ("module", "api", "expr", "missing_reason", "position", "function", "handler", "bare", "origin",
-                 "built_at", "envelope", "end")
+                 "built_at", "envelope", "end", "extra")
 
     def __init__(self, module: Module, api: _Api, expr: Expr | None, missing_reason: str, position: Position,
                  function: str | None, handler: Expr | None = None, bare: bool = False, origin: Module | None = None,
-                 built_at: Position | None = None, envelope: bool = False, end: Position | None = None):
+                 built_at: Position | None = None, envelope: bool = False, end: Position | None = None,
+                 extra: SiteExtra | None = None):
         self.module = module
         self.api = api
         self.expr = expr
@@ -209,6 +301,22 @@ class _RawSite(Record):
         self.built_at = built_at  # where the message object was built (in `origin`)
         self.envelope = envelope  # `expr` is the message object itself (a parameter passed on)
         self.end = end  # where the call ends (None for a payload dict or a dispatcher's comparison)
+        self.extra = extra  # what reflection adds (see `SiteExtra`)
+
+
+class SiteExtra(Record):
+    """What a site of service binding, a proxy or a loop adds: the steps before its type's own, the
+    arguments it passes, a bound method's registration, the loop that made it."""
+
+    __slots__ = ("steps", "arguments", "registered_at", "loop_at")
+
+    def __init__(self, steps: tuple[Step, ...] = (), arguments: Arguments | None = None,
+                 registered_at: Location | None = None,
+                 loop_at: Location | None = None):
+        self.steps = steps
+        self.arguments = arguments
+        self.registered_at = registered_at
+        self.loop_at = loop_at
 
 
 # Values met while resolving; `_Str` and `_Int` are message types.
@@ -276,13 +384,32 @@ class _FunctionValue(Record):
 
 
 class _Unresolved(Record):
-    __slots__ = ("reason",)
+    """No message type, and why; `pattern` when it is a template some of whose parts stay unknown
+    (`reason` is then the first unknown part's)."""
 
-    def __init__(self, reason: str):
+    __slots__ = ("reason", "pattern")
+
+    def __init__(self, reason: str, pattern: Pattern | None = None):
+        self.reason = reason
+        self.pattern = pattern
+
+
+class _Container(Record):
+    """A literal a loop iterates over, found through names: `kind` "elements" (a list, tuple or set:
+    `keys`), "mapping" (a dict iterated: its keys, `values` beside), "items", "keys" or "values" (a
+    dict's view), with the module its expressions belong to; as a message type, `reason` says why not."""
+
+    __slots__ = ("kind", "keys", "values", "module", "reason")
+
+    def __init__(self, kind: str, keys: tuple[Expr, ...], values: tuple[Expr, ...], module: Module, reason: str):
+        self.kind = kind
+        self.keys = keys
+        self.values = values
+        self.module = module
         self.reason = reason
 
 
-_Value = _Str | _Int | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unresolved
+_Value = _Str | _Int | _ModuleValue | _ClassValue | _EnumMember | _FunctionValue | _Unresolved | _Container
 
 
 class Linker:
@@ -296,7 +423,7 @@ class Linker:
         for spec in pack.calls:
             self.pack_apis.setdefault(spec.name, []).append((
                 _Api(spec.name, spec.role, spec.mechanism, spec.message_type, spec.handler, spec.coroutine,
-                     (spec.name,), spec.envelope, spec.registry),
+                     (spec.name,), spec.envelope, spec.registry, decorator=spec.decorator, arguments=spec.arguments),
                 spec.receivers,
             ))
         self.payload_apis = {
@@ -311,6 +438,9 @@ class Linker:
             self._dispatchers.setdefault(dispatcher.registration, []).append(dispatcher)
         self.receivers = ReceiverTyping(self)
         self.envelopes = EnvelopeTracer(self)
+        from fedcl_lint.analysis.reflect import Reflection  # it builds on this module's records
+
+        self.reflection = Reflection(self)
         self._setter_calls: dict[tuple[str, str], list[Call]] = {}  # see `calls_of`
         self.definitions: dict[str, list[tuple[str, str]]] = {}  # bare name -> the functions defining it
         self._by_name_cache: dict[str, list[tuple[_Api, int]]] = {}  # per link round
@@ -344,19 +474,35 @@ class Linker:
         while True:
             raw = self._raw_sites(self.modules, wrappers, set())
             found = self._wrappers_from(raw)
-            # a wrapper's name makes every file that mentions it matter (calls, same-named definitions)
-            named = (qualname.rsplit(".", 1)[-1] for _, qualname in found)
+            # a wrapper's name makes every file that mentions it matter (calls, same-named definitions),
+            # and so does the name of a function that returns a proxy (its callers may call the proxy)
+            named = {qualname.rsplit(".", 1)[-1] for _, qualname in found}
+            named |= self.reflection.factory_names(self.modules)
             more = self.store.load(self.store.mentioning(named, {m.file for m in self.modules}))
             if found == wrappers and not more:
                 break
             self._select(more)
             wrappers = found
-        sites: list[LinkedSite] = []
-        forwarding: list[LinkedSite] = []
-        for site in raw:
-            (forwarding if self._forwarded(site, wrappers) else sites).append(self._linked(site))
+        sites, forwarding = self._linked_sites(raw, wrappers)
         state = _LinkState(wrappers, frozenset(m.file.display for m in self.modules))
         return LinkResult(tuple(sites), tuple(forwarding), self._described(wrappers), state)
+
+    def _linked_sites(self, raw: list[_RawSite],
+                      wrappers: dict[tuple[str, str], frozenset[_Api]]) -> tuple[list[LinkedSite], list[LinkedSite]]:
+        """The protocol's sites and the wrappers' forwarding calls, each loop's sites made per element."""
+        sites: list[LinkedSite] = []
+        forwarding: list[LinkedSite] = []
+        bound: set[tuple[object, ...]] = set()  # a method bound twice (two nodes bind one class) is one handler
+        for site in raw:
+            if site.extra is not None and site.extra.registered_at is not None:
+                identity = (site.module.file.display, site.position, site.api.chain, site.api.mechanism)
+                if identity in bound:
+                    continue
+                bound.add(identity)
+            forwarded = self._forwarded(site, wrappers)
+            for each in self.reflection.expand(site):
+                (forwarding if forwarded else sites).append(self._linked(each))
+        return sites, forwarding
 
     def _described(self, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> tuple[Wrapper, ...]:
         owners = {m.file.display: m for m in self.store.modules.values()}
@@ -382,8 +528,9 @@ class Linker:
         """
         state = previous.state
         display = after.file.display
-        if state is None or display != before.file.display or self.dispatcher_calls(before, after):
-            return None
+        if state is None or display != before.file.display or self.dispatcher_calls(before, after) \
+                or self.reflection.services or self.reflection.proxies:
+            return None  # a bound method's site is in another module than its binding; proxies follow factories
         wrappers = state.wrappers
         loaded = {m.file.display: m for m in self.store.modules.values()}
         selected = [loaded[name] for name in sorted(state.selected | {display}) if name in loaded]
@@ -395,8 +542,9 @@ class Linker:
         raw = self._raw_sites([m for m in self.modules if m.file.display in affected], wrappers, set())
         sites = [s for s in previous.sites if s.location.path not in affected]
         forwarding = [s for s in previous.forwarding if s.location.path not in affected]
-        for site in raw:
-            (forwarding if self._forwarded(site, wrappers) else sites).append(self._linked(site))
+        again, again_forwarding = self._linked_sites(raw, wrappers)
+        sites += again
+        forwarding += again_forwarding
         state = _LinkState(wrappers, frozenset(m.file.display for m in self.modules))
         return LinkResult(tuple(sites), tuple(forwarding), self._described(wrappers), state)
 
@@ -455,10 +603,17 @@ class Linker:
         self._by_name_cache = {}
         raw: list[_RawSite] = []
         relevant = wrapper_names | self.pack.call_names_and_registrations
+        reflection = self.reflection
+        proxies = bool(reflection.proxies)
         for module in modules:
             facts = module.facts
             display = module.file.display
             for index, call in enumerate(facts.calls):
+                if proxies:  # a proxy's method call is a send whatever its name
+                    proxied = reflection.proxy_call_sites(module, call, (display, index))
+                    if proxied is not None:
+                        raw += proxied
+                        continue
                 if call.name not in relevant:
                     continue
                 # The project's own definition, when it forwards to a known API, says
@@ -478,6 +633,10 @@ class Linker:
                 dispatcher = self._dispatcher(module, call) if call.name in self._dispatchers else None
                 if dispatcher is not None:
                     raw.extend(self._dispatch_sites(module, call, dispatcher, dispatchers))
+                if call.name in reflection.services:
+                    raw += reflection.service_sites(module, call, key)
+            if facts.awaited and proxies:
+                raw += reflection.awaited_sites(module)
             if facts.payloads:
                 if display not in self._payload_sites:  # the same in every round
                     self._payload_sites[display] = [
@@ -541,6 +700,8 @@ class Linker:
         slot = api.message_type
         position = None if slot.position is None else slot.position + shift
         expr = call.argument(position, slot.keyword)
+        if api.template is not None:
+            expr = self.reflection.fill(api.template, call, shift)
         if api.envelope:
             return self._envelope_sites(module, call, api, expr, sure)
         reason = ""
@@ -551,11 +712,17 @@ class Linker:
                 reason = "the message type is passed through `**kwargs`"
             else:
                 reason = "the call has no message type argument"
-        handler = None
+        handler: Expr | None = None
         if api.handler is not None:
             handler_position = None if api.handler.position is None else api.handler.position + shift
             handler = call.argument(handler_position, api.handler.keyword)
-        return [_RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare, end=call.end)]
+        elif api.decorator:
+            handler = self.reflection.decorated(module, call)
+        extra = None
+        if api.arguments is not None:
+            extra = SiteExtra(arguments=_sent_arguments(call, api.arguments, slot))
+        return [_RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare, end=call.end,
+                         extra=extra)]
 
     def _envelope_sites(self, module: Module, call: Call, api: _Api, expr: Expr | None,
                         sure: bool) -> list[_RawSite]:
@@ -664,10 +831,7 @@ class Linker:
             return []
         apis = sorted(wrappers[definitions[0]], key=_api_key)
         if len(definitions) > 1:  # all wrappers of the same kind: which one runs does not matter
-            apis = [_Api(api.name, api.role, api.mechanism, api.message_type, api.handler, api.coroutine,
-                         (f"{name} (one of {len(definitions)} definitions)", api.chain[-1]), api.envelope,
-                         api.registry)
-                    for api in apis]
+            apis = [api.via((f"{name} (one of {len(definitions)} definitions)", api.chain[-1])) for api in apis]
         return [(api, 0) for api in apis]
 
     def _wrappers_from(self, raw: list[_RawSite]) -> dict[tuple[str, str], frozenset[_Api]]:
@@ -681,12 +845,18 @@ class Linker:
         found: dict[tuple[str, str], dict[tuple[object, ...], _Api]] = {}
         for site in raw:
             param = _forwarded_param(site.expr)
+            template = None
             if param is None:
-                continue
+                if site.expr.__class__ not in _TEMPLATES:
+                    continue
+                templated = self.reflection.template_of(site)  # `f"hook_{phase}"`: filled by each caller
+                if templated is None:
+                    continue
+                param, template = templated
             function = site.origin.facts.functions.get(param.function)
             if function is None or function.qualname in site.api.chain:
                 continue
-            slot = _slot_of(function, param.param)
+            slot = _slot_of(function, param.param) if template is None else ArgSlot(None, None)
             if slot is None:
                 continue
             handler_param = _forwarded_param(site.handler)
@@ -694,7 +864,8 @@ class Linker:
             if handler_param is not None and handler_param.function == function.qualname:
                 handler_slot = _slot_of(function, handler_param.param)
             api = _Api(function.name, site.api.role, site.api.mechanism, slot, handler_slot,
-                       function.is_async, (function.qualname, *site.api.chain), site.envelope, site.api.registry)
+                       function.is_async, (function.qualname, *site.api.chain), site.envelope, site.api.registry,
+                       template)
             ways = found.setdefault(_identity(site.origin, function.qualname), {})
             way = (*api.kind, api.chain[-1])
             if way not in ways or (len(api.chain), api.chain) < (len(ways[way].chain), ways[way].chain):
@@ -703,6 +874,9 @@ class Linker:
 
     def _forwarded(self, site: _RawSite, wrappers: dict[tuple[str, str], frozenset[_Api]]) -> bool:
         param = _forwarded_param(site.expr)
+        if param is None and site.expr.__class__ in _TEMPLATES:
+            templated = self.reflection.template_of(site)
+            param = templated[0] if templated is not None else None
         return param is not None and _identity(site.origin, param.function) in wrappers
 
     def _linked(self, site: _RawSite) -> LinkedSite:
@@ -711,6 +885,13 @@ class Linker:
         else:
             resolution = self.resolve(site.expr, site.origin)
         chain = site.api.chain
+        handler = self._handler(site.handler, site.module) if site.handler is not None else None
+        extra = site.extra
+        if extra is not None:
+            resolution = Resolution(resolution.value, extra.steps + resolution.steps, resolution.reason,
+                                    resolution.pattern)
+            if handler is not None and extra.registered_at is not None:
+                handler = HandlerRef(handler.description, handler.params, handler.definition, extra.registered_at)
         return LinkedSite(
             api=site.api.name,
             role=site.api.role,
@@ -719,10 +900,12 @@ class Linker:
             resolution=resolution,
             function=site.function,
             via=chain if len(chain) > 1 else (),
-            handler=self._handler(site.handler, site.module) if site.handler is not None else None,
+            handler=handler,
             unawaited=site.bare and site.api.coroutine,
             built_at=site.origin.location(site.built_at) if site.built_at is not None else None,
             registry=site.api.registry,
+            arguments=extra.arguments if extra is not None else None,
+            loop_at=extra.loop_at if extra is not None else None,
         )
 
     # functions and handlers
@@ -758,7 +941,7 @@ class Linker:
         steps: list[Step] = []
         value = self._final(self._value(expr, module, steps, frozenset()))
         if isinstance(value, _Unresolved):
-            return Resolution(None, tuple(steps), value.reason)
+            return Resolution(None, tuple(steps), value.reason, value.pattern)
         return Resolution(MessageType(value.value, value.name if isinstance(value, _Int) else None), tuple(steps))
 
     # one expression
@@ -800,20 +983,48 @@ class Linker:
             return _Unresolved("`auto()` outside an Enum")
         if type(expr) is LambdaRef or type(expr) is PartialRef:
             return _Unresolved(f"`{describe(expr)}` is a function, not a message type")
+        return self._reflected(expr, module, steps, seen)
+
+    def _reflected(self, expr: Expr, module: Module, steps: list[Step], seen: _Seen) -> _Value:
+        """The expressions of loops and reflection: `getattr(...)`, a loop's variable, the literals a loop
+        iterates over (a `_Container`, to whoever lists its elements), a function named by qualname."""
+        if type(expr) is GetAttr:
+            return _Unresolved(expr.reason)
+        if type(expr) is LoopItem:
+            return _Unresolved(f"{expr.what} is bound by a for loop")
+        if type(expr) is Elements:
+            return _Container("elements", expr.items, (), module, expr.reason)
+        if type(expr) is Mapping:
+            return _Container("mapping", expr.keys, expr.values, module, expr.reason)
+        if type(expr) is Items:
+            base = self._value(expr.base, module, steps, seen)
+            if type(base) is _Container and base.kind == "mapping":
+                return _Container(expr.which, base.keys, base.values, base.module, expr.reason)
+            return _Unresolved(expr.reason)
+        if type(expr) is FunctionRef:
+            function = module.facts.functions.get(expr.qualname)
+            if function is not None:
+                return _FunctionValue(module, function, 0)
+            return _Unresolved(f"`{expr.qualname}` is not a function of `{module.name}`")
         raise TypeError(f"unknown expression {expr!r}")
 
     def _join(self, expr: Join, module: Module, steps: list[Step], seen: _Seen) -> _Value:
-        """`a + b`: two strings concatenated, or two ints added; anything else is unresolved."""
+        """`a + b`: two strings concatenated, or two ints added; anything else is unresolved. Strings
+        some of which stay unknown make a pattern (an unknown part beside a known string)."""
         texts: list[str] = []
         numbers: list[int] = []
+        template = _Template()
         for part in expr.parts:
             value = self._final(self._value(part, module, steps, seen))
+            template.add(value)
             if isinstance(value, _Unresolved):
-                return value
+                continue
             if isinstance(value, _Str):
                 texts.append(value.value)
             else:
                 numbers.append(value.value)
+        if template.unknown is not None:
+            return template.result() if texts and not numbers else template.unknown
         if not numbers:
             return _Str("".join(texts))
         if not texts:
@@ -824,27 +1035,35 @@ class Linker:
         return _Unresolved(f"`{describe(expr)}` adds a string and an int (a TypeError in Python)")
 
     def _fstring(self, expr: FString, module: Module, steps: list[Step], seen: _Seen) -> _Value:
-        """An f-string: its parts as text; an int as Python writes it (`f"{12}"` is `"12"`)."""
-        text = []
+        """An f-string: its parts as text; an int as Python writes it (`f"{12}"` is `"12"`). Parts that
+        stay unknown make a pattern of the known ones (`f"hook_{x}"`: `hook_*`)."""
+        template = _Template()
         for index, part in enumerate(expr.parts):
             raw = self._value(part, module, steps, seen)
-            if type(raw) is _EnumMember and type(raw.value) is int \
+            value: _Value
+            if type(raw) is _EnumMember and index in expr.integers:
+                value = self._final(raw) if raw.kind.mixin == "int" else _Unresolved(
+                    f"`%d` takes a number, and `{raw.cls.name}.{raw.member}` is not one")
+            elif type(raw) is _EnumMember and type(raw.value) is int \
                     and (raw.kind.base not in _INT_ENUMS or index in expr.converted):
                 member = f"{raw.cls.name}.{raw.member}"
-                return _Unresolved(
+                value = _Unresolved(
                     f"an f-string writes the Enum member `{member}` as `{member}` or as its value, by the Python "
                     f"version and the Enum's kind (use `{member}.value`)"
                 )
-            value = self._final(raw)
-            if isinstance(value, _Unresolved):
-                return value
-            text.append(value.value if isinstance(value, _Str) else str(value.value))
-        return _Str("".join(text))
+            else:
+                value = self._final(raw)
+                if type(value) is _Str and index in expr.integers:
+                    value = _Unresolved(f"`%d` takes a number, not the string {value.value!r} (a TypeError)")
+            template.add(value)
+        return template.result()
 
     def _final(self, value: _Value) -> _Str | _Int | _Unresolved:
         """What a value means as a message type."""
         if type(value) is _Str or type(value) is _Unresolved or type(value) is _Int:
             return value
+        if type(value) is _Container:
+            return _Unresolved(value.reason)
         if type(value) is _EnumMember:
             member = value.value
             if type(member) is str:
@@ -929,7 +1148,9 @@ class Linker:
 
     def _attribute(self, base: _Value, attr: str, steps: list[Step], seen: _Seen) -> _Value:
         if isinstance(base, _Unresolved):
-            return base
+            return base if base.pattern is None else _Unresolved(base.reason)  # not an attribute of a pattern
+        if isinstance(base, _Container):
+            return _Unresolved(base.reason)
         if isinstance(base, _ModuleValue):
             return self._member(base.module.name, attr, steps, seen)
         if isinstance(base, _ClassValue):
@@ -1170,6 +1391,42 @@ def _identity(module: Module, qualname: str) -> tuple[str, str]:
     return (module.file.display, qualname)
 
 
+class _Template:
+    """A string being built from parts, some of which may stay unknown: the text of the known ones
+    between the unknown ones, and the first unknown part's reason."""
+
+    def __init__(self) -> None:
+        self.segments: list[str] = []
+        self.current: list[str] = []
+        self.unknown: _Unresolved | None = None
+
+    def add(self, value: _Str | _Int | _Unresolved) -> None:
+        if isinstance(value, _Unresolved) and value.pattern is not None:
+            first, *rest = value.pattern.segments
+            self.current.append(first)
+            for segment in rest:
+                self.segments.append("".join(self.current))
+                self.current = [segment]
+        elif isinstance(value, _Unresolved):
+            self.segments.append("".join(self.current))
+            self.current = []
+        else:
+            self.current.append(value.value if type(value) is _Str else str(value.value))
+            return
+        if self.unknown is None:
+            self.unknown = _Unresolved(value.reason)
+
+    def result(self) -> _Str | _Unresolved:
+        """The string; or, with unknown parts, a pattern when some part is known (else unresolved)."""
+        text = "".join(self.current)
+        if self.unknown is None:
+            return _Str(text)
+        segments = (*self.segments, text)
+        if not any(segments):
+            return self.unknown
+        return _Unresolved(self.unknown.reason, Pattern(segments))
+
+
 def _named(value: _Value, name: str) -> _Value:
     """An int that a definition names, unless a definition nearer the value named it already."""
     if type(value) is _Int and value.name is None:
@@ -1205,7 +1462,25 @@ def describe(expr: Expr) -> str:
         return " + ".join(describe(part) for part in expr.parts)
     if isinstance(expr, FString):
         return 'f"..."'
+    if isinstance(expr, FunctionRef):
+        return expr.qualname
+    if isinstance(expr, GetAttr):
+        return f"getattr({describe(expr.base)}, {describe(expr.name)})"
+    if isinstance(expr, Items):
+        return f"{describe(expr.base)}.{expr.which}()"
+    if isinstance(expr, (Elements, Mapping)):
+        return "[...]" if isinstance(expr, Elements) else "{...}"
+    if isinstance(expr, LoopItem):
+        return expr.what.split("`")[1] if "`" in expr.what else "..."
     return "..."
+
+
+def _sent_arguments(call: Call, spec: ArgumentsSpec, slot: ArgSlot) -> Arguments:
+    """What a send (`group.broadcast("fit", config)`) passes the remote method: its positional arguments
+    from `spec.position` on, its keywords but its own (the message type's and `spec.exclude`)."""
+    own = {*spec.exclude, *((slot.keyword,) if slot.keyword else ())}
+    keywords = tuple(name for name, _ in call.keywords if name not in own)
+    return Arguments(max(0, len(call.args) - spec.position), keywords, call.star_args or call.star_kwargs)
 
 
 def _forwarded_param(expr: Expr | None) -> ParamRef | None:
@@ -1255,5 +1530,6 @@ def _bind(params: tuple[Param, ...], positional: int, keywords: tuple[str, ...])
     return tuple(left)
 
 
-def _api_key(api: _Api) -> tuple[Role, Mechanism, tuple[str, ...]]:
-    return (api.role, api.mechanism, api.chain)
+def _api_key(api: _Api) -> tuple[Role, Mechanism, tuple[str, ...], str]:
+    """An order of APIs that never depends on hashing: templates of one function differ in their parts only."""
+    return (api.role, api.mechanism, api.chain, repr(api.template) if api.template is not None else "")

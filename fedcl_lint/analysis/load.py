@@ -110,10 +110,11 @@ class FactStore:
         return by_module_name((file, file.module_names) for file in self.files)
 
     def initial(self) -> list[Module]:
-        """Parse every file that mentions a name of the rule pack (all files without the prefilter)."""
+        """Parse every file that mentions a name of the rule pack (all files without the prefilter): a call,
+        a payload key, a proxy class."""
         if not self.options.prefilter:
             return self.load(self.files)
-        return self.load(self.mentioning(self.pack.call_names_and_registrations | self.pack.payload_keys, set()))
+        return self.load(self.mentioning(self.pack.prefilter_names, set()))
 
     def mentioning(self, names: Iterable[str], taken: set[SourceFile]) -> list[SourceFile]:
         """Files not in `taken` whose bytes contain any of `names` (parsed already or not: a module

@@ -112,6 +112,7 @@ class Unresolved:
     site: Site
     reason: str | None
     scope: str | None = None  # the protocol scope of its file; None for shared code, or without scopes
+    pattern: str | None = None  # the type as far as it is known (`hook_*`), when some parts are
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ class Protocol:
         return cls(
             messages=messages,
             unresolved=tuple(
-                Unresolved(Site.from_linked(s), s.resolution.reason, table.scope_of(s.location.path))
+                Unresolved(Site.from_linked(s), s.resolution.reason, table.scope_of(s.location.path),
+                           str(s.resolution.pattern) if s.resolution.pattern is not None else None)
                 for s in table.unresolved
             ),
             wrappers=table.wrappers,

@@ -52,6 +52,8 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
         if isinstance(check, EntryCheck):
             for entry in table.entries:
                 found.extend(check.check_entry(entry, ctx))
+            for site in ctx.patterns:
+                found.extend(check.check_pattern(site, ctx))
         elif isinstance(check, SiteCheck):
             sites = table.sites + table.forwarding if check.forwarding else table.sites
             for site in sites:

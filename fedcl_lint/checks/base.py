@@ -17,7 +17,7 @@ from fedcl_lint.analysis.table import MessageEntry, ProtocolTable
 from fedcl_lint.checks.rewrite import SendRewriter
 from fedcl_lint.checks.suggestions import Suggestions
 from fedcl_lint.settings.rulepack import RulePack
-from fedcl_lint.types import Finding, Fix, Location, Mechanism, MessageType, Related, Severity
+from fedcl_lint.types import Finding, Fix, Location, Mechanism, MessageType, Related, Role, Severity
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,17 @@ class CheckContext:
         return Suggestions(t.value for t in self.handled_entries if isinstance(t.value, str))
 
     @cached_property
+    def patterns(self) -> tuple[LinkedSite, ...]:
+        """The sites whose message type is only known as a pattern (`hook_*`), in location order."""
+        return tuple(site for site in self.table.unresolved if site.resolution.pattern is not None)
+
+    def matching(self, value: str | int, role: Role, channels: tuple[Mechanism, ...] = ()) -> list[LinkedSite]:
+        """The pattern sites of `role` (on one of `channels`, if given) whose pattern matches `value`."""
+        return [site for site in self.patterns if site.role is role
+                and (not channels or any(channel in channels for channel in site.channels))
+                and site.resolution.pattern is not None and site.resolution.pattern.matches(value)]
+
+    @cached_property
     def rewriter(self) -> SendRewriter:
         """The fixes of sends: a file's source is parsed (by libcst) only when a finding's fix needs it."""
         return SendRewriter(self.pack, self.policy, self.sources)
@@ -69,11 +80,18 @@ class Check:
     example: ClassVar[dict[str, str]]
     fix: ClassVar[dict[str, str]]
     fix_text: ClassVar[str]
+    # more mini projects, each (title, what it shows, files): what the check finds through reflection
+    # (bound services, proxies, decorators), registration loops and templates
+    examples: ClassVar[tuple[tuple[str, str, dict[str, str]], ...]] = ()
 
     def finding(self, site: LinkedSite, message: str, *, severity: Severity | None = None,
                 related: tuple[Related, ...] = (), fix: Fix | None = None) -> Finding:
         if site.built_at is not None and site.built_at != site.location:
             related += (Related(site.built_at, None, None, "the message object is built here"),)
+        if site.handler is not None and site.handler.registered_at is not None:
+            related += (Related(site.handler.registered_at, None, None, f"bound here (`{site.api}`)"),)
+        if site.loop_at is not None:
+            related += (Related(site.loop_at, None, None, "one site for each element of this loop"),)
         return Finding(
             code=self.code,
             severity=severity or self.severity,
@@ -88,10 +106,14 @@ class Check:
 
 class EntryCheck(Check):
     """A check of one message type: its findings depend on that entry alone (and, for
-    suggestions, on which other types are handled)."""
+    suggestions, on which other types are handled, and on the sites known only as patterns)."""
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
         raise NotImplementedError
+
+    def check_pattern(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        """Findings at a site whose message type is only known as a pattern (none by default)."""
+        return iter(())
 
 
 class SiteCheck(Check):
@@ -118,6 +140,7 @@ def describe(*channels: Mechanism) -> str:
 def related_sites(sites: tuple[LinkedSite, ...] | list[LinkedSite], note: str) -> tuple[Related, ...]:
     """Related locations; `note` may use {api} and {how} (e.g. "over rpc")."""
     return tuple(
-        Related(s.location, s.role, s.mechanism, note.format(api=s.api, how=describe(*s.channels)))
+        Related(s.location, s.role, s.mechanism, note.format(api=s.api, how=describe(*s.channels))
+                + (f", for each element of the loop at line {s.loop_at.line}" if s.loop_at is not None else ""))
         for s in sites
     )

@@ -11,6 +11,23 @@ from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, describe
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity, ordered
 
+# The packs of the examples that show reflection (see README "Rule packs"): each page shows the one it uses.
+_USES_MESH = "[tool.fedcl-lint]\nrules = [\"mesh.toml\"]\n"
+_MESH_HEAD = (
+    "[pack]\nname = \"mesh\"\n\n"
+    "[mechanisms.rpc]\ntitle = \"Remote calls\"\ndescription = \"A peer calls a method of a bound service.\"\n"
+    "handler_args = [\"payload\"]\n"
+)
+_MESH_SERVICES = (
+    "\n# node.bind(service): each public method is a handler named after it, called with each send's arguments\n"
+    "[[services]]\nname = \"bind\"\nmechanism = \"rpc\"\nservice = { position = 0 }\nhandler_args = \"as_sent\"\n"
+    "\n# proxy.fit(...) sends `fit`; `await proxy.epoch` sends `_get_property`\n"
+    "[[proxies]]\nclass = \"Proxy\"\nmechanism = \"rpc\"\ncoroutine = true\n"
+    "attribute_message = \"_get_property\"\n"
+)
+_LEARNER = "class Learner:\n    async def fit(self, config):\n        return {\"loss\": 0.1}\n"
+_BIND = "from learner import Learner\n\n\ndef serve(node):\n    node.bind(Learner())\n"
+
 
 def _alternatives(pack: RulePack, channels: tuple[Mechanism, ...], role: Role) -> str:
     """The API calls that send on one of `channels` (or register into a registry serving one)."""
@@ -61,6 +78,27 @@ class MechanismMismatch(EntryCheck):
         "uses (recommended when the sender needs to know the message arrived, as SHUTDOWN "
         "does), or change the registration to the mechanism the sender uses."
     )
+    examples = ((
+        "a registration loop",
+        "A loop over an Enum (or a literal list, tuple or set, or a dict's items) registers each element: "
+        "`SHUTDOWN` is handled over rpc by the loop, and sent as an event.",
+        {
+            "messages.py": "from enum import Enum\n\n\nclass Kind(str, Enum):\n    TRAIN = \"TRAIN\"\n"
+                           "    SHUTDOWN = \"SHUTDOWN\"\n",
+            "client.py": (
+                "from messages import Kind\n\n\n"
+                "def setup(comm, on_message):\n"
+                "    for kind in Kind:\n"
+                "        comm.register_message_handler(kind.value, on_message)\n"
+            ),
+            "server.py": (
+                "from messages import Kind\n\n\n"
+                "async def stop(comm, cid):\n"
+                "    await comm.send_business_message(cid, Kind.TRAIN, {})\n"
+                "    await comm.send_control_message(cid, Kind.SHUTDOWN, {})\n"
+            ),
+        },
+    ),)
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
         if entry.status is not Status.MISMATCH:
@@ -69,8 +107,8 @@ class MechanismMismatch(EntryCheck):
         others = ordered(handled, ctx.pack.channel_order)  # the channels its handlers' registries serve
         for send in entry.sends:
             mechanism = send.mechanism
-            if mechanism in handled:
-                continue
+            if mechanism in handled or ctx.matching(entry.message_type.value, Role.HANDLE, (mechanism,)):
+                continue  # handled on its channel, or may be by a handler known only as a pattern
             handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
             manual = _manual_note(ctx.pack, send)
             change_send = manual or f"send it with {_alternatives(ctx.pack, others, Role.SEND)}"
@@ -111,10 +149,29 @@ class UnhandledMessage(EntryCheck):
         "client.py": example["client.py"],
     }
     fix_text = "Register a handler for the message type on the receiving side, or correct the name sent."
+    examples = ((
+        "a proxy",
+        "A proxy's method call sends the method's name, and awaiting one of its attributes sends the pack's "
+        "`attribute_message`: no node registers `_get_property`, so the read of `learner.epoch` fails.",
+        {
+            "pyproject.toml": _USES_MESH,
+            "mesh.toml": _MESH_HEAD + _MESH_SERVICES,
+            "learner.py": _LEARNER,
+            "client.py": _BIND,
+            "server.py": (
+                "from rpc import Proxy\n\n\n"
+                "async def train(learner: Proxy):\n"
+                "    await learner.fit({\"epochs\": 1})\n"
+                "    return await learner.epoch\n"
+            ),
+        },
+    ),)
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
         if entry.status is not Status.UNHANDLED or entry.message_type.value in ctx.external:
             return
+        if ctx.matching(entry.message_type.value, Role.HANDLE):
+            return  # a handler known only as a pattern (`hook_*`) may take it
         handled = ctx.handled_entries
         value = entry.message_type.value
         suggestion = ctx.suggestions.suggest(value) if isinstance(value, str) else None  # names, not numbers
@@ -131,6 +188,20 @@ class UnhandledMessage(EntryCheck):
                 related = related_sites(handled[MessageType(suggestion)].handles, note)
             severity = Severity.ERROR if ctx.pack.channel(mechanism).replies else Severity.WARNING
             yield self.finding(send, message, severity=severity, related=related)
+
+    def check_pattern(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        """A send known only as a pattern (`hook_*`) that no handler's type matches, whatever its unknown
+        parts are (a handler known only as a pattern might: then nothing is said)."""
+        pattern = site.resolution.pattern
+        if site.role is not Role.SEND or pattern is None \
+                or any(pattern.matches(t.value) for t in ctx.handled_entries) \
+                or any(pattern.matches(value) for value in ctx.external) \
+                or any(other.role is Role.HANDLE for other in ctx.patterns):
+            return
+        message = (f"`{pattern}` is sent {describe(site.mechanism)} (`{site.api}`) but no handler is registered "
+                   f"for a message type it matches")
+        yield self.finding(site, message, severity=Severity.ERROR if ctx.pack.channel(site.mechanism).replies
+                           else Severity.WARNING)
 
 
 class UnusedHandler(EntryCheck):
@@ -150,6 +221,31 @@ class UnusedHandler(EntryCheck):
         "server.py": "async def pause(comm, cid):\n    await comm.send_business_message(cid, \"PAUSE\", {})\n",
     }
     fix_text = "Send the message somewhere (on the handler's mechanism), or remove the handler."
+    examples = ((
+        "a template",
+        "A wrapper's parameter in a template (`f\"hook_{phase}\"`, `%`, `.format`, `+`) is filled by each "
+        "caller. Where a caller's argument is unknown the type is the pattern `hook_*`, which may send "
+        "`hook_on_error`; nothing sends `hooks_after_task`.",
+        {
+            "client.py": (
+                "def setup(transport, on_hook):\n"
+                "    transport.register_event_listener(\"me\", \"hook_before_task\", on_hook)\n"
+                "    transport.register_event_listener(\"me\", \"hook_on_error\", on_hook)\n"
+                "    transport.register_event_listener(\"me\", \"hooks_after_task\", on_hook)\n"
+            ),
+            "task.py": (
+                "class Task:\n"
+                "    def __init__(self, comm, stage):\n"
+                "        self.comm = comm\n"
+                "        self.stage = stage\n\n"
+                "    async def _run_hooks(self, phase):\n"
+                "        await self.comm.send_control_message(\"me\", f\"hook_{phase}\", {})\n\n"
+                "    async def run(self):\n"
+                "        await self._run_hooks(\"before_task\")\n"
+                "        await self._run_hooks(self.stage)\n"
+            ),
+        },
+    ),)
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
         if entry.status is Status.MISMATCH or entry.message_type.value in ctx.external:
@@ -160,6 +256,8 @@ class UnusedHandler(EntryCheck):
                 continue
             if ctx.pack.sent_by_framework(entry.message_type.value, channels):
                 continue  # the rule pack's [[external]]: the framework sends it itself
+            if ctx.matching(entry.message_type.value, Role.SEND, channels):
+                continue  # may be sent by a send known only as a pattern (`hook_*`)
             if entry.sends:
                 sent = ordered(entry.send_mechanisms, ctx.pack.channel_order)
                 message = (
@@ -174,6 +272,20 @@ class UnusedHandler(EntryCheck):
                 )
                 related = ()
             yield self.finding(handle, message, related=related)
+
+    def check_pattern(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
+        """A handler known only as a pattern whose mechanism sends no type it matches (and no send
+        known only as a pattern, which might)."""
+        pattern = site.resolution.pattern
+        if site.role is not Role.HANDLE or pattern is None \
+                or any(pattern.matches(e.message_type.value) and e.send_mechanisms.intersection(site.channels)
+                       for e in ctx.table.entries) \
+                or any(pattern.matches(value) for value in ctx.external) \
+                or any(other.role is Role.SEND and other.mechanism in site.channels for other in ctx.patterns):
+            return
+        message = (f"`{pattern}` has a handler {describe(*site.channels)} (`{site.api}`) but no message type it "
+                   f"matches is sent")
+        yield self.finding(site, message)
 
 
 class DuplicateHandler(EntryCheck):
@@ -205,12 +317,37 @@ class DuplicateHandler(EntryCheck):
         "server.py": example["server.py"],
     }
     fix_text = "Keep one registration per message type, or dispatch inside a single handler."
+    examples = ((
+        "decorators",
+        "A handle call declared with `decorator = true` registers the function below it.",
+        {
+            "pyproject.toml": _USES_MESH,
+            "mesh.toml": _MESH_HEAD + (
+                "\n[[calls]]\nname = \"handler\"\nrole = \"handle\"\nmechanism = \"rpc\"\n"
+                "message_type = { position = 0 }\ndecorator = true\n"
+                "\n[[calls]]\nname = \"call\"\nrole = \"send\"\nmechanism = \"rpc\"\n"
+                "message_type = { position = 1 }\n"
+            ),
+            "client.py": (
+                "def setup(node):\n"
+                "    @node.handler(\"train\")\n"
+                "    async def train(payload):\n"
+                "        return 1\n\n"
+                "    @node.handler(\"train\")\n"
+                "    async def train_v2(payload):\n"
+                "        return 2\n"
+            ),
+            "server.py": "async def go(node, peer):\n    await node.call(peer, \"train\", {})\n",
+        },
+    ),)
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
         first_in_scope: dict[tuple[str, str, tuple[Mechanism, ...]], LinkedSite] = {}
         for handle in entry.handles:
             if handle.registry is None or not handle.registry.one_handler:
                 continue  # a registry of many handlers per type (event listeners)
+            if handle.handler is not None and handle.handler.registered_at is not None:
+                continue  # a bound method: each binding is assumed to be a node of its own
             scope = (handle.location.path, (handle.function or "").split(".")[0], handle.channels)
             first = first_in_scope.setdefault(scope, handle)
             if first is handle:
@@ -257,14 +394,31 @@ class UnresolvedMessageType(SiteCheck):
         "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"SHUTDOWN\", handler)\n",
     }
     fix_text = "Pass a literal, a module constant, a class attribute or an Enum member."
+    examples = ((
+        "a registration loop",
+        "A loop makes a site per element only when its elements are known: a literal list, tuple, set or "
+        "dict (inline, or a constant or local variable holding one), a dict's `.items()`, or an Enum.",
+        {
+            "client.py": (
+                "def setup(comm, handler, kinds):\n"
+                "    for kind in kinds:\n"
+                "        comm.register_message_handler(kind, handler)\n"
+            ),
+        },
+    ),)
 
     def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
         if site.message_type is not None:
             return
-        message = (
-            f"cannot resolve the message type of `{site.api}` ({site.role} {site.mechanism}): "
-            f"{site.resolution.reason}"
-        )
+        pattern = site.resolution.pattern
+        if pattern is not None:
+            message = (f"the message type of `{site.api}` ({site.role} {site.mechanism}) is known only as the "
+                       f"pattern `{pattern}`: {site.resolution.reason}")
+        else:
+            message = (
+                f"cannot resolve the message type of `{site.api}` ({site.role} {site.mechanism}): "
+                f"{site.resolution.reason}"
+            )
         yield self.finding(site, message)
 
 
@@ -299,30 +453,115 @@ class HandlerSignature(SiteCheck):
         "server.py": example["server.py"],
     }
     fix_text = "Give the handler the parameters of its mechanism, or register it on the mechanism it was written for."
+    examples = ((
+        "a bound service",
+        "`node.bind(Learner())` makes each public method of `Learner` a handler, called with the arguments of "
+        "each send (`handler_args = \"as_sent\"`): `learner.sync_info({...})` passes one positional argument, "
+        "which `sync_info(self, **info)` cannot take.",
+        {
+            "pyproject.toml": _USES_MESH,
+            "mesh.toml": _MESH_HEAD + _MESH_SERVICES,
+            "learner.py": "class Learner:\n    async def sync_info(self, **info):\n        return info\n",
+            "client.py": _BIND,
+            "server.py": (
+                "from rpc import Proxy\n\n\n"
+                "async def sync(learner: Proxy):\n"
+                "    await learner.sync_info({\"round\": 1})\n"
+            ),
+        },
+    ),)
 
     def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
         handler, registry = site.handler, site.registry
         if site.role is not Role.HANDLE or handler is None or handler.params is None or registry is None:
             return
         convention = registry.convention
+        if convention is not None and convention.spread:
+            yield from self._as_sent(site, handler.params, ctx)  # each send's own arguments, where known
+            return
         if convention is None or not convention.checked:
-            return  # not said, or spread: the handler gets the sender's own arguments
+            return  # not said
         problem = _signature_problem(handler.params, len(convention.args))
         if problem is None:
             return
-        subject = f"`{site.message_type}`" if site.message_type is not None else "this message"
-        channels = site.channels
-        # the registration's own convention, or its channels'
-        how = describe(*channels) if all(ctx.pack.channel(c).convention == convention for c in channels) \
-            else f"with `{site.api}`"
+        subject, how, related = _handler_words(site, ctx)
         message = (
-            f"handler `{handler.description}` of {subject} is registered {how}, "
+            f"handler `{handler.description}` of {subject} is {how}, "
             f"which calls it as `{convention.call}`, but {problem}"
         )
-        related: tuple[Related, ...] = ()
-        if handler.definition is not None:
-            related = (Related(handler.definition, None, None, f"`{handler.description}` is defined here"),)
+        if handler.registered_at is not None:  # a bound method: name a send that can never reach it
+            sends = _sends_of(site, ctx)
+            if sends:
+                message += f", so the send at {sends[0].location} always fails"
+                related += related_sites(sends[:1], "sent {how} here (`{api}`)")
         yield self.finding(site, message, related=related)
+
+    def _as_sent(self, site: LinkedSite, params: tuple[Param, ...], ctx: CheckContext) -> Iterator[Finding]:
+        """A handler called with each send's own arguments (`proxy.fit(config)` calls `fit(config)`): the
+        first send whose arguments it cannot take."""
+        for send in _sends_of(site, ctx):
+            sent = send.arguments
+            if sent is None or sent.unknown:
+                continue
+            problem = _call_problem(params, sent.positional, sent.keywords)
+            if problem is None:
+                continue
+            passed = f"{sent.positional} positional argument{'s' if sent.positional != 1 else ''}"
+            if sent.keywords:
+                passed += " and " + ", ".join(f"`{k}=`" for k in sent.keywords)
+            subject, how, related = _handler_words(site, ctx)
+            message = (f"handler `{site.handler.description}` of {subject} is {how}, which calls it with the "  # type: ignore[union-attr]
+                       f"arguments of each send, but the send at {send.location} (`{send.api}`) passes {passed} "
+                       f"and {problem}")
+            yield self.finding(site, message,
+                               related=related + related_sites([send], "sent {how} here (`{api}`)"))
+            return
+
+
+def _handler_words(site: LinkedSite, ctx: CheckContext) -> tuple[str, str, tuple[Related, ...]]:
+    """How FCL006 names a handler's message type and registration (its channels when it is called as
+    they say, else the registration's own convention), and where the handler is defined."""
+    handler, registry = site.handler, site.registry
+    assert handler is not None and registry is not None
+    subject = f"`{site.message_type}`" if site.message_type is not None else "this message"
+    channels = site.channels
+    own = not all(ctx.pack.channel(c).convention == registry.convention for c in channels)
+    how = f"registered {f'with `{site.api}`' if own else describe(*channels)}"
+    if handler.registered_at is not None:
+        how = f"bound {describe(*channels)} by `{site.api}`"
+    related: tuple[Related, ...] = ()
+    if handler.definition is not None and handler.definition != site.location:
+        related = (Related(handler.definition, None, None, f"`{handler.description}` is defined here"),)
+    return subject, how, related
+
+
+def _sends_of(site: LinkedSite, ctx: CheckContext) -> list[LinkedSite]:
+    """The sends of a handler's message type on its mechanism."""
+    entry = ctx.table.entry(site.message_type) if site.message_type is not None else None
+    return [s for s in entry.sends if s.mechanism in site.channels] if entry is not None else []
+
+
+def _call_problem(params: tuple[Param, ...], positional: int, keywords: tuple[str, ...]) -> str | None:
+    """Why a function with `params` cannot be called with `positional` arguments and `keywords`."""
+    ordered = [p for p in params if p.kind in ("positional_only", "positional")]
+    takes_more = any(p.kind == "var_positional" for p in params)
+    takes_keywords = any(p.kind == "var_keyword" for p in params)
+    if positional > len(ordered) and not takes_more:
+        names = ", ".join(p.name for p in ordered) or "none"
+        return f"it accepts {len(ordered)} positional argument{'s' if len(ordered) != 1 else ''} ({names})"
+    filled = {p.name for p in ordered[:positional]}
+    by_name = {p.name: p for p in params if p.kind in ("positional", "keyword_only")}
+    for keyword in keywords:
+        if keyword in filled:
+            return f"it gets `{keyword}` twice"
+        if keyword not in by_name and not takes_keywords:
+            return f"it has no parameter `{keyword}`"
+        filled.add(keyword)
+    missing = [p.name for p in params if p.kind in ("positional_only", "positional", "keyword_only")
+               and not p.has_default and p.name not in filled]
+    if missing:
+        return f"it requires {', '.join(f'`{name}`' for name in missing)}"
+    return None
 
 
 def _signature_problem(params: tuple[Param, ...], count: int) -> str | None:
@@ -363,6 +602,17 @@ class UnawaitedSend(SiteCheck):
         "Await the send, return it, or hand it to `asyncio.gather`, `asyncio.create_task` or "
         "`asyncio.ensure_future`."
     )
+    examples = ((
+        "a proxy",
+        "A proxy declared `coroutine = true`: calling its method only makes the coroutine of the remote call.",
+        {
+            "pyproject.toml": _USES_MESH,
+            "mesh.toml": _MESH_HEAD + _MESH_SERVICES,
+            "learner.py": _LEARNER,
+            "client.py": _BIND,
+            "server.py": "from rpc import Proxy\n\n\nasync def train(learner: Proxy):\n    learner.fit({})\n",
+        },
+    ),)
 
     forwarding = True
 
@@ -401,6 +651,23 @@ class ProtocolPolicy(EntryCheck):
         "client.py": "def setup(comm, handler):\n    comm.register_message_handler(\"SHUTDOWN\", handler)\n",
     }
     fix_text = "Use the declared mechanism at both ends, or change the policy if the decision changed."
+    examples = ((
+        "a registration loop",
+        "Each element of the loop is a handler of its own: `SHUTDOWN`'s contradicts the policy.",
+        {
+            "pyproject.toml": "[tool.fedcl-lint.protocol]\nSHUTDOWN = \"rpc\"\n",
+            "client.py": (
+                "def setup(transport, handler):\n"
+                "    for kind in (\"PAUSE\", \"SHUTDOWN\"):\n"
+                "        transport.register_event_listener(\"me\", kind, handler)\n"
+            ),
+            "server.py": (
+                "async def stop(comm, cid):\n"
+                "    await comm.send_control_message(cid, \"PAUSE\", {})\n"
+                "    await comm.send_control_message(cid, \"SHUTDOWN\", {})\n"
+            ),
+        },
+    ),)
 
     def check_entry(self, entry: MessageEntry, ctx: CheckContext) -> Iterator[Finding]:
         declared = entry.message_type.declared(ctx.policy)

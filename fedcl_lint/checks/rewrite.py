@@ -111,6 +111,9 @@ def _check_direct_call(send: LinkedSite, pack: RulePack) -> None:
             f"or its callers, by hand"
         )
     call = pack.call(send.api)
+    if call is None and (send.arguments is not None or send.api.startswith("await ")):  # a proxy's
+        raise Refused(f"`{send.api}` is a proxy's remote call, whose method or attribute is the message type: "
+                      "change it by hand")
     if call is None:
         raise Refused(f"the send is a {send.api}, not a call of the rule pack's API: change it by hand")
     if call.envelope:

@@ -58,7 +58,8 @@ def manifest_document(protocol: Protocol) -> JsonObject:
            if protocol.channels else {}),
         "messages": [_message_json(message, scoped, protocol.mechanisms_of) for message in protocol.messages],
         "unresolved": [
-            {**({"protocol": u.scope} if scoped else {}), **_site_json(u.site), "reason": u.reason}
+            {**({"protocol": u.scope} if scoped else {}), **_site_json(u.site), "reason": u.reason,
+             **({"pattern": u.pattern} if u.pattern is not None else {})}
             for u in protocol.unresolved
         ],
         "wrappers": [_wrapper_json(wrapper) for wrapper in protocol.wrappers],
@@ -199,7 +200,8 @@ def _site(raw: object, where: str) -> Site:
 
 def _unresolved(raw: object, where: str) -> Unresolved:
     fields = _object(raw, where, _SITE_FIELDS)
-    return Unresolved(_site(raw, where), _text(fields, "reason", where), _text(fields, "protocol", where))
+    return Unresolved(_site(raw, where), _text(fields, "reason", where), _text(fields, "protocol", where),
+                      _text(fields, "pattern", where))
 
 
 def _steps(fields: JsonObject, where: str) -> tuple[Step, ...]:

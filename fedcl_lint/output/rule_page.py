@@ -74,6 +74,8 @@ def render_rule_page(check: Check, level: int = 1) -> str:
             check.fix_text,
             "",
             _project(check.fix),
+            *(part for title, text, files in check.examples
+              for part in (f"{section} Example: {title}", text, "", _project(files))),
         ]
     )
 

@@ -111,7 +111,7 @@ def _unresolved_table(unresolved: tuple[Unresolved, ...], scoped: bool, shortest
         table.add_row(
             *([_scope(entry.scope)] if scoped else []),
             escape(str(entry.site.location)), _call(entry.site),
-            escape(max((entry.reason or "").split(), key=len, default="") if shortest else entry.reason or ""),
+            escape(max(_why(entry).split(), key=len, default="") if shortest else _why(entry)),
         )
     return table
 
@@ -124,9 +124,14 @@ def _print_unresolved(unresolved: tuple[Unresolved, ...], scoped: bool, console:
         console.print(f"{escape(str(entry.site.location))}{scope}", soft_wrap=True)
         for line in _call_lines(entry.site, console.width - 2):
             console.print(f"  [dim]{escape(line)}[/]", soft_wrap=True)
-        if entry.reason:
-            console.print(Padding(escape(entry.reason), (0, 0, 0, 2)))
+        if _why(entry):
+            console.print(Padding(escape(_why(entry)), (0, 0, 0, 2)))
     console.print()
+
+
+def _why(entry: Unresolved) -> str:
+    """Why a site is unresolved, after the pattern its type is known as, if any."""
+    return (f"pattern `{entry.pattern}`: " if entry.pattern else "") + (entry.reason or "")
 
 
 def _scope(scope: str | None) -> str:

@@ -11,6 +11,7 @@ import builtins
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cached_property
@@ -115,6 +116,49 @@ class CallSpec:
     receivers: Receivers = Receivers()
     envelope: bool = False  # `message_type` is where a message object (an [[envelopes]] entry) goes
     registry: Registry | None = None  # a handle call's: what it registers into
+    decorator: bool = False  # a handle call used as a decorator: the function below it is the handler
+    arguments: ArgumentsSpec | None = None  # a send's arguments for the remote method (see `ArgumentsSpec`)
+
+
+@dataclass(frozen=True)
+class ArgumentsSpec:
+    """Where a send's arguments for the remote method are (`group.broadcast("fit", config)`): the
+    positional arguments from `position` on, and the keyword arguments but `exclude` (the send's own)."""
+
+    position: int
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A call that registers an object's methods as handlers: `node.bind(learner)` makes each method of
+    `learner`'s class (its project bases included) whose name matches no `exclude` glob a handler of
+    its own name, registered into `registry` (which says how it is called: `handler_args`, or spread
+    with each send's own arguments)."""
+
+    name: str
+    mechanism: Mechanism
+    service: ArgSlot
+    registry: Registry
+    exclude: tuple[str, ...] = ("_*",)
+    receivers: Receivers = Receivers()
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """A class whose instances (and its subclasses') stand for a remote object: `proxy.fit(config)`
+    and `getattr(proxy, "fit")(config)` send `fit` on `mechanism` (a channel), unless the class itself
+    defines `fit` or `exclude` names it; `await proxy.state` (an attribute awaited, not called) sends
+    `attribute_message`."""
+
+    classes: tuple[str, ...]
+    mechanism: Mechanism
+    coroutine: bool = False
+    exclude: tuple[str, ...] = ()
+    attribute_message: str | None = None
+
+    def describe(self) -> str:
+        return " or ".join(f"`{name}`" for name in self.classes)
 
 
 @dataclass(frozen=True)
@@ -242,6 +286,8 @@ class RulePack:
     envelopes: tuple[EnvelopeSpec, ...] = ()
     sources: tuple[Path, ...] = ()  # the TOML files it was read from
     external: tuple[ExternalSpec, ...] = ()  # types the framework sends itself
+    services: tuple[ServiceSpec, ...] = ()
+    proxies: tuple[ProxySpec, ...] = ()
 
     @property
     def channel_order(self) -> tuple[Mechanism, ...]:
@@ -298,8 +344,26 @@ class RulePack:
 
     @cached_property
     def call_names_and_registrations(self) -> frozenset[str]:
-        """The names whose calls can be sites: API calls and dispatcher registrations."""
-        return frozenset(c.name for c in self.calls) | frozenset(d.registration for d in self.dispatchers)
+        """The names whose calls can be sites: API calls, dispatcher registrations and service bindings."""
+        return (frozenset(c.name for c in self.calls) | frozenset(d.registration for d in self.dispatchers)
+                | frozenset(s.name for s in self.services))
+
+    @cached_property
+    def prefilter_names(self) -> frozenset[str]:
+        """What a file must mention to be parsed at the start: a call name, a payload key, the name of
+        a proxy class (a proxy's method calls are sends whatever their names)."""
+        return self.call_names_and_registrations | self.payload_keys | frozenset(
+            name.rsplit(".", 1)[-1] for proxy in self.proxies for name in proxy.classes)
+
+    @cached_property
+    def decorator_names(self) -> frozenset[str]:
+        """The handle calls used as decorators: extraction notes the function each decorates."""
+        return frozenset(c.name for c in self.calls if c.decorator)
+
+    @cached_property
+    def awaited_attributes(self) -> bool:
+        """Whether a proxy sends a message when an attribute is awaited: extraction keeps `await x.attr`."""
+        return any(proxy.attribute_message is not None for proxy in self.proxies)
 
     @cached_property
     def envelope_class_names(self) -> frozenset[str]:
@@ -324,8 +388,33 @@ class RulePack:
         builtin_names = sorted(name for name in self.call_names_and_registrations if name in vars(builtins))
         envelopes = (sorted(self.envelope_class_names), sorted(self.envelope_attributes),
                      sorted(self.envelope_keys.items()))
+        reflection = (sorted(self.decorator_names), self.awaited_attributes)
         return repr((sorted((p.key, p.requires) for p in self.payloads), sorted(self.dispatch_keys), builtin_names,
-                     envelopes))
+                     envelopes, *((reflection,) if reflection != ([], False) else ())))
+
+
+def name_matches(globs: tuple[str, ...], name: str) -> bool:
+    """Whether a method name matches one of `globs` (`*` any text, `?` one character), in linear time
+    per glob (the two-pointer wildcard match: it backtracks only to the last `*`)."""
+    for glob in globs:
+        g = n = 0
+        star, mark = -1, 0
+        while n < len(name):
+            if g < len(glob) and (glob[g] == "?" or glob[g] == name[n]):
+                g += 1
+                n += 1
+            elif g < len(glob) and glob[g] == "*":
+                star, mark = g, n
+                g += 1
+            elif star >= 0:
+                g, mark = star + 1, mark + 1
+                n = mark
+            else:
+                break
+        else:
+            if all(c == "*" for c in glob[g:]):
+                return True
+    return False
 
 
 def _channels(call: CallSpec) -> tuple[Mechanism, ...]:
@@ -348,6 +437,8 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     payloads: dict[str, PayloadSpec] = {}
     dispatchers: dict[tuple[str, tuple[str, ...]], DispatcherSpec] = {}
     envelopes: dict[tuple[tuple[str, ...], str | None], EnvelopeSpec] = {}  # by classes or key
+    services: dict[tuple[str, tuple[str, ...]], ServiceSpec] = {}  # by name and receivers
+    proxies: dict[tuple[str, ...], ProxySpec] = {}  # by classes
     rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
     external: dict[tuple[str | int, type, Mechanism | None], ExternalSpec] = {}
     uses: list[tuple[Path, _ChannelUse]] = []
@@ -363,6 +454,8 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         payloads.update((p.key, p) for p in pack.payloads)
         dispatchers.update(((d.registration, d.receivers.classes), d) for d in pack.dispatchers)
         envelopes.update(((e.classes, e.key), e) for e in pack.envelopes)
+        services.update(((s.name, s.receivers.classes), s) for s in pack.services)
+        proxies.update((p.classes, p) for p in pack.proxies)
         rewrites.update((r.source, (path, index, r)) for index, r in enumerate(pack.rewrites))
         external.update(((e.value, type(e.value), e.channel), e) for e in pack.external)
         channels.update(pack.channels)
@@ -389,6 +482,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
              for k, c in calls.items()}
     dispatchers = {k: replace(d, registry=resolved.get(d.registry, d.registry)) if d.registry else d
                    for k, d in dispatchers.items()}
+    services = {k: replace(s, registry=resolved.get(s.registry, s.registry)) for k, s in services.items()}
     by_name: dict[str, CallSpec] = {}
     for call in calls.values():
         by_name.setdefault(call.name, call)
@@ -404,6 +498,8 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         sources=tuple(sources),
         envelopes=tuple(envelopes.values()),
         external=tuple(external.values()),
+        services=tuple(services.values()),
+        proxies=tuple(proxies.values()),
     )
 
 
@@ -494,8 +590,9 @@ class _Loaded:
 
 
 _TOP_KEYS = {
-    1: {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites", "envelopes"},
-    2: {"pack", "channels", "calls", "payloads", "dispatchers", "rewrites", "envelopes", "external"},
+    1: {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites", "envelopes", "services", "proxies"},
+    2: {"pack", "channels", "calls", "payloads", "dispatchers", "rewrites", "envelopes", "external", "services",
+        "proxies"},
 }
 
 
@@ -550,12 +647,12 @@ def _load_one(path: Path) -> _Loaded:
         where = f"calls[{index}]"
         if not isinstance(raw, dict):
             raise reader.error(where, "a table", raw)
-        keys = {"name", "role", "message_type", "message", "handler", "coroutine", "receiver", "unknown_receiver"}
+        keys = {"name", "role", "message_type", "message", "handler", "coroutine", "receiver", "unknown_receiver",
+                "decorator", "arguments"}
         reader.keys(raw, where, keys | ({"mechanism"} if version == 1 else {"channel", "serves", "handler_args"}))
         role = reader.enum(Role, reader.string(raw, where, "role", required=True), f"{where}.role")
         handler = reader.slot(raw, where, "handler", required=False)
-        if role is Role.HANDLE and handler is None:
-            raise reader.error(f"{where}.handler", "a handler slot for a `handle` call", None)
+        decorator, arguments = _reflected(reader, where, raw, role, handler)
         envelope = "message" in raw
         if envelope and ("message_type" in raw or role is not Role.SEND):
             raise reader.error(f"{where}.message", "a `message` slot only on a send, instead of `message_type`",
@@ -581,10 +678,10 @@ def _load_one(path: Path) -> _Loaded:
                 receivers=reader.receivers(raw, where),
                 envelope=envelope,
                 registry=registry,
+                decorator=decorator,
+                arguments=arguments,
             )
         )
-    if not calls:
-        raise reader.error("calls", "at least one [[calls]] entry", None)
 
     payloads = []
     for index, raw in enumerate(reader.tables(data, "payloads")):
@@ -626,6 +723,12 @@ def _load_one(path: Path) -> _Loaded:
             raise reader.error(f"{where}.value", "a message type: a non-empty string or an integer", value)
         channel = sent_on(raw, where) if "channel" in raw else None
         external.append(ExternalSpec(value, channel, reader.string(raw, where, "name") or None))
+    services = [_service(reader, f"services[{index}]", raw, registered)
+                for index, raw in enumerate(reader.tables(data, "services"))]
+    proxies = [_proxy(reader, f"proxies[{index}]", raw, sent_on)
+               for index, raw in enumerate(reader.tables(data, "proxies"))]
+    if not calls and not services and not proxies:
+        raise reader.error("calls", "at least one [[calls]] entry (or [[services]], or [[proxies]])", None)
     implied = {use.channel: _V1_CHANNELS[use.channel] for use in uses} if version == 1 else {}
     return _Loaded(
         RulePack(
@@ -638,9 +741,74 @@ def _load_one(path: Path) -> _Loaded:
             rewrites=tuple(_rewrite(reader, f"rewrites[{index}]", raw)
                            for index, raw in enumerate(reader.tables(data, "rewrites"))),
             external=tuple(external),
+            services=tuple(services),
+            proxies=tuple(proxies),
         ),
         tuple(uses),
         implied,
+    )
+
+
+def _reflected(reader: _Reader, where: str, raw: dict[str, Any], role: Role,
+               handler: ArgSlot | None) -> tuple[bool, ArgumentsSpec | None]:
+    """A call's `decorator` (a handle call whose decorated function is the handler) and `arguments` (a
+    send's arguments for the remote method), checked against its role and handler slot."""
+    decorator = reader.boolean(raw, where, "decorator")
+    if decorator and (role is not Role.HANDLE or handler is not None):
+        raise reader.error(f"{where}.decorator", "`decorator = true` only on a `handle` call without a "
+                           "`handler` slot (the decorated function is the handler)", True)
+    if role is Role.HANDLE and handler is None and not decorator:
+        raise reader.error(f"{where}.handler", "a handler slot for a `handle` call (or `decorator = true`)", None)
+    arguments = _arguments(reader, f"{where}.arguments", raw["arguments"]) if "arguments" in raw else None
+    if arguments is not None and role is not Role.SEND:
+        raise reader.error(f"{where}.arguments", "`arguments` only on a send", raw["arguments"])
+    return decorator, arguments
+
+
+def _arguments(reader: _Reader, where: str, value: Any) -> ArgumentsSpec:
+    """`arguments = { position = 1, exclude = ["timeout"] }`: where a send's arguments for the remote method are."""
+    if not isinstance(value, dict):
+        raise reader.error(where, 'a table like { position = 1, exclude = ["timeout"] }', value)
+    reader.keys(value, where, {"position", "exclude"})
+    return ArgumentsSpec(reader.index(value, where, "position"), reader.identifiers(value, where, "exclude"))
+
+
+def _service(reader: _Reader, where: str, raw: dict[str, Any],
+             registered: Callable[[dict[str, Any], str, Convention | None], Registry]) -> ServiceSpec:
+    """One [[services]] entry: a call that registers the methods of an object as handlers (into a
+    registry, as a handle call does: `mechanism`, or `serves` in a version 2 pack)."""
+    reader.keys(raw, where, {"name", "mechanism", "serves", "service", "exclude", "handler_args", "receiver",
+                             "unknown_receiver"})
+    registry = registered(raw, where, reader.convention(raw, where))
+    return ServiceSpec(
+        name=reader.identifier(raw, where, "name"),
+        mechanism=registry.channel,
+        service=reader.required_slot(raw, where, "service"),
+        registry=registry,
+        exclude=reader.globs(raw, where, "exclude", ("_*",)),
+        receivers=reader.receivers(raw, where),
+    )
+
+
+def _proxy(reader: _Reader, where: str, raw: dict[str, Any],
+           sent_on: Callable[[dict[str, Any], str], Mechanism]) -> ProxySpec:
+    """One [[proxies]] entry: a class whose method calls (and awaited attributes) are sends on a channel
+    (`mechanism`, or `channel` in a version 2 pack)."""
+    reader.keys(raw, where, {"class", "mechanism", "channel", "coroutine", "exclude", "attribute_message"})
+    if "class" not in raw:
+        raise reader.error(f"{where}.class", "a class name (`Proxy` or `pkg.rpc.Proxy`) or an array of them", None)
+    classes = reader.class_names(raw, where, "class")
+    if not classes:
+        raise reader.error(f"{where}.class", "at least one class name", [])
+    attribute = raw.get("attribute_message")
+    if attribute is not None and (not isinstance(attribute, str) or not attribute):
+        raise reader.error(f"{where}.attribute_message", "a message type (a non-empty string)", attribute)
+    return ProxySpec(
+        classes=classes,
+        mechanism=sent_on(raw, where),
+        coroutine=reader.boolean(raw, where, "coroutine"),
+        exclude=reader.globs(raw, where, "exclude", ()),
+        attribute_message=attribute,
     )
 
 
@@ -788,6 +956,26 @@ class _Reader:
             expected = 'an array of parameter names, or "spread"' if key == "handler_args" else \
                 "an array of non-empty strings"
             raise self.error(f"{where}.{key}", expected, value)
+        return tuple(value)
+
+    def identifier(self, data: dict[str, Any], where: str, key: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.isidentifier():
+            raise self.error(f"{where}.{key}", "a function or method name", value)
+        return value
+
+    def identifiers(self, data: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.isidentifier() for item in value):
+            raise self.error(f"{where}.{key}", "an array of parameter names", value)
+        return tuple(value)
+
+    def globs(self, data: dict[str, Any], where: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """Method-name globs: letters, digits, `_`, and the wildcards `*` and `?`."""
+        value = data.get(key, list(default))
+        if not isinstance(value, list) or not all(
+                isinstance(item, str) and item and all(c.isalnum() or c in "_*?" for c in item) for item in value):
+            raise self.error(f"{where}.{key}", 'an array of method-name globs, like ["_*", "close"]', value)
         return tuple(value)
 
     def class_names(self, data: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
