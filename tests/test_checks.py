@@ -38,6 +38,35 @@ def test_documented_example_is_reported(run_cli, tmp_path, check):
     assert result.exit_code == (1 if check.severity.value != "info" else 0)
 
 
+# What each page's further examples (reflection, loops, templates) report, all of it.
+MORE_FINDINGS = {
+    ("FCL001", "a registration loop"): [("FCL001", "server.py", 6)],
+    ("FCL002", "a proxy"): [("FCL002", "server.py", 6)],
+    ("FCL003", "a template"): [("FCL003", "client.py", 4), ("FCL005", "task.py", 11)],
+    ("FCL004", "decorators"): [("FCL004", "client.py", 6)],
+    ("FCL005", "a registration loop"): [("FCL005", "client.py", 3)],
+    ("FCL006", "a bound service"): [("FCL006", "learner.py", 2)],
+    ("FCL007", "a proxy"): [("FCL007", "server.py", 5)],
+    ("FCL008", "a registration loop"): [("FCL008", "client.py", 3), ("FCL008", "server.py", 3)],
+}
+MORE_EXAMPLES = [pytest.param(check, title, files, id=f"{check.code}-{title}")
+                 for check in ALL_CHECKS for title, _, files in check.examples]
+
+
+@pytest.mark.parametrize(("check", "title", "files"), MORE_EXAMPLES)
+def test_further_documented_examples_are_reported(run_cli, tmp_path, check, title, files):
+    write_project(tmp_path, files)
+    result = run_cli(["check", "--format", "json"], cwd=tmp_path)
+
+    assert [(f["code"], f["path"], f["line"]) for f in result.json["findings"]] == MORE_FINDINGS[(check.code, title)]
+    assert result.exit_code == (1 if check.severity.value != "info" else 0)
+
+
+def test_every_protocol_check_shows_a_further_example():
+    assert sorted({code for code, _ in MORE_FINDINGS}) == [f"FCL00{n}" for n in range(1, 9)]
+    assert sorted(MORE_FINDINGS) == sorted((check.code, title) for check in ALL_CHECKS for title, _, _ in check.examples)
+
+
 @pytest.mark.parametrize("check", RUNNABLE_EXAMPLES, ids=lambda c: c.code)
 def test_documented_fix_is_clean(run_cli, tmp_path, check):
     write_project(tmp_path, check.fix)

@@ -471,6 +471,10 @@ def test_plus_adds_two_ints_or_joins_two_strings_and_refuses_a_mix(run_cli, tmp_
                 await comm.send_business_message(t, PREFIX + "1", {})
                 await comm.send_business_message(t, PREFIX + 1, {})
                 await comm.send_business_message(t, BASE + n, {})
+
+
+            async def go(comm):
+                await send(comm, "peer", 3)  # `BASE + n` is filled with 3 here: `send` is a wrapper
             """,
     }
     write_project(tmp_path, files)
@@ -479,11 +483,11 @@ def test_plus_adds_two_ints_or_joins_two_strings_and_refuses_a_mix(run_cli, tmp_
     assert _types(document) == [
         (101, "NEXT", "unhandled", [7]),  # the sum is named by the constant that holds it
         (102, None, "unhandled", [8]),
+        (103, None, "unhandled", [15]),
         ("round-1", None, "unhandled", [9]),
     ]
     assert _unresolved(document) == [
         (10, "`PREFIX + 1` adds a string and an int (a TypeError in Python)"),
-        (11, "parameter `n` of `send`"),
     ]
 
 

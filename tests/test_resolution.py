@@ -40,6 +40,9 @@ RESOLVED = {
     "local_variable": ("app.py", 40, ["local variable `kind` of `Worker.send_all`"]),
     "keyword": ("app.py", 41, []),
     "TRAIN": ("app.py", 42, ["`MsgType` imported from `pkg.messages`", "enum member `MsgType.TRAIN`"]),
+    # a loop over a literal tuple: one site per element
+    "a": ("app.py", 56, ["element `'a'` of the for loop over a tuple"]),
+    "b": ("app.py", 56, ["element `'b'` of the for loop over a tuple"]),
     "relative_import": (
         "pkg/sub/relative_user.py", 6,
         ["`RELATIVE` imported from `pkg.messages`", "constant `RELATIVE` in `pkg.messages`"],
@@ -49,8 +52,7 @@ RESOLVED = {
     ),
 }
 
-UNRESOLVED = [
-    (45, "parameter `message_type` of `Worker.unresolved`"),
+UNRESOLVED = [  # line 45 (`message_type + "_suffix"`) is a template over a parameter: see the wrappers
     (46, "the result of calling `message_type.upper`"),
     (47, "`THING` comes from `vendor.protocol`, which is not in the analysed tree"),
     (48, "`NOT_DEFINED` is not defined in `app`"),
@@ -60,7 +62,6 @@ UNRESOLVED = [
     (52, "the message type is passed through `*args`"),
     (53, "the call has no message type argument"),
     (54, "`Worker` has no class attribute `MISSING` in the analysed tree"),
-    (56, "local variable `each` of `Worker.unresolved` is bound by a for loop"),
     (59, "local variable `twice` of `Worker.unresolved` is bound 2 times"),
 ]
 
@@ -114,6 +115,7 @@ def test_unresolved_sites_say_why(table):
 
 def test_a_parameter_passed_on_unchanged_makes_a_wrapper_not_an_unresolved_site(table):
     assert [(w["function"], w["path"], w["line"], w["role"], w["mechanism"]) for w in table["wrappers"]] == [
+        ("Worker.unresolved", "app.py", 44, "send", "rpc"),  # `message_type + "_suffix"`: a template
         ("send_to_client", "app.py", 62, "send", "rpc"),
     ]
 
@@ -122,8 +124,8 @@ def test_check_reports_coverage_and_unresolved_as_info(run_cli):
     result = run_cli(["check"], cwd=ROOT)
     lines = result.output.splitlines()
     assert lines[-1] == f"{len(RESOLVED)} of {len(RESOLVED) + len(UNRESOLVED)} call sites resolved."
-    assert "app.py:45:15: FCL005 cannot resolve the message type of `send_business_message` (send rpc): " \
-        "parameter `message_type` of `Worker.unresolved`" in lines
+    assert "app.py:46:15: FCL005 cannot resolve the message type of `send_business_message` (send rpc): " \
+        "the result of calling `message_type.upper`" in lines
 
 
 def test_same_named_modules_of_two_folders_keep_their_own_classes(run_cli, tmp_path):

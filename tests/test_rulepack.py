@@ -49,10 +49,10 @@ def test_wrappers_are_inferred_for_any_pack(run_cli):
         ("[pack]\nname = 'x'\n[[calls]]\nname = 'a'\nrole = 'send'\nmechanism = 'rpc'\nmessage_type = { position = -1 }\n",
          "`calls[0].message_type.position`: expected a non-negative integer (0 = first argument), found -1"),
         ("[pack]\nname = 'x'\n[[calls]]\nname = 'a'\nrole = 'handle'\nmechanism = 'rpc'\nmessage_type = { position = 0 }\n",
-         "`calls[0].handler`: expected a handler slot for a `handle` call, found nothing"),
+         "`calls[0].handler`: expected a handler slot for a `handle` call (or `decorator = true`), found nothing"),
         ("[pack]\nname = 'x'\n[[calls]]\nname = 'a'\nrole = 'send'\nmechanism = 'rpc'\n",
          "`calls[0].message_type`: expected a table like { position = 1, keyword = \"message_type\" }, found nothing"),
-        ("[pack]\nname = 'x'\n", "`calls`: expected at least one [[calls]] entry, found nothing"),
+        ("[pack]\nname = 'x'\n", "`calls`: expected at least one [[calls]] entry (or [[services]], or [[proxies]]), found nothing"),
         ("[pack\n", "invalid TOML"),
     ],
 )
