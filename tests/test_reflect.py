@@ -394,8 +394,10 @@ def test_a_bound_method_with_a_fixed_calling_convention_names_a_send(run_cli, tm
 @pytest.mark.parametrize(("entry", "message"), [
     ('[[services]]\nname = "bind"\nmechanism = "rpc"\n',
      "`services[0].service`: expected a table like { position = 1, keyword = \"message_type\" }, found nothing"),
-    ('[[services]]\nname = "bind"\nmechanism = "rpc"\nservice = { position = 0 }\nhandler_args = "spread"\n',
-     "`services[0].handler_args`: expected an array of parameter names, or 'as_sent'"),
+    ('[[services]]\nname = "bind"\nmechanism = "rpc"\nservice = { position = 0 }\nhandler_args = "sent"\n',
+     "`services[0].handler_args`: expected an array of parameter names, or \"spread\", found 'sent'"),
+    ('[[services]]\nname = "bind"\nmechanism = "gossip"\nservice = { position = 0 }\n',
+     "`services[0].mechanism`: expected 'rpc' or 'event', found 'gossip'"),
     ('[[services]]\nname = "bind"\nmechanism = "rpc"\nservice = { position = 0 }\nexclude = ["[a-z]"]\n',
      "`services[0].exclude`: expected an array of method-name globs"),
     ('[[services]]\nname = "node.bind"\nmechanism = "rpc"\nservice = { position = 0 }\n',
@@ -493,3 +495,31 @@ def test_what_extraction_reads_of_reflection_is_in_the_cache_key(tmp_path):
     proxied = fingerprint('[[proxies]]\nclass = "P"\nmechanism = "rpc"\n')
     assert len({plain, decorated, awaited}) == 3
     assert proxied == plain  # proxies are linked, not extracted: only an awaited attribute is read
+
+
+@pytest.mark.parametrize(("fixture", "name", "old", "new"), [
+    ("services", "fedapp/client.py", "node.bind(Learner(data=None))", "node.bind(Learner(data=1))"),
+    ("services", "fedapp/learner.py", "async def fit(", "async def fit_model("),
+    ("loops", "fedloop/client.py", "for t in MessageType:", "for t in (MessageType.TRAIN,):"),
+    ("templates", "hookapp/task.py", 'self._run_hooks("before_task")', 'self._run_hooks("before_round")'),
+])
+def test_an_editor_session_agrees_with_a_full_analysis(tmp_path, fixture, name, old, new):
+    """A bound method's site is in another module than its binding: an edit links everything again."""
+    from fedcl_lint.settings.config import load_config
+    from fedcl_lint.workflow.pipeline import analyze
+    from fedcl_lint.workflow.session import Session
+
+    def view(analysis) -> tuple:
+        return (sorted((str(s.location), s.api, str(s.message_type)) for s in analysis.table.sites),
+                sorted((f.code, str(f.location), f.message) for f in analysis.findings))
+
+    root = tmp_path / fixture
+    shutil.copytree(REFLECT / fixture, root)
+    session = Session(root)
+    session.analyze()
+    path = root / name
+    edited = path.read_text(encoding="utf-8").replace(old, new, 1)
+    session.set_text(path, edited)
+    during = view(session.analyze())
+    path.write_text(edited, encoding="utf-8")
+    assert during == view(analyze(["."], load_config(["."], root), cwd=root))

@@ -14,15 +14,15 @@ from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Sev
 # The packs of the examples that show reflection (see README "Rule packs"): each page shows the one it uses.
 _USES_MESH = "[tool.fedcl-lint]\nrules = [\"mesh.toml\"]\n"
 _MESH_HEAD = (
-    "[pack]\nname = \"mesh\"\n\n"
-    "[mechanisms.rpc]\ntitle = \"Remote calls\"\ndescription = \"A peer calls a method of a bound service.\"\n"
-    "handler_args = [\"payload\"]\n"
+    "[pack]\nversion = 2\nname = \"mesh\"\n\n"
+    "[channels.rpc]\ntitle = \"Remote calls\"\ndescription = \"A peer calls a method of a bound service.\"\n"
+    "handler_args = [\"payload\"]\nreplies = true\none_handler = true\n"
 )
 _MESH_SERVICES = (
     "\n# node.bind(service): each public method is a handler named after it, called with each send's arguments\n"
-    "[[services]]\nname = \"bind\"\nmechanism = \"rpc\"\nservice = { position = 0 }\nhandler_args = \"as_sent\"\n"
+    "[[services]]\nname = \"bind\"\nserves = [\"rpc\"]\nservice = { position = 0 }\nhandler_args = \"spread\"\n"
     "\n# proxy.fit(...) sends `fit`; `await proxy.epoch` sends `_get_property`\n"
-    "[[proxies]]\nclass = \"Proxy\"\nmechanism = \"rpc\"\ncoroutine = true\n"
+    "[[proxies]]\nclass = \"Proxy\"\nchannel = \"rpc\"\ncoroutine = true\n"
     "attribute_message = \"_get_property\"\n"
 )
 _LEARNER = "class Learner:\n    async def fit(self, config):\n        return {\"loss\": 0.1}\n"
@@ -323,9 +323,9 @@ class DuplicateHandler(EntryCheck):
         {
             "pyproject.toml": _USES_MESH,
             "mesh.toml": _MESH_HEAD + (
-                "\n[[calls]]\nname = \"handler\"\nrole = \"handle\"\nmechanism = \"rpc\"\n"
+                "\n[[calls]]\nname = \"handler\"\nrole = \"handle\"\nserves = [\"rpc\"]\n"
                 "message_type = { position = 0 }\ndecorator = true\n"
-                "\n[[calls]]\nname = \"call\"\nrole = \"send\"\nmechanism = \"rpc\"\n"
+                "\n[[calls]]\nname = \"call\"\nrole = \"send\"\nchannel = \"rpc\"\n"
                 "message_type = { position = 1 }\n"
             ),
             "client.py": (
@@ -456,7 +456,8 @@ class HandlerSignature(SiteCheck):
     examples = ((
         "a bound service",
         "`node.bind(Learner())` makes each public method of `Learner` a handler, called with the arguments of "
-        "each send (`handler_args = \"as_sent\"`): `learner.sync_info({...})` passes one positional argument, "
+        "each send (`handler_args = \"spread\"`, `method(*args, **kwargs)`): `learner.sync_info({...})` passes one "
+        "positional argument, "
         "which `sync_info(self, **info)` cannot take.",
         {
             "pyproject.toml": _USES_MESH,
@@ -477,7 +478,7 @@ class HandlerSignature(SiteCheck):
             return
         convention = registry.convention
         if convention is not None and convention.spread:
-            yield from self._as_sent(site, handler.params, ctx)  # each send's own arguments, where known
+            yield from self._spread(site, handler.params, ctx)  # each send's own arguments, where known
             return
         if convention is None or not convention.checked:
             return  # not said
@@ -496,7 +497,7 @@ class HandlerSignature(SiteCheck):
                 related += related_sites(sends[:1], "sent {how} here (`{api}`)")
         yield self.finding(site, message, related=related)
 
-    def _as_sent(self, site: LinkedSite, params: tuple[Param, ...], ctx: CheckContext) -> Iterator[Finding]:
+    def _spread(self, site: LinkedSite, params: tuple[Param, ...], ctx: CheckContext) -> Iterator[Finding]:
         """A handler called with each send's own arguments (`proxy.fit(config)` calls `fit(config)`): the
         first send whose arguments it cannot take."""
         for send in _sends_of(site, ctx):
