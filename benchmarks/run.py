@@ -89,7 +89,7 @@ def floor(tree: Path, pack_spec: str = "fedcl") -> list[str]:
     from fedcl_lint.settings.rulepack import load_packs
 
     pack = load_packs([pack_spec])
-    names = sorted(pack.call_names_and_registrations | pack.payload_keys)
+    names = sorted(pack.prefilter_names)
     return [PYTHON, "-c", _FLOOR, str(tree), ",".join(names)]
 
 

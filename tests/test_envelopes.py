@@ -181,3 +181,19 @@ def test_the_readme_envelope_example_runs(run_cli, tmp_path):
     (root / "objects.toml").write_text('[pack]\nname = "readme"\n' + example)
     result = run_cli(["check", "--format", "json"], cwd=root)
     assert findings_of(result.json) == [("FCL002", 3, SERVER, 40)]
+
+
+def test_a_file_naming_only_a_send_of_message_objects_is_not_parsed(tmp_path):
+    """`send` is everywhere (sockets, generators): with the built-in pack, a file is parsed for it only
+    when it also names the envelope's key, as a file that builds the payload dict does."""
+    from fedcl_lint.analysis.discover import discover
+    from fedcl_lint.analysis.load import EngineOptions, FactStore
+    from fedcl_lint.settings.rulepack import load_packs
+
+    write_project(tmp_path, {
+        "sockets.py": "def ping(sock, a, b):\n    sock.send(a, b, b'ping')\n",
+        "transport.py": "async def hello(t):\n    await t.send('me', 'server', {'message_type': 'HELLO'})\n",
+    })
+    files = list(discover(["."], tmp_path).files)
+    store = FactStore(files, load_packs(["fedcl"]), EngineOptions(jobs=1))
+    assert [module.file.display for module in store.initial()] == ["transport.py"]

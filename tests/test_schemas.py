@@ -120,3 +120,71 @@ BAD = [
 def test_a_bad_setting_is_refused_by_both(tmp_path, table):
     assert not _validator_accepts(table, tmp_path)
     assert list(_schema("config.schema.json").iter_errors(table)) != []
+
+
+def _packs() -> list[Path]:
+    """Every rule pack of the repository: the built-in one and the fixtures'."""
+    found = [REPO / "fedcl_lint" / "rules" / "fedcl.toml"]
+    for path in sorted(FIXTURES.rglob("*.toml")):
+        if path.name != "pyproject.toml" and "[pack]" in path.read_text(encoding="utf-8"):
+            found.append(path)
+    return found
+
+
+def _documented_packs() -> list[str]:
+    """The complete packs the documentation shows (blocks with a [pack] table)."""
+    texts = [(REPO / "README.md").read_text(encoding="utf-8")]
+    texts += [path.read_text(encoding="utf-8") for path in sorted((REPO / "docs").rglob("*.md"))]
+    return [block for text in texts for block in re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+            if block.lstrip().startswith("[pack]") or "\n[pack]" in block]
+
+
+def _pack_accepted(text: str, tmp_path: Path) -> bool:
+    from fedcl_lint.settings.rulepack import RulePackError, load_packs
+
+    path = tmp_path / "pack.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_packs([str(path)])
+    except RulePackError:
+        return False
+    return True
+
+
+def test_every_rule_pack_of_the_repository_and_its_documentation_is_valid_for_both(tmp_path):
+    schema = _schema("rule-pack.schema.json")
+    texts = [path.read_text(encoding="utf-8") for path in _packs()] + _documented_packs()
+    assert len(texts) > 10
+    for index, text in enumerate(texts):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        assert _pack_accepted(text, folder), text[:200]
+        assert list(schema.iter_errors(tomllib.loads(text))) == [], text[:200]
+
+
+_CALL = "[[calls]]\nname = 'a'\nrole = 'send'\nmechanism = 'rpc'\nmessage_type = { position = 0 }\n"
+BAD_PACKS = {
+    "no pack table": _CALL,
+    "an unknown top-level table": "[pack]\nname = 'x'\n" + _CALL + "[colours]\nred = 1\n",
+    "an unknown key of a call": "[pack]\nname = 'x'\n" + _CALL + "colour = 1\n",
+    "a role": "[pack]\nname = 'x'\n" + _CALL.replace("'send'", "'shout'"),
+    "a version": "[pack]\nname = 'x'\nversion = 3\n" + _CALL,
+    "a negative position": "[pack]\nname = 'x'\n" + _CALL.replace("position = 0", "position = -1"),
+    "a slot with neither": "[pack]\nname = 'x'\n" + _CALL.replace("{ position = 0 }", "{}"),
+    "a receiver": "[pack]\nname = 'x'\n" + _CALL + "receiver = 3\n",
+    "both message and message_type": "[pack]\nname = 'x'\n" + _CALL + "message = { position = 1 }\n",
+    "channels in a version 1 pack": "[pack]\nname = 'x'\n" + _CALL + "[channels.rpc]\ntitle = 'r'\n",
+    "mechanisms in a version 2 pack": "[pack]\nname = 'x'\nversion = 2\n[mechanisms.rpc]\ntitle = 't'\n"
+                                      "description = 'd'\n[channels.rpc]\n" + _CALL.replace("mechanism", "channel"),
+    "an envelope with both": "[pack]\nname = 'x'\n" + _CALL + "[[envelopes]]\nkey = 'k'\nclass = 'M'\n",
+    "an external without a value": "[pack]\nname = 'x'\nversion = 2\n[channels.rpc]\n"
+                                   + _CALL.replace("mechanism", "channel") + "[[external]]\nname = 'n'\n",
+    "a rewrite with neither": "[pack]\nname = 'x'\n" + _CALL + "[[rewrites]]\nfrom = 'a'\n",
+    "a proxy without a class": "[pack]\nname = 'x'\n" + _CALL + "[[proxies]]\nmechanism = 'rpc'\n",
+}
+
+
+@pytest.mark.parametrize("text", BAD_PACKS.values(), ids=BAD_PACKS)
+def test_a_bad_rule_pack_is_refused_by_both(tmp_path, text):
+    assert not _pack_accepted(text, tmp_path)
+    assert list(_schema("rule-pack.schema.json").iter_errors(tomllib.loads(text))) != []

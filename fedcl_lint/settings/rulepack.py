@@ -351,8 +351,14 @@ class RulePack:
     @cached_property
     def prefilter_names(self) -> frozenset[str]:
         """What a file must mention to be parsed at the start: a call name, a payload key, the name of
-        a proxy class (a proxy's method calls are sends whatever their names)."""
-        return self.call_names_and_registrations | self.payload_keys | frozenset(
+        a proxy class (a proxy's method calls are sends whatever their names), an envelope's key or
+        class. The name of a send of message objects alone is not enough: such names are common
+        (`send`), and the send matters only with a message object, which the file builds (and so
+        names its key or class) or receives as a parameter from a file that does."""
+        envelope_sends = frozenset(c.name for c in self.calls if c.envelope) - frozenset(
+            c.name for c in self.calls if not c.envelope)
+        markers = self.envelope_class_names | frozenset(self.envelope_keys)
+        return (self.call_names_and_registrations - envelope_sends) | self.payload_keys | markers | frozenset(
             name.rsplit(".", 1)[-1] for proxy in self.proxies for name in proxy.classes)
 
     @cached_property
