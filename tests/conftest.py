@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import textwrap
 from dataclasses import dataclass
@@ -16,6 +17,35 @@ from fedcl_lint.cli import cli
 from fedcl_lint.settings.config import CACHE_DIR_ENV
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REPO = FIXTURES.parent.parent
+
+
+def doc_path(page: str) -> Path:
+    """A page of the documentation: "README.md", or a page of docs/ ("configuration.md", "rules/FCL001.md")."""
+    return REPO / page if page == "README.md" else REPO / "docs" / page
+
+
+def doc_text(page: str) -> str:
+    return doc_path(page).read_text(encoding="utf-8")
+
+
+def doc_pages() -> list[str]:
+    """Every page: the README, then docs/ and its folders."""
+    docs = REPO / "docs"
+    return ["README.md", *(path.relative_to(docs).as_posix() for path in sorted(docs.rglob("*.md")))]
+
+
+def doc_blocks(page: str, language: str, *markers: str) -> list[str]:
+    """The fenced ```language blocks of a page that hold every marker, in page order."""
+    blocks = re.findall(rf"```{language}\n(.*?)```", doc_text(page), flags=re.S)
+    return [block for block in blocks if all(marker in block for marker in markers)]
+
+
+def doc_block(page: str, language: str, *markers: str) -> str:
+    """The one fenced ```language block of a page that holds every marker."""
+    matching = doc_blocks(page, language, *markers)
+    assert len(matching) == 1, f"expected one ```{language} block with {markers!r} in {page}, found {len(matching)}"
+    return matching[0]
 
 
 _SCRATCH = pytest.StashKey[tempfile.TemporaryDirectory]()

@@ -2,7 +2,7 @@
 framework sends itself; rule packs of version 2 beside version 1.
 
 Three mini frameworks (tests/fixtures/channels), each checked end to end through the CLI with
-its pack, whose text the README shows (and these tests hold equal).
+its pack, whose text docs/rule-packs.md shows (and these tests hold equal).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, doc_block, doc_text, findings_of, write_project
 from fedcl_lint.output.manifest import manifest_document, parse_manifest
 from fedcl_lint.settings.rulepack import load_packs
 
@@ -21,11 +21,8 @@ MESH, ROUTES, BACKEND = CHANNELS / "meshrpc", CHANNELS / "conventions", CHANNELS
 REPO = FIXTURES.parent.parent
 
 
-def _readme_block(marker: str) -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    matching = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if marker in b]
-    assert len(matching) == 1, f"expected one ```toml block with {marker!r} in the README"
-    return matching[0]
+def _docs_block(marker: str) -> str:
+    return doc_block("rule-packs.md", "toml", marker)
 
 
 def _check(run_cli, root, pack):
@@ -268,7 +265,7 @@ def test_the_builtin_pack_is_version_2_with_rpc_and_event():
     assert "version = 2" in (REPO / "fedcl_lint" / "rules" / "fedcl.toml").read_text(encoding="utf-8")
 
 
-# --- the README's examples -----------------------------------------------------------------------
+# --- the examples of docs/rule-packs.md ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(("marker", "fixture", "pack"), [
@@ -276,22 +273,22 @@ def test_the_builtin_pack_is_version_2_with_rpc_and_event():
     ('name = "fedroute"', ROUTES, "routes.toml"),
     ('name = "fedback"', BACKEND, "backend.toml"),
 ])
-def test_the_readme_shows_each_fixture_pack_and_its_findings(run_cli, tmp_path, marker, fixture, pack):
-    example = _readme_block(marker)
+def test_the_docs_show_each_fixture_pack_and_its_findings(run_cli, tmp_path, marker, fixture, pack):
+    example = _docs_block(marker)
     assert example == (fixture / pack).read_text(encoding="utf-8")
     root = tmp_path / "project"
     shutil.copytree(fixture, root)
     (root / pack).write_text(example, encoding="utf-8")
     text = run_cli(["check", "--rules", pack], cwd=root).output
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    page = doc_text("rule-packs.md")
     findings = [line for line in text.splitlines() if re.match(r"\S+\.py:\d+:\d+: FCL", line)]
     assert findings
     for line in findings:
-        assert line in readme
+        assert line in page
 
 
-def test_the_readme_complete_pack_is_the_builtin_pack_in_version_2(run_cli, tmp_path):
-    example = _readme_block('name = "fedcl"')
+def test_the_documented_complete_pack_is_the_builtin_pack_in_version_2(run_cli, tmp_path):
+    example = _docs_block('name = "fedcl"')
     assert "version = 2" in example
     write_project(tmp_path, {"complete.toml": example.replace('manual = "`push_event` is called on the transport, '
                                                               'which has no `send_business_message`: ..."',

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, doc_block, findings_of, write_project
 from fedcl_lint.settings.config import Config, load_config
 from fedcl_lint.workflow import pipeline as api
 
@@ -312,16 +311,9 @@ def test_a_file_named_on_the_command_line_is_always_analysed(run_cli, tmp_path):
     assert run_cli(["check", "skip.py", "--format", "json"], cwd=tmp_path).json["summary"]["files"] == 1
 
 
-def _readme_block(language: str, marker: str) -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(rf"```{language}\n(.*?)```", readme, flags=re.S)
-    matching = [b for b in blocks if marker in b]
-    assert len(matching) == 1, f"expected one ```{language} block with {marker!r} in the README"
-    return matching[0]
-
-
-def test_readme_configuration_example_loads_and_means_what_it_says(run_cli, tmp_path):
-    example = _readme_block("toml", "[tool.fedcl-lint.per-file-ignores]")
+def test_the_complete_configuration_example_loads_and_means_what_it_says(run_cli, tmp_path):
+    # docs/configuration.md, "A complete example": the block with the main table and per-file ignores
+    example = doc_block("configuration.md", "toml", "[tool.fedcl-lint]\n", "[tool.fedcl-lint.per-file-ignores]")
     settings = tomllib.loads(example)["tool"]["fedcl-lint"]
     packs = {p: (REPO / "fedcl_lint" / "rules" / "fedcl.toml").read_text(encoding="utf-8")
              for p in settings["rules"] if p.endswith(".toml")}

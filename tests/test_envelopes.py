@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, doc_block, findings_of, write_project
 
 ENVELOPES = FIXTURES / "envelopes"
 SERVER = "fedmini/algo/server_manager.py"
@@ -172,10 +171,8 @@ def test_a_send_of_a_message_needs_an_envelope_and_cannot_be_rewritten(run_cli, 
         2, "Error: bad.toml: `send` sends a `message` object, but no rule pack declares [[envelopes]]\n")
 
 
-def test_the_readme_envelope_example_runs(run_cli, tmp_path):
-    readme = (FIXTURES.parent.parent / "README.md").read_text(encoding="utf-8")
-    [example] = [block for block in re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
-                 if "[[envelopes]]" in block and "setter" in block]
+def test_the_documented_envelope_example_runs(run_cli, tmp_path):
+    example = doc_block("rule-packs.md", "toml", "[[envelopes]]", "setter")
     root = tmp_path / "envelopes"
     shutil.copytree(ENVELOPES, root)
     (root / "objects.toml").write_text('[pack]\nname = "readme"\n' + example)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, REPO, doc_block, findings_of, write_project
 
 SEED = FIXTURES / "seed"
 BEFORE_LINE = "            await self.comm_components.communication_manager.send_control_message(\n"
@@ -859,3 +860,15 @@ def test_a_check_decides_fixes_without_loading_libcst(tmp_path):
 
     assert result.stdout.rstrip().endswith("libcst not loaded 1"), result.stderr
     assert '"applicability": "safe"' in result.stdout
+
+
+def test_the_documented_diff_of_the_seed_is_what_check_diff_prints(run_cli):
+    """docs/output.md, "Fixing": the command, run from the repository root, prints the diff on standard
+    output and the summary on standard error, as a terminal shows them."""
+    command, _, shown = doc_block("output.md", "console", "check --diff").partition("\n")
+    args = shlex.split(command.removeprefix("$ "))
+    assert args[0] == "fedcl-lint"
+
+    result = run_cli(args[1:], cwd=REPO)
+
+    assert (result.exit_code, result.output + result.stderr) == (1, shown)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import shutil
 
 import yaml
 
-from conftest import FIXTURES, write_project
+from conftest import FIXTURES, doc_block, write_project
 from fedcl_lint.output.github import escape_data, escape_property
 
 REPO = FIXTURES.parent.parent
@@ -76,9 +75,7 @@ def test_no_step_summary_without_the_variable(run_cli, monkeypatch, tmp_path):
 
 
 def readme_workflow() -> dict:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if "jobs:" in b]
-    return yaml.safe_load(block)
+    return yaml.safe_load(doc_block("README.md", "yaml", "jobs:"))
 
 
 def test_readme_workflow_uploads_the_sarif_it_writes(run_cli, monkeypatch, tmp_path):

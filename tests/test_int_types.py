@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, doc_text, findings_of, write_project
 from fedcl_lint.output.manifest import parse_manifest
 from fedcl_lint.types import MessageType
 
@@ -735,12 +735,12 @@ def test_a_version_2_manifest_refuses_a_bool_or_a_name_that_is_no_string(run_cli
         assert (result.exit_code, error in result.stderr) == (2, True), result.stderr
 
 
-# --- the README's example -----------------------------------------------------------------------
+# --- the example of docs/rule-packs.md ----------------------------------------------------------
 
 
-def test_the_readme_example_of_int_types_reports_what_the_readme_says(run_cli, tmp_path):
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Message types that are numbers", 1)[1].split("\n## ", 1)[0]
+def test_the_documented_example_of_int_types_reports_what_the_docs_say(run_cli, tmp_path):
+    page = doc_text("rule-packs.md")
+    section = page.split("### Message types that are numbers", 1)[1].split("\n## ", 1)[0]
     [source] = re.findall(r"```python\n# app\.py\n(.*?)```", section, flags=re.S)
     [expected] = re.findall(r"```text\n(.*?)```", section, flags=re.S)
     (tmp_path / "app.py").write_text(source, encoding="utf-8")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES
+from conftest import FIXTURES, doc_block
 
 REPO = FIXTURES.parent.parent
 SEED = FIXTURES / "seed"
@@ -103,8 +103,7 @@ def test_try_repo_fails_on_the_seed_bug_and_shows_the_finding(hook_repo, tmp_pat
 
 
 def test_readme_pre_commit_snippet_runs_the_hook(hook_repo, tmp_path):
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    [snippet] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if "repos:" in b]
+    snippet = doc_block("README.md", "yaml", "repos:")
     [repo] = yaml.safe_load(snippet)["repos"]
     [hook] = repo["hooks"]
     assert hook["id"] in {h["id"] for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}

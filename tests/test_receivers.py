@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, doc_block, findings_of, write_project
 
 RECEIVERS = FIXTURES / "receivers"
 
@@ -253,12 +253,8 @@ def test_a_bad_receiver_is_a_clear_error(run_cli, tmp_path, entry, message):
     assert message in result.stderr
 
 
-def test_the_readme_receiver_example_binds_register_to_the_node(run_cli, tmp_path):
-    import re
-
-    readme = (FIXTURES.parent.parent / "README.md").read_text(encoding="utf-8")
-    [example] = [block for block in re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
-                 if 'unknown_receiver = "match"' in block]
+def test_the_documented_receiver_example_binds_register_to_the_node(run_cli, tmp_path):
+    example = doc_block("rule-packs.md", "toml", 'unknown_receiver = "match"')
     root = tmp_path / "receivers"
     shutil.copytree(RECEIVERS, root)
     (root / "mesh.toml").write_text(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, doc_block, findings_of, write_project
 
 REFLECT = FIXTURES / "reflect"
 
@@ -422,13 +421,11 @@ def test_a_bad_reflection_entry_is_a_located_error(run_cli, tmp_path, entry, mes
     assert f"Error: bad.toml: {message}" in result.stderr
 
 
-# --- the README's example -------------------------------------------------------------------------
+# --- the example of docs/rule-packs.md ------------------------------------------------------------
 
 
-def test_the_readme_reflection_pack_runs_on_the_services_fixture(run_cli, tmp_path):
-    readme = (FIXTURES.parent.parent / "README.md").read_text(encoding="utf-8")
-    [example] = [block for block in re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
-                 if "[[services]]" in block and 'name = "broadcast"' in block]
+def test_the_documented_reflection_pack_runs_on_the_services_fixture(run_cli, tmp_path):
+    example = doc_block("rule-packs.md", "toml", "[[services]]", 'name = "broadcast"')
     root = tmp_path / "services"
     shutil.copytree(REFLECT / "services", root)
     (root / "mesh.toml").write_text(example)

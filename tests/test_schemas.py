@@ -1,17 +1,20 @@
-"""The JSON Schemas shipped for editors agree with the validators: every README example and fixture is
-accepted by both, and each bad setting the schema can express is refused by both."""
+"""The JSON Schemas shipped for editors agree with the validators: every example of the documentation
+(the README and docs/) and every fixture is accepted by both, and each bad setting the schema can
+express is refused by both; the editor setup docs/configuration.md shows points at them."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, doc_block, doc_blocks, doc_pages, doc_text
 from fedcl_lint.settings.config import ConfigError, read_config
 
 if sys.version_info >= (3, 11):
@@ -30,14 +33,13 @@ def _schema(name: str) -> jsonschema.protocols.Validator:
     return jsonschema.Draft7Validator(schema)
 
 
-def _readme_tables() -> list[dict]:
-    """Every `[tool.fedcl-lint]` table the README shows."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def _documented_tables() -> list[dict]:
+    """Every `[tool.fedcl-lint]` table the documentation shows: the README, docs/ and the rule pages."""
     tables = []
-    for block in re.findall(r"```toml\n(.*?)```", readme, flags=re.S):
-        if "[tool.fedcl-lint" in block:
+    for page in doc_pages():
+        for block in doc_blocks(page, "toml", "[tool.fedcl-lint"):
             tables.append(tomllib.loads(block)["tool"]["fedcl-lint"])
-    assert tables, "the README shows no configuration"
+    assert doc_blocks("README.md", "toml", "[tool.fedcl-lint"), "the README shows no configuration"
     return tables
 
 
@@ -80,9 +82,9 @@ def _toml(table: dict) -> str:
     return "".join(lines) + "\n".join(tables)
 
 
-def test_every_configuration_the_readme_and_fixtures_show_is_valid_for_both(tmp_path):
+def test_every_configuration_the_documentation_and_fixtures_show_is_valid_for_both(tmp_path):
     schema = _schema("config.schema.json")
-    for index, table in enumerate(_readme_tables() + _fixture_tables()):
+    for index, table in enumerate(_documented_tables() + _fixture_tables()):
         folder = tmp_path / str(index)
         folder.mkdir()
         assert _validator_accepts(table, folder), table
@@ -133,9 +135,7 @@ def _packs() -> list[Path]:
 
 def _documented_packs() -> list[str]:
     """The complete packs the documentation shows (blocks with a [pack] table)."""
-    texts = [(REPO / "README.md").read_text(encoding="utf-8")]
-    texts += [path.read_text(encoding="utf-8") for path in sorted((REPO / "docs").rglob("*.md"))]
-    return [block for text in texts for block in re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    return [block for page in doc_pages() for block in doc_blocks(page, "toml")
             if block.lstrip().startswith("[pack]") or "\n[pack]" in block]
 
 
@@ -188,3 +188,33 @@ BAD_PACKS = {
 def test_a_bad_rule_pack_is_refused_by_both(tmp_path, text):
     assert not _pack_accepted(text, tmp_path)
     assert list(_schema("rule-pack.schema.json").iter_errors(tomllib.loads(text))) != []
+
+
+def test_the_editor_setup_the_docs_show_points_at_the_shipped_schemas():
+    """docs/configuration.md, "JSON Schemas for editors": the command that finds the installed schemas,
+    the `#:schema` comment (its pack is checked above), the `.taplo.toml` rules, and the schema of
+    pyproject.toml, which must hold fedcl-lint's settings where pyproject.toml has them."""
+    page = "configuration.md"
+    shipped = {"config.schema.json", "rule-pack.schema.json"}
+    assert {path.name for path in SCHEMAS.glob("*.json")} == shipped
+    [command] = re.findall(r'`(python -c "import fedcl_lint.*?")`', doc_text(page))
+    found = subprocess.run([sys.executable, *shlex.split(command)[1:]], capture_output=True, text=True, check=True)
+    assert {path.name for path in Path(found.stdout.strip()).glob("*.json")} == shipped
+
+    directive = doc_block(page, "toml", "#:schema").splitlines()[0]
+    assert directive.startswith("#:schema ") and directive.endswith("/rule-pack.schema.json")
+    rules = tomllib.loads(doc_block(page, "toml", "[[rule]]"))["rule"]
+    assert {tuple(r["include"]): Path(r["schema"]["path"]).name for r in rules} == {
+        ("tools/fedcl-lint/*.toml",): "rule-pack.schema.json", ("pyproject.toml",): "pyproject.schema.json"}
+
+    wrapper = json.loads(doc_block(page, "json", '"$ref"'))
+    tool = wrapper["properties"]["tool"]["properties"]
+    reference = tool["fedcl-lint"]["$ref"]
+    assert reference.startswith("https://") and reference.endswith("/fedcl_lint/schemas/config.schema.json")
+    tool["fedcl-lint"] = json.loads((SCHEMAS / "config.schema.json").read_text(encoding="utf-8"))  # what $ref loads
+    jsonschema.Draft7Validator.check_schema(wrapper)
+    pyproject = jsonschema.Draft7Validator(wrapper)
+    for table in _documented_tables():
+        document = {"project": {"name": "app"}, "tool": {"fedcl-lint": table, "ruff": {"line-length": 100}}}
+        assert list(pyproject.iter_errors(document)) == [], table
+    assert list(pyproject.iter_errors({"tool": {"fedcl-lint": {"fail-on": "loud"}}}))

@@ -18,7 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import FIXTURES, findings_of, long_untouched, write_project
+from conftest import FIXTURES, doc_block, findings_of, long_untouched, write_project
 from fedcl_lint.analysis.protocol import Protocol
 from fedcl_lint.output import json_report
 from fedcl_lint.output.manifest import manifest_document, parse_manifest
@@ -325,9 +325,8 @@ def test_a_run_with_a_warning_is_not_replayed_so_it_warns_every_time(tmp_path, m
     assert (run_check(full).replayed, run_check(full).replayed) == (False, True)  # no warning: replayed
 
 
-def test_the_readme_example_of_scopes_runs(run_cli, tmp_path):
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    [example] = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if "[[tool.fedcl-lint.protocols]]" in b]
+def test_the_documented_example_of_scopes_runs(run_cli, tmp_path):
+    example = doc_block("configuration.md", "toml", "[[tool.fedcl-lint.protocols]]")
     settings = tomllib.loads(example)["tool"]["fedcl-lint"]
     assert [p["name"] for p in settings["protocols"]] == ["fedavg", "fedprox"]
     send = "async def go(comm):\n    await comm.send_business_message('c', {!r}, {{}})\n"

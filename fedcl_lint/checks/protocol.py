@@ -11,7 +11,7 @@ from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, describe
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity, ordered
 
-# The packs of the examples that show reflection (see README "Rule packs"): each page shows the one it uses.
+# The packs of the examples that show reflection (see docs/rule-packs.md): each page shows the one it uses.
 _USES_MESH = "[tool.fedcl-lint]\nrules = [\"mesh.toml\"]\n"
 _MESH_HEAD = (
     "[pack]\nversion = 2\nname = \"mesh\"\n\n"

@@ -1,5 +1,6 @@
-"""A check's documentation page, as `fedcl-lint rule CODE` prints it and the README shows it, and
-where it is published: `docs/rules/CODE.md` of fedcl-lint's repository (the SARIF rules' `helpUri`).
+"""A check's documentation page, as `fedcl-lint rule CODE` prints it, and where it is published:
+`docs/rules/CODE.md` of fedcl-lint's repository (the SARIF rules' `helpUri`), which holds exactly
+this page (tests/test_docs_sync.py keeps it so).
 
 The repository is the URL that fedcl-lint's own metadata (`[project.urls]` of its pyproject.toml)
 labels `Repository` (or `Source`, `Source Code`, `Homepage`), else `DEFAULT_REPOSITORY`.
@@ -56,7 +57,7 @@ def rule_url(code: str, repository: str | None = None) -> str:
 
 
 def render_rule_page(check: Check, level: int = 1) -> str:
-    """The page, its title at heading `level` (the README nests them under "Checks")."""
+    """The page, its title at heading `level` (1 for a page of its own)."""
     title, section = "#" * level, "#" * (level + 1)
     return "\n".join(
         [
@@ -78,10 +79,6 @@ def render_rule_page(check: Check, level: int = 1) -> str:
               for part in (f"{section} Example: {title}", text, "", _project(files))),
         ]
     )
-
-
-def render_all_pages(checks: Iterable[Check], level: int) -> str:
-    return "\n".join(render_rule_page(check, level) for check in checks)
 
 
 def _project(files: dict[str, str]) -> str:
