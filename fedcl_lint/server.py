@@ -22,6 +22,7 @@ from pygls.uris import from_fs_path
 
 from fedcl_lint import __version__
 from fedcl_lint.analysis.protocol import Protocol
+from fedcl_lint.output.rule_page import rule_url
 from fedcl_lint.refine.result import Analysis
 from fedcl_lint.types import Finding, Location, Severity, TextEdit
 from fedcl_lint.workflow.session import Session
@@ -106,6 +107,7 @@ class FedclLanguageServer(LanguageServer):
             message=finding.message,
             severity=_SEVERITIES[finding.severity],
             code=finding.code,
+            code_description=types.CodeDescription(href=rule_url(finding.code)),
             source=SOURCE,
             related_information=related or None,
             data={"index": index, "fixable": finding.fixable},

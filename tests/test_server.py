@@ -76,6 +76,8 @@ async def test_the_seed_bug_is_published_with_its_code_and_the_handler_it_misses
 
     assert (diagnostic.code, diagnostic.source, diagnostic.severity) == (
         "FCL001", "fedcl-lint", types.DiagnosticSeverity.Error)
+    assert diagnostic.code_description is not None
+    assert diagnostic.code_description.href.endswith("/docs/rules/FCL001.md")
     assert diagnostic.message.startswith("`SHUTDOWN` is sent as an event (`send_control_message`)")
     [related] = diagnostic.related_information or []
     assert related.location.uri.endswith("/client.py")
