@@ -284,3 +284,38 @@ def test_a_handler_reached_through_a_typed_attribute_has_its_signature_checked(r
         'handler_args = ["payload"]\n\n[[calls]]\nname = "register"'))
     result = run_cli(["check", "--format", "json"], cwd=root)
     assert findings_of(result.json) == [("FCL006", "fit", "app/use.py", 11)]
+
+
+def test_a_cycle_of_imports_leaves_the_receiver_unknown(run_cli, tmp_path):
+    """`a` takes `node` from `b`, which takes it from `a`: the type is unknown (and matched by default),
+    and the run ends."""
+    root = _project(tmp_path, {
+        "app/a.py": "from app.b import node\n\ndef h(payload): ...\n\nnode.register('m', h)\n",
+        "app/b.py": "from app.a import node\n",
+    })
+    assert _sites(run_cli, root) == [("m", "handle", "app/a.py", 5)]
+
+
+def test_methods_returning_each_others_results_leave_the_receiver_unknown(run_cli, tmp_path):
+    code = """
+        class A:
+            def __init__(self):
+                self.b = B()
+
+            def make(self):
+                return self.b.make()
+
+        class B:
+            def __init__(self):
+                self.a = A()
+
+            def make(self):
+                return self.a.make()
+
+        def h(payload): ...
+
+        def go():
+            A().make().register("m", h)
+    """
+    root = _project(tmp_path, {"app/loop.py": code})
+    assert _sites(run_cli, root) == [("m", "handle", "app/loop.py", 19)]

@@ -129,11 +129,11 @@ class ReceiverTyping:
                 return True
         return False if types.complete and types.known else None
 
-    def methods(self, base: Expr, name: str,
-                module: Module) -> tuple[list[tuple[Module, FunctionFacts, int]], bool] | None:
+    def methods(self, base: Expr, name: str, module: Module,
+                depth: int = 0) -> tuple[list[tuple[Module, FunctionFacts, int]], bool] | None:
         """The project methods `base.name(...)` may run, and whether that is all of them; None when
         the receiver's type is unknown."""
-        types = self.type_of(base, module)
+        types = self.type_of(base, module, depth)
         if not types.known:
             return None
         found = []
@@ -218,7 +218,7 @@ class ReceiverTyping:
         callee = self.type_of(func, module, depth)
         if type(func) is AttrRef and not callee.known:  # `obj.make()`: a method of obj's class
             assert isinstance(func, AttrRef)
-            reached = self.methods(func.base, func.attr, module)
+            reached = self.methods(func.base, func.attr, module, depth)
             if reached is not None and reached[0]:
                 found = _NOTHING
                 for owner, function, _ in reached[0]:
@@ -274,7 +274,10 @@ class ReceiverTyping:
         return found if stored else UNKNOWN
 
     def _global(self, module: Module, name: str, depth: int) -> Types:
-        """A module-level name: a class, a function, a constant's value, an import."""
+        """A module-level name: a class, a function, a constant's value, an import (a cycle of
+        imports ends at the depth limit)."""
+        if depth > _MAX_DEPTH:
+            return UNKNOWN
         facts = module.facts
         if name in facts.functions:
             return _only(Type(FUNCTION, name, module))
