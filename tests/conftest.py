@@ -129,3 +129,10 @@ def long_untouched(root: Path, monkeypatch) -> Path:
         os.utime(path, (LONG_AGO, LONG_AGO))
     return root
 
+
+def pack_error(run_cli, root: Path, pack: str) -> str:
+    """What `check --rules bad.toml` says of a bad rule pack (it must exit 2: a usage error)."""
+    write_project(root, {"bad.toml": pack, "a.py": "X = 1\n"})
+    result = run_cli(["check", "--rules", "bad.toml"], cwd=root)
+    assert result.exit_code == 2, result.output
+    return result.stderr

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, doc_block, doc_text, findings_of, write_project
+from conftest import FIXTURES, doc_block, doc_text, findings_of, pack_error, write_project
 from fedcl_lint.output.manifest import manifest_document, parse_manifest
 from fedcl_lint.settings.rulepack import load_packs
 
@@ -233,11 +233,7 @@ message_type = { position = 0 }
     ],
 )
 def test_bad_pack_of_version_2_is_a_clear_error(run_cli, tmp_path, pack, message):
-    write_project(tmp_path, {"bad.toml": pack, "a.py": "X = 1\n"})
-    result = run_cli(["check", "--rules", "bad.toml"], cwd=tmp_path)
-
-    assert result.exit_code == 2
-    assert message in result.stderr
+    assert message in pack_error(run_cli, tmp_path, pack)
 
 
 def test_packs_of_both_versions_merge(run_cli, tmp_path):

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, doc_block, findings_of, write_project
+from conftest import FIXTURES, doc_block, findings_of, pack_error, write_project
 
 REFLECT = FIXTURES / "reflect"
 
@@ -415,10 +415,7 @@ def test_a_bound_method_with_a_fixed_calling_convention_names_a_send(run_cli, tm
      "`calls[2].arguments.exclude`: expected an array of parameter names, found [3]"),
 ])
 def test_a_bad_reflection_entry_is_a_located_error(run_cli, tmp_path, entry, message):
-    write_project(tmp_path, {"bad.toml": MESH + entry, "a.py": "X = 1\n"})
-    result = run_cli(["check", "--rules", "bad.toml"], cwd=tmp_path)
-    assert result.exit_code == 2
-    assert f"Error: bad.toml: {message}" in result.stderr
+    assert f"Error: bad.toml: {message}" in pack_error(run_cli, tmp_path, MESH + entry)
 
 
 # --- the example of docs/rule-packs.md ------------------------------------------------------------

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from conftest import FIXTURES, findings_of, write_project
+from conftest import FIXTURES, findings_of, pack_error
 
 REPO = FIXTURES.parent.parent
 
@@ -57,11 +57,7 @@ def test_wrappers_are_inferred_for_any_pack(run_cli):
     ],
 )
 def test_bad_pack_is_a_clear_error(run_cli, tmp_path, pack, message):
-    write_project(tmp_path, {"bad.toml": pack, "a.py": "X = 1\n"})
-    result = run_cli(["check", "--rules", "bad.toml"], cwd=tmp_path)
-
-    assert result.exit_code == 2
-    assert f"Error: bad.toml: {message}" in result.stderr
+    assert f"Error: bad.toml: {message}" in pack_error(run_cli, tmp_path, pack)
 
 
 def test_builtin_pack_ships_inside_the_wheel(tmp_path):
