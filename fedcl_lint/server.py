@@ -21,7 +21,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
 from fedcl_lint import __version__
-from fedcl_lint.analysis.protocol import Protocol
+from fedcl_lint.analysis.protocol import Message, Protocol
 from fedcl_lint.output.rule_page import rule_url
 from fedcl_lint.refine.result import Analysis
 from fedcl_lint.types import Finding, Location, Severity, TextEdit
@@ -252,19 +252,16 @@ def _hover(ls: FedclLanguageServer, params: types.HoverParams) -> types.Hover | 
     for message in protocol.messages:
         for site in message.sites:
             if site.location.path == display and site.location.line == line:
-                return types.Hover(contents=types.MarkupContent(
-                    kind=types.MarkupKind.Markdown, value=_row(message.message_type, message)))
+                return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=_row(message)))
     return None
 
 
-def _row(message_type: object, message: object) -> str:
-    from fedcl_lint.analysis.protocol import Message
-
-    assert isinstance(message, Message)
+def _row(message: Message) -> str:
+    """A message type's row of the table, in Markdown."""
     senders = "\n".join(f"- `{s.location}` {s.api} ({s.mechanism})" for s in message.sends) or "- none"
     handlers = "\n".join(f"- `{s.location}` {s.api} ({s.mechanism})" for s in message.handles) or "- none"
     mechanisms = ", ".join(str(m) for m in message.mechanisms)
-    return (f"**`{message_type}`**: {mechanisms}, {message.status}\n\n"
+    return (f"**`{message.message_type}`**: {mechanisms}, {message.status}\n\n"
             f"Senders:\n{senders}\n\nHandlers:\n{handlers}\n")
 
 

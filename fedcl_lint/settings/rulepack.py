@@ -157,9 +157,6 @@ class ProxySpec:
     exclude: tuple[str, ...] = ()
     attribute_message: str | None = None
 
-    def describe(self) -> str:
-        return " or ".join(f"`{name}`" for name in self.classes)
-
 
 @dataclass(frozen=True)
 class ChannelSpec:
@@ -224,9 +221,6 @@ class EnvelopeSpec:
     setter: SetterSpec | None = None
     key: str | None = None
     requires: tuple[str, ...] = ()  # a dict is one only with these keys too
-
-    def describe(self) -> str:
-        return " or ".join(f"`{name}`" for name in self.classes) if self.classes else f'a dict with "{self.key}"'
 
 
 @dataclass(frozen=True)

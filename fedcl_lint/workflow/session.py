@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fedcl_lint.analysis.discover import Discovery, SourceFile, discover
+from fedcl_lint.analysis.discover import Discovery, SourceFile, discover, display_path
 from fedcl_lint.analysis.link import Linker, LinkResult
-from fedcl_lint.analysis.load import EngineOptions, FactStore, Module
+from fedcl_lint.analysis.load import MAX_FILE_BYTES, EngineOptions, FactStore, Module
+from fedcl_lint.files import UnreadableFile, read_bounded
 from fedcl_lint.refine.result import Analysis
 from fedcl_lint.settings.config import Config, load_config
 from fedcl_lint.settings.rulepack import load_packs
@@ -77,11 +78,12 @@ class Session:
 
     def display(self, path: Path) -> str:
         """How findings name `path`: relative to the session's folder, as `check` run there does."""
-        return os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        return display_path(Path(os.path.abspath(path)), self.root)
 
 
 def _read(path: Path) -> bytes | None:
+    """A closed document's file as a run reads it (bounded); None when it cannot be read."""
     try:
-        return path.read_bytes()
-    except OSError:
+        return read_bounded(path, MAX_FILE_BYTES)
+    except (UnreadableFile, OSError):
         return None
