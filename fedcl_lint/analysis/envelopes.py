@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fedcl_lint.analysis.extract import CONTAINER_WORDS
 from fedcl_lint.analysis.facts import (
     AttrRef,
     CallResult,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from fedcl_lint.analysis.link import Linker
 
 _MAX_DEPTH = 12
+_CONTAINERS = tuple(f"{words} " for words in CONTAINER_WORDS.values())  # the reasons extraction gives them
 
 
 class Traced(Record):
@@ -107,7 +109,7 @@ class EnvelopeTracer:
             return [Traced(None, module, None, f"the message object is parameter `{expr.param}` of `{expr.function}`")]
         if kind is Opaque:
             assert isinstance(expr, Opaque)
-            if expr.reason.startswith(("a dict ", "a list ", "a tuple ", "a set ")):
+            if expr.reason.startswith(_CONTAINERS):
                 return []  # a container without the envelope key: not a message object
             return [Traced(None, module, None, f"cannot follow the message object: {expr.reason}")]
         return [Traced(None, module, None, "cannot follow the message object to where it is built")]

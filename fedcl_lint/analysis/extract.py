@@ -1258,8 +1258,8 @@ class _Converter:
 
     def describe(self, node: ast.expr, limit: int = 60) -> str:
         """`source text` for a reason; containers are named, not printed (they can be huge)."""
-        if type(node) in _CONTAINER_WORDS:
-            return _CONTAINER_WORDS[type(node)]
+        if type(node) in CONTAINER_WORDS:
+            return CONTAINER_WORDS[type(node)]
         dotted = _dotted_name(node)
         code = dotted if dotted else " ".join(self.source.segment(node).split())
         return f"`{code}`" if len(code) <= limit else f"`{code[: limit - 3]}...`"
@@ -1482,7 +1482,7 @@ def _match_values(pattern: ast.pattern) -> list[tuple[ast.expr, _Located]]:
 
 
 _CONTAINERS = frozenset({ast.List, ast.Tuple, ast.Set, ast.Dict})
-_CONTAINER_WORDS = {
+CONTAINER_WORDS = {  # how a reason names a container literal (see `_Converter.describe`)
     ast.Dict: "a dict", ast.List: "a list", ast.Tuple: "a tuple", ast.Set: "a set",
     ast.DictComp: "a dict comprehension", ast.ListComp: "a list comprehension",
     ast.SetComp: "a set comprehension", ast.GeneratorExp: "a generator expression",
