@@ -311,3 +311,127 @@ def test_one_handler_per_type_is_a_property_of_the_channels_a_registry_serves(ru
     assert [f for f in findings if f[0] == "FCL004"] == [("FCL004", "warning", "ping", "meshapp/worker.py", 11)]
     assert result.json["findings"][-1]["message"].startswith(
         "`ping` already has a call handler registered at meshapp/worker.py:7:9")
+
+
+# --- a wrapper that sends on two channels ---------------------------------------------------------
+
+_TWO_LEGS_PACK = """\
+[pack]
+version = 2
+name = "cells"
+
+[channels.request]
+title = "Requests"
+description = "A reply is awaited."
+handler_args = ["request"]
+replies = true
+
+[channels.forget]
+title = "Fire and forget"
+description = "No reply."
+handler_args = ["request"]
+
+[channels.aux]
+title = "Aux messages"
+description = "The engine's own layer."
+handler_args = ["topic", "request"]
+replies = true
+
+[[calls]]
+name = "send_request"
+role = "send"
+channel = "request"
+message_type = { position = 1, keyword = "topic" }
+
+[[calls]]
+name = "fire_and_forget"
+role = "send"
+channel = "forget"
+message_type = { position = 1, keyword = "topic" }
+
+[[calls]]
+name = "register_request_cb"
+role = "handle"
+serves = ["request", "forget"]
+message_type = { position = 1, keyword = "topic" }
+handler = { position = 2, keyword = "cb" }
+
+[[calls]]
+name = "send_aux_request"
+role = "send"
+channel = "aux"
+message_type = { position = 1, keyword = "topic" }
+
+[[calls]]
+name = "register_aux_handler"
+role = "handle"
+serves = ["aux"]
+message_type = { position = 0, keyword = "topic" }
+handler = { position = 1, keyword = "func" }
+"""
+
+_TWO_LEGS_RUNNER = """\
+class AuxRunner:
+    def __init__(self, cell):
+        self.cell = cell
+
+    def send_aux_request(self, targets, topic, request, timeout=0.0):
+        if timeout > 0:
+            return self.cell.send_request("aux", topic, targets, request)
+        return self.cell.fire_and_forget("aux", topic, targets, request)
+
+    def register_aux_handler(self, topic, func): ...
+
+
+def on_abort(topic, request): ...
+"""
+
+
+def test_a_call_of_a_wrapper_that_sends_on_two_channels_is_one_finding(run_cli, tmp_path):
+    root = write_project(tmp_path / "cells", {
+        "cells.toml": _TWO_LEGS_PACK,
+        "pyproject.toml": '[tool.fedcl-lint]\nrules = ["cells.toml"]\n',
+        "runner.py": _TWO_LEGS_RUNNER,
+        "app.py": (
+            "from runner import AuxRunner, on_abort\n\n\n"
+            "def setup(runner: AuxRunner):\n"
+            "    runner.register_aux_handler(\"abort\", on_abort)\n"
+            "    runner.send_aux_request([\"site-1\"], \"abort\", {})\n"
+            "    runner.send_aux_request([\"site-1\"], \"nobody\", {})\n"
+        ),
+    })
+    result = run_cli(["check", "--format", "json"], cwd=root)
+
+    assert result.exit_code == 1
+    assert [(f["code"], f["severity"], f["message_type"], f["mechanism"], f["line"], f["message"])
+            for f in result.json["findings"]] == [
+        # the project's definition of `send_aux_request` is what runs: it sends on `request` and
+        # `forget`, not on `aux` as the pack declares; one finding for the call, not one per channel,
+        # and no advice to send it with the call it already uses
+        ("FCL001", "error", "abort", "request", 6,
+         "`abort` is sent on `request` and `forget` (`send_aux_request`) but only handled on `aux` "
+         "(`register_aux_handler`), so it is never delivered; register it with `register_request_cb` "
+         "(`send_aux_request` is defined in the project, and its definition sends on `request` and `forget`, "
+         "whatever a rule pack declares)"),
+        # an error: one of its channels awaits a reply
+        ("FCL002", "error", "nobody", "request", 7,
+         "`nobody` is sent on `request` and `forget` (`send_aux_request`) but no handler is registered for it"),
+    ]
+
+
+def test_a_call_matching_entries_that_differ_only_by_channel_says_so(run_cli, tmp_path):
+    root = write_project(tmp_path / "cells", {
+        "cells.toml": _TWO_LEGS_PACK.replace(
+            'name = "fire_and_forget"\nrole = "send"\nchannel = "forget"',
+            'name = "send_request"\nreceiver = "Reliable"\nrole = "send"\nchannel = "forget"',
+        ).replace('name = "send_request"\nrole = "send"\nchannel = "request"',
+                  'name = "send_request"\nreceiver = "Cell"\nrole = "send"\nchannel = "request"'),
+        "pyproject.toml": '[tool.fedcl-lint]\nrules = ["cells.toml"]\n',
+        "app.py": "def run(cell):\n    cell.send_request(\"ch\", \"task\", \"server\", None)\n",
+    })
+    result = run_cli(["check", "--format", "json"], cwd=root)
+
+    assert [(f["code"], f["message"]) for f in result.json["findings"]] == [
+        ("FCL005", "cannot resolve the message type of `send_request` (send request): the class of `cell` is "
+                   "unknown, and `send_request` is declared on `Cell` and `Reliable` on different channels"),
+    ]

@@ -672,8 +672,10 @@ class Linker:
         declared = " and ".join(receivers.describe() for _, receivers in unknown)
         receiver = describe(call.callee.base) if isinstance(call.callee, AttrRef) else "it"
         if matching:
-            reason = (f"the class of `{receiver}` is unknown, and `{call.name}` is declared on {declared} "
-                      "with different arguments")
+            differ = "on different channels" if len({api.mechanism for api in matching}) > 1 and len(
+                {(api.message_type, api.handler, api.envelope, api.arguments) for api in matching}) == 1 \
+                else "with different arguments"
+            reason = f"the class of `{receiver}` is unknown, and `{call.name}` is declared on {declared} {differ}"
         else:
             reason = f"the class of `{receiver}` is unknown (the rule packs declare `{call.name}` on {declared})"
         return [_RawSite(module, unknown[0][0], None, reason, call.position, call.function, None, call.bare,

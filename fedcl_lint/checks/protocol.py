@@ -29,9 +29,15 @@ _LEARNER = "class Learner:\n    async def fit(self, config):\n        return {\"
 _BIND = "from learner import Learner\n\n\ndef serve(node):\n    node.bind(Learner())\n"
 
 
-def _alternatives(pack: RulePack, channels: tuple[Mechanism, ...], role: Role) -> str:
-    """The API calls that send on one of `channels` (or register into a registry serving one)."""
+def _alternatives(pack: RulePack, channels: tuple[Mechanism, ...], role: Role, besides: str | None = None) -> str:
+    """The API calls that send on one of `channels` (or register into a registry serving one), but
+    `besides` (the call a finding is about: a wrapper the project defines may not send where the
+    pack declares it does); "" when `besides` was the only one."""
     names = list(dict.fromkeys(name for channel in channels for name in pack.call_names(channel, role)))
+    if besides in names:
+        names.remove(besides)
+        if not names:
+            return ""
     return " or ".join(f"`{n}`" for n in names) if names else f"a {role} call on {' or '.join(channels)}"
 
 
@@ -105,29 +111,47 @@ class MechanismMismatch(EntryCheck):
             return
         handled = entry.handle_mechanisms
         others = ordered(handled, ctx.pack.channel_order)  # the channels its handlers' registries serve
-        for send in entry.sends:
-            mechanism = send.mechanism
-            if mechanism in handled or ctx.matching(entry.message_type.value, Role.HANDLE, (mechanism,)):
+        for legs in _by_call(entry.sends):
+            lost = [send for send in legs if send.mechanism not in handled
+                    and not ctx.matching(entry.message_type.value, Role.HANDLE, (send.mechanism,))]
+            if not lost:
                 continue  # handled on its channel, or may be by a handler known only as a pattern
+            sent_on = ordered((s.mechanism for s in lost), ctx.pack.channel_order)
+            send = next(s for s in lost if s.mechanism == sent_on[0])
             handler_apis = ", ".join(sorted({h.api for h in entry.handles}))
             manual = _manual_note(ctx.pack, send)
-            change_send = manual or f"send it with {_alternatives(ctx.pack, others, Role.SEND)}"
-            change_handler = f"register it with {_alternatives(ctx.pack, (mechanism,), Role.HANDLE)}"
+            senders = _alternatives(ctx.pack, others, Role.SEND, besides=send.api)
+            change_send = manual or (f"send it with {senders}" if senders else None)
+            change_handler = f"register it with {_alternatives(ctx.pack, sent_on, Role.HANDLE)}"
             declared = entry.message_type.declared(ctx.policy)
-            if declared is None:
-                fix = f"{change_send}{'; or' if manual else ', or'} {change_handler}"
+            if declared is not None:
+                wanted = change_send if declared in handled else change_handler
+                fix = f"{wanted or change_handler} (the protocol policy declares `{entry.message_type}` as {declared})"
+            elif change_send is None:
+                fix = change_handler
             else:
-                fix = (change_send if declared in handled else change_handler) + (
-                    f" (the protocol policy declares `{entry.message_type}` as {declared})"
-                )
+                fix = f"{change_send}{'; or' if manual else ', or'} {change_handler}"
+            if send.via and not senders and not manual:
+                fix += (f" (`{send.api}` is defined in the project, and its definition sends "
+                        f"{describe(*sent_on)}, whatever a rule pack declares)")
             message = (
-                f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but only "
+                f"`{entry.message_type}` is sent {describe(*sent_on)} (`{send.api}`) but only "
                 f"handled {describe(*others)} (`{handler_apis}`), so it is never delivered; {fix}"
             )
             yield self.finding(
                 send, message, related=related_sites(entry.handles, "handled {how} here (`{api}`)"),
                 fix=ctx.rewriter.fix(send, entry),
             )
+
+
+def _by_call(sends: tuple[LinkedSite, ...]) -> list[list[LinkedSite]]:
+    """The sends grouped by the call that makes them, in order: a wrapper that sends on two
+    channels (`send_request` or `fire_and_forget`, by an argument) makes one site per channel at each
+    of its calls, and a bug at a call is one finding."""
+    calls: dict[tuple[object, ...], list[LinkedSite]] = {}
+    for send in sends:
+        calls.setdefault((send.location, send.api), []).append(send)
+    return list(calls.values())
 
 
 class UnhandledMessage(EntryCheck):
@@ -175,10 +199,11 @@ class UnhandledMessage(EntryCheck):
         handled = ctx.handled_entries
         value = entry.message_type.value
         suggestion = ctx.suggestions.suggest(value) if isinstance(value, str) else None  # names, not numbers
-        for send in entry.sends:
-            mechanism = send.mechanism
+        for legs in _by_call(entry.sends):
+            channels = ordered((s.mechanism for s in legs), ctx.pack.channel_order)
+            send = next(s for s in legs if s.mechanism == channels[0])
             message = (
-                f"`{entry.message_type}` is sent {describe(mechanism)} (`{send.api}`) but no "
+                f"`{entry.message_type}` is sent {describe(*channels)} (`{send.api}`) but no "
                 f"handler is registered for it"
             )
             related: tuple[Related, ...] = ()
@@ -186,8 +211,8 @@ class UnhandledMessage(EntryCheck):
                 message += f"; did you mean `{suggestion}`?"
                 note = f"`{suggestion}` is handled {{how}} here (`{{api}}`)"
                 related = related_sites(handled[MessageType(suggestion)].handles, note)
-            severity = Severity.ERROR if ctx.pack.channel(mechanism).replies else Severity.WARNING
-            yield self.finding(send, message, severity=severity, related=related)
+            replies = any(ctx.pack.channel(channel).replies for channel in channels)
+            yield self.finding(send, message, severity=Severity.ERROR if replies else Severity.WARNING, related=related)
 
     def check_pattern(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
         """A send known only as a pattern (`hook_*`) that no handler's type matches, whatever its unknown
