@@ -1,14 +1,18 @@
-"""Records (`fedcl_lint/records.py`) keep the value semantics the frozen dataclasses had: equality,
-hash and repr by fields, and pickling (the fact cache) as a call of the class with them."""
+"""Records and frozen classes (`fedcl_lint/records.py`) keep the value semantics the frozen
+dataclasses had: equality, hash and repr by fields, pickling (the fact cache, the worker processes),
+and for frozen classes order, defaults, immutability, `replace` and the constructor's errors."""
 
 from __future__ import annotations
 
 import inspect
 import pickle
+from functools import cached_property
+
+import pytest
 
 import fedcl_lint.analysis.link  # noqa: F401 - defines the link stage's records
 from fedcl_lint.analysis import facts
-from fedcl_lint.records import Record
+from fedcl_lint.records import FrozenInstanceError, Record, field, fields, frozen, replace
 
 
 def _records(cls: type = Record) -> list[type]:
@@ -38,3 +42,90 @@ def test_records_compare_hash_repr_and_pickle_by_value():
     assert repr(facts.Literal("x")) == "Literal(value='x')"
     module = facts.ModuleFacts(calls=(call,))
     assert pickle.loads(pickle.dumps(module)) == module
+
+
+# Frozen classes (`@frozen`): what `@dataclass(frozen=True)` gave their callers.
+
+@frozen(order=True)
+class _Place:
+    path: str
+    line: int
+    end: int | None = field(default=None, compare=False)
+
+
+@frozen
+class _Settings:
+    name: str
+    tags: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+    hidden: str = field(default="", repr=False)
+
+    @cached_property
+    def size(self) -> int:
+        return len(self.counts)
+
+
+def test_frozen_instances_compare_hash_and_order_by_their_compared_fields():
+    assert _Place("a", 1) == _Place("a", 1, end=9) and hash(_Place("a", 1)) == hash(_Place("a", 1, 9))
+    assert _Place("a", 1) != _Place("a", 2) and _Place("a", 1) != ("a", 1)
+    assert sorted([_Place("b", 1), _Place("a", 2), _Place("a", 1)]) == [_Place("a", 1), _Place("a", 2), _Place("b", 1)]
+    assert _Place("a", 1) < _Place("a", 2) <= _Place("a", 2) and _Place("b", 0) > _Place("a", 9) >= _Place("a", 9)
+    with pytest.raises(TypeError):
+        _ = _Settings("x") < _Settings("y")  # no order asked for
+    with pytest.raises(TypeError):
+        _ = _Place("a", 1) < _Settings("y")
+
+
+def test_frozen_defaults_are_filled_in_and_each_factory_called_per_instance():
+    one, two = _Settings("one"), _Settings("two", ("t",))
+    assert (one.tags, one.counts, two.tags) == ((), {}, ("t",))
+    assert one.counts is not two.counts
+    assert _Settings(name="x", counts={"a": 1}) == _Settings("x", (), {"a": 1})
+    assert fields(_Settings) == fields(one) == ("name", "tags", "counts", "hidden")
+
+
+def test_frozen_instances_cannot_change():
+    place = _Place("a", 1)
+    with pytest.raises(FrozenInstanceError, match="cannot assign to field 'line'"):
+        place.line = 2
+    with pytest.raises(AttributeError):
+        del place.path
+    assert place == _Place("a", 1)
+
+
+def test_replace_makes_a_changed_copy():
+    place = _Place("a", 1, 5)
+    assert replace(place, line=2) == _Place("a", 2) and replace(place, line=2).end == 5
+    assert replace(place) == place and replace(place) is not place
+    with pytest.raises(TypeError, match="unexpected keyword argument 'column'"):
+        replace(place, column=3)
+
+
+def test_frozen_instances_pickle_with_their_cached_properties_and_repr_their_shown_fields():
+    settings = _Settings("x", ("a",), {"k": 1}, hidden="secret")
+    assert settings.size == 1  # cached in the instance
+    again = pickle.loads(pickle.dumps(settings))
+    assert again == settings and again.size == 1 and again.hidden == "secret"
+    assert repr(settings) == "_Settings(name='x', tags=('a',), counts={'k': 1})"
+    assert repr(_Place("a", 1)) == "_Place(path='a', line=1, end=None)"
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: _Place("a"), r"_Place.__init__\(\) missing required argument 'line'"),
+    (lambda: _Settings(), r"missing required argument 'name'"),
+    (lambda: _Place(), r"missing required arguments 'path', 'line'"),
+    (lambda: _Place("a", 1, 2, 3), r"takes at most 3 arguments, but 4 were given"),
+    (lambda: _Place("a", 1, column=2), r"got an unexpected keyword argument 'column'"),
+    (lambda: _Place("a", 1, path="b"), r"got multiple values for argument 'path'"),
+])
+def test_frozen_constructors_reject_bad_arguments(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_frozen_classes_refuse_a_field_without_default_after_one_with():
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        @frozen
+        class _Bad:
+            a: int = 0
+            b: int
