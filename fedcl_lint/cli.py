@@ -19,13 +19,13 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from fedcl_lint import __version__
+from fedcl_lint.records import replace
 from fedcl_lint.settings.config import (
     SELECTOR_EXPECTED,
     Config,

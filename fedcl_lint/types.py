@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import ClassVar
+
+from fedcl_lint.records import field, frozen, set_field
 
 
 class Mechanism(str):
@@ -148,7 +149,7 @@ class MessageType:
         return None
 
 
-@dataclass(frozen=True, order=True)
+@frozen(order=True)
 class Location:
     """A place in the analysed tree: a display path and 1-based line and column. `end` is where the
     span starting there ends (line, and the column just after its last character), when known: a
@@ -159,11 +160,26 @@ class Location:
     column: int
     end: tuple[int, int] | None = field(default=None, compare=False)
 
+    # By hand, faster than the generic methods: a run makes tens of thousands and hashes them more.
+    def __init__(self, path: str, line: int, column: int, end: tuple[int, int] | None = None):
+        set_field(self, "path", path)
+        set_field(self, "line", line)
+        set_field(self, "column", column)
+        set_field(self, "end", end)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Location):
+            return (self.path, self.line, self.column) == (other.path, other.line, other.column)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.line, self.column))
+
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Related:
     """The other side of a finding, e.g. the handler a mismatched send misses."""
 
@@ -173,7 +189,7 @@ class Related:
     note: str
 
 
-@dataclass(frozen=True, order=True)
+@frozen(order=True)
 class TextEdit:
     """Replace the text of `path` from `line`:`column` up to (not including) `end_line`:`end_column`
     with `content`. Lines and columns are 1-based and columns count characters, as in a Location."""
@@ -186,7 +202,7 @@ class TextEdit:
     content: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Fix:
     """What `--fix` does about a finding, decided where the finding is made: edits to the finding's
     file (`message` says what they do), or none and the `reason`."""
@@ -197,7 +213,7 @@ class Fix:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     """One diagnostic at one place."""
 
@@ -210,6 +226,20 @@ class Finding:
     related: tuple[Related, ...] = field(default=())
     fix: Fix | None = None  # None: the check never fixes
     protocol: str | None = None  # the protocol scope whose table made it; None without scopes, or for shared code
+
+    # By hand, as `Location`'s: a project may have thousands, each made by a check and then replaced.
+    def __init__(self, code: str, severity: Severity, message: str, location: Location,
+                 message_type: MessageType | None = None, mechanism: Mechanism | None = None,
+                 related: tuple[Related, ...] = (), fix: Fix | None = None, protocol: str | None = None):
+        set_field(self, "code", code)
+        set_field(self, "severity", severity)
+        set_field(self, "message", message)
+        set_field(self, "location", location)
+        set_field(self, "message_type", message_type)
+        set_field(self, "mechanism", mechanism)
+        set_field(self, "related", related)
+        set_field(self, "fix", fix)
+        set_field(self, "protocol", protocol)
 
     @property
     def sort_key(self) -> tuple[Location, str, str]:

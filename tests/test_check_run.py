@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURES
+from fedcl_lint.records import replace
 from fedcl_lint.settings.config import Config
 from fedcl_lint.workflow.check_run import CheckError, CheckRequest, Fixing, run_check
 

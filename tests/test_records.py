@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import sys
 from functools import cached_property
+from types import ModuleType
 
 import pytest
 
 import fedcl_lint.analysis.link  # noqa: F401 - defines the link stage's records
 from fedcl_lint.analysis import facts
 from fedcl_lint.records import FrozenInstanceError, Record, field, fields, frozen, replace
+from fedcl_lint.settings.rulepack import ArgSlot
+from fedcl_lint.types import Location
 
 
 def _records(cls: type = Record) -> list[type]:
@@ -129,3 +133,34 @@ def test_frozen_classes_refuse_a_field_without_default_after_one_with():
         class _Bad:
             a: int = 0
             b: int
+
+
+def test_a_frozen_init_written_by_hand_takes_the_fields_in_order_with_their_defaults():
+    """`replace` and the callers rely on it: it stands for the generic one."""
+    for module in _check_path_modules():
+        for cls in vars(module).values():
+            if not (isinstance(cls, type) and cls.__module__ == module.__name__ and hasattr(cls, "__frozen_fields__")):
+                continue
+            params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+            if [p.kind for p in params] == [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD]:
+                continue  # the generic one
+            assert tuple(p.name for p in params) == fields(cls), cls
+            instance = cls(*[object() for p in params if p.default is inspect.Parameter.empty])
+            for p in params:
+                if p.default is not inspect.Parameter.empty:
+                    assert getattr(instance, p.name) == p.default, (cls, p.name)
+
+
+def _check_path_modules() -> list[ModuleType]:
+    import fedcl_lint.output.report  # noqa: F401 - imports every stage but the reporters and actions
+    import fedcl_lint.workflow.pipeline  # noqa: F401
+
+    return [module for name, module in sys.modules.items() if name.startswith("fedcl_lint.")]
+
+
+def test_equality_written_by_hand_is_by_the_compared_fields():
+    assert Location("a", 1, 2) == Location("a", 1, 2, end=(1, 9)) and hash(Location("a", 1, 2)) == hash(
+        Location("a", 1, 2, end=(1, 9)))
+    assert Location("a", 1, 2) != Location("a", 1, 3) and Location("a", 1, 2) != ("a", 1, 2)
+    assert ArgSlot(0, "x") == ArgSlot(0, "x") and hash(ArgSlot(0, "x")) == hash(ArgSlot(0, "x"))
+    assert ArgSlot(0, "x") != ArgSlot(0, None) and ArgSlot(None, "x") != ArgSlot(0, "x")

@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -22,6 +21,7 @@ from conftest import FIXTURES, doc_block, findings_of, long_untouched, write_pro
 from fedcl_lint.analysis.protocol import Protocol
 from fedcl_lint.output import json_report
 from fedcl_lint.output.manifest import manifest_document, parse_manifest
+from fedcl_lint.records import replace
 from fedcl_lint.settings.config import load_config
 from fedcl_lint.workflow.check_run import CheckRequest, run_check
 from fedcl_lint.workflow.pipeline import analyze

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from fedcl_lint.files import read_bounded
+from fedcl_lint.records import frozen, set_field
 from fedcl_lint.settings.config import CACHE_DIR_NAME
 from fedcl_lint.settings.globs import GlobSpec, glob_spec
 
@@ -34,7 +34,7 @@ class DiscoveryError(Exception):
     """A path the user named cannot be analysed (a usage error)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceFile:
     """One Python file of the project.
 
@@ -48,6 +48,12 @@ class SourceFile:
     display: str
     module_names: tuple[str, ...]
 
+    # By hand, as `Location`'s: one for each file of the project.
+    def __init__(self, path: Path, display: str, module_names: tuple[str, ...]):
+        set_field(self, "path", path)
+        set_field(self, "display", display)
+        set_field(self, "module_names", module_names)
+
     def __hash__(self) -> int:
         # files key the load stage's tables, looked up some 50,000 times in a large run:
         # the display path alone tells files apart, and hashing a Path is slow
@@ -58,7 +64,7 @@ class SourceFile:
         return self.path.name == "__init__.py"
 
 
-@dataclass(frozen=True)
+@frozen
 class FileSelection:
     """Which files under an analysed folder belong to the project."""
 
@@ -77,7 +83,7 @@ class FileSelection:
         return glob_spec(self.exclude) if self.exclude else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Discovery:
     """The project's files, and every folder listed and file looked for (ignore files,
     `__init__.py`) to find them and name their modules: what a replayed run must find unchanged."""

@@ -20,7 +20,6 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +30,7 @@ from fedcl_lint.analysis.extract import decode, extract_each
 from fedcl_lint.analysis.facts import ModuleFacts, ParseFailure, Position, Suppression
 from fedcl_lint.analysis.suppression_comments import MARKER, parse_suppressions
 from fedcl_lint.files import UnreadableFile, read_bounded
+from fedcl_lint.records import frozen
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Location
 
@@ -56,7 +56,7 @@ class Module:
         return Location(self.file.display, position[0], position[1], end)
 
 
-@dataclass(frozen=True)
+@frozen
 class EngineOptions:
     """How to load facts; none of these change the findings."""
 
@@ -65,7 +65,7 @@ class EngineOptions:
     prefilter: bool = True
 
 
-@dataclass(frozen=True)
+@frozen
 class RunInputs:
     """Every file and folder whose content decided a run, for replaying it (see `replay`).
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from fedcl_lint.analysis.link import LinkedSite, LinkResult, Resolution, Wrapper
+from fedcl_lint.records import field, frozen, replace
 from fedcl_lint.types import Mechanism, MessageType, Role, ordered
 
 
@@ -35,7 +35,7 @@ class Status(str, Enum):
         return Status.OK
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageEntry:
     """Every resolved site of one message type."""
 
@@ -65,7 +65,7 @@ class MessageEntry:
         return tuple(sorted(self.sends + self.handles, key=_order))
 
 
-@dataclass(frozen=True)
+@frozen
 class ProtocolTable:
     """The whole protocol as the code states it."""
 
@@ -95,7 +95,7 @@ class ProtocolTable:
         return next((scope.name for scope in self.scopes if path in scope.files), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class ScopeTable:
     """One protocol scope: its table holds the sites of its own files and those of the shared code
     (the files of no scope), which every scope sees."""
@@ -184,6 +184,6 @@ def _renamed(site: LinkedSite, message_type: MessageType) -> LinkedSite:
 
 
 def _order(site: LinkedSite) -> tuple[str, int, int, Role, Mechanism, str]:
-    # the location's fields, not the Location: tuples of str and int compare in C, dataclasses do not
+    # the location's fields, not the Location: tuples of str and int compare in C, a Location's order does not
     location = site.location
     return (location.path, location.line, location.column, site.role, site.mechanism, site.api)

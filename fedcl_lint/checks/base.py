@@ -8,7 +8,6 @@ test suite runs them, so the docs cannot drift from the code.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar
 
@@ -16,11 +15,12 @@ from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, ProtocolTable
 from fedcl_lint.checks.rewrite import SendRewriter
 from fedcl_lint.checks.suggestions import Suggestions
+from fedcl_lint.records import field, frozen
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Finding, Fix, Location, Mechanism, MessageType, Related, Role, Severity
 
 
-@dataclass(frozen=True)
+@frozen
 class FileFailure:
     """A file that could not be analysed; `kind` as in facts.ParseFailure."""
 
@@ -29,7 +29,7 @@ class FileFailure:
     kind: str = "parse"
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckContext:
     """What the checks read: the table, the API, the broken files, the user's declarations, and the
     sources (for the fixes of findings)."""

@@ -10,9 +10,9 @@ side gathered from every scope. The broken files are reported once, as without s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from fedcl_lint.checks import CheckContext, run_checks
+from fedcl_lint.records import replace
 from fedcl_lint.types import Finding, Location, Mechanism, MessageType, Related
 
 _Key = tuple[str, Location, MessageType | None, Mechanism | None]

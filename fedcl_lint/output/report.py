@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from fedcl_lint.records import frozen
 from fedcl_lint.refine.result import CheckResult
 
 REPORT_FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 STATISTICS_FORMATS = ("text", "json")  # --statistics prints counts in these
 
 
-@dataclass(frozen=True)
+@frozen
 class ReportOptions:
     """Ruff's options of the report: counts per code instead of the findings (`--statistics`), each
     fixable finding's fix (`--show-fixes`, text), nothing but the findings (`--quiet`)."""

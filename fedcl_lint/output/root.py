@@ -11,9 +11,9 @@ paths relative to the working directory, as Ruff does.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
 from pathlib import Path
 
+from fedcl_lint.records import frozen, replace
 from fedcl_lint.types import Location
 
 
@@ -26,7 +26,7 @@ def repository_root(start: Path) -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class ReportPaths:
     """Turns the display paths of a run (relative to `cwd`) into paths relative to `root`."""
 

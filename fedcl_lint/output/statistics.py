@@ -9,16 +9,16 @@ nothing at all), then the summary lines (unless quiet). JSON: an array of
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from fedcl_lint.checks import check_by_code
 from fedcl_lint.files import json_text
 from fedcl_lint.output.text import footer_lines
+from fedcl_lint.records import frozen
 from fedcl_lint.refine.result import CheckResult
 
 
-@dataclass(frozen=True)
+@frozen
 class Statistic:
     code: str
     name: str

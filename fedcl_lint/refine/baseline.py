@@ -16,7 +16,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from fedcl_lint.analysis.discover import display_path
@@ -29,6 +28,7 @@ from fedcl_lint.files import (
     read_user_text,
     replace_atomically,
 )
+from fedcl_lint.records import frozen
 from fedcl_lint.types import Finding
 
 BASELINE_VERSION = 1
@@ -83,7 +83,7 @@ def fingerprint(finding: Finding, path: str, line_text: str) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
-@dataclass(frozen=True)
+@frozen
 class Entry:
     fingerprint: str
     code: str
@@ -92,7 +92,7 @@ class Entry:
     message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Baseline:
     """The findings recorded in a baseline file."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fedcl_lint.analysis.discover import display_path
 from fedcl_lint.analysis.facts import Suppression
 from fedcl_lint.checks.suppression import UnusedSuppression
+from fedcl_lint.records import frozen, replace
 from fedcl_lint.refine.baseline import SourceLines, load_baseline
 from fedcl_lint.refine.suppressions import apply_suppressions
 from fedcl_lint.settings.config import Config
@@ -17,7 +17,7 @@ from fedcl_lint.types import Finding, Location
 _UNUSED_SUPPRESSION = UnusedSuppression()
 
 
-@dataclass(frozen=True)
+@frozen
 class Refined:
     findings: tuple[Finding, ...]
     suppressed: int

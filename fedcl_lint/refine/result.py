@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from fedcl_lint.analysis.discover import SourceFile
 from fedcl_lint.analysis.load import RunInputs
 from fedcl_lint.analysis.table import ProtocolTable
+from fedcl_lint.records import frozen
 from fedcl_lint.settings.config import Config
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Finding, Severity
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckResult:
     """What a `check` report says: the findings the user's settings leave, and how much was analysed."""
 
@@ -36,7 +36,7 @@ class CheckResult:
         return sum(1 for f in self.findings if f.severity is severity)
 
 
-@dataclass(frozen=True)
+@frozen
 class Analysis:
     """The outcome of one run over a project."""
 

@@ -4,13 +4,13 @@ the comments that hid nothing (read from the source by `analysis.suppression_com
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from fedcl_lint.analysis.facts import Suppression
+from fedcl_lint.records import frozen
 from fedcl_lint.types import Finding, selector_matches
 
 
-@dataclass(frozen=True)
+@frozen
 class UnmatchedSuppression:
     """A suppression that matched nothing, or some of whose codes matched nothing."""
 
@@ -19,7 +19,7 @@ class UnmatchedSuppression:
     unused_codes: tuple[str, ...] | None  # None: the bare `ignore` matched nothing; empty: `ignore[]`
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     kept: tuple[Finding, ...]
     suppressed: tuple[Finding, ...]

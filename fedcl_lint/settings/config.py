@@ -13,7 +13,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 
 from fedcl_lint.files import parse_structured, read_user_text
+from fedcl_lint.records import field, frozen, replace
 from fedcl_lint.settings.globs import GlobSpec, glob_spec
 from fedcl_lint.types import ALL_SELECTOR, CODES, Mechanism, Severity, selector_matches
 
@@ -42,7 +42,7 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ProtocolScope:
     """One closed protocol of the repository (`[[tool.fedcl-lint.protocols]]`): the files that belong
     to it (gitignore-style globs relative to the configuration's folder) and its own external types."""
@@ -56,7 +56,7 @@ class ProtocolScope:
         return glob_spec(self.paths)
 
 
-@dataclass(frozen=True)
+@frozen
 class Config:
     """Every setting of a run. Built once, from the file and then the command line.
 

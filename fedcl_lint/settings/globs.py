@@ -17,12 +17,13 @@ path, or any folder above it. Of several patterns, the last that matches decides
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from fedcl_lint.records import frozen
 
 _ANY_FOLDERS = "**"
 
 
-@dataclass(frozen=True)
+@frozen
 class _Char:
     """One character of a segment: a literal, any character (`?`), a class, or `*`."""
 
@@ -50,7 +51,7 @@ def _class_starts(text: str) -> Iterable[int]:
         index += 3 if text[index + 1: index + 2] == "\0" else 1
 
 
-@dataclass(frozen=True)
+@frozen
 class _Pattern:
     segments: tuple[tuple[_Char, ...] | str, ...]  # a segment's characters, or `**`
     folders_only: bool

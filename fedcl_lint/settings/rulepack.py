@@ -12,7 +12,6 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +23,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from fedcl_lint.files import parse_structured, read_user_text
+from fedcl_lint.records import frozen, replace, set_field
 from fedcl_lint.types import Mechanism, Role
 
 BUILTIN_PACKS = ("fedcl",)
@@ -35,12 +35,25 @@ class RulePackError(Exception):
     """A rule pack that cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ArgSlot:
     """Where an argument sits: 0-based position after the receiver, or keyword."""
 
     position: int | None
     keyword: str | None
+
+    # By hand, as `Location`'s: linking makes one for every call through a wrapper and hashes them more.
+    def __init__(self, position: int | None, keyword: str | None):
+        set_field(self, "position", position)
+        set_field(self, "keyword", keyword)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ArgSlot):
+            return self.position == other.position and self.keyword == other.keyword
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.position, self.keyword))
 
 
 class UnknownReceiver(str, Enum):
@@ -53,7 +66,7 @@ class UnknownReceiver(str, Enum):
         return self.value
 
 
-@dataclass(frozen=True)
+@frozen
 class Receivers:
     """The classes whose instances (or subclasses') an API is called on: bare (`Node`) or qualified
     (`pkg.comm.Node`) names; none means any receiver, whatever it is."""
@@ -65,7 +78,7 @@ class Receivers:
         return " or ".join(f"`{name}`" for name in self.classes)
 
 
-@dataclass(frozen=True)
+@frozen
 class Convention:
     """How a registry calls the handlers registered into it: `handler(*args)` (e.g. `("source", "data")`,
     none: not said, so not checked), or `spread`: `handler(*payload["args"], **payload["kwargs"])`,
@@ -83,7 +96,7 @@ class Convention:
         return bool(self.args) and not self.spread
 
 
-@dataclass(frozen=True)
+@frozen
 class Registry:
     """Where a handle call (or a dispatcher) registers its handler: a table that serves one or more
     channels (JSON-RPC's `register` serves both `call` and `notify`), calling each handler by its
@@ -101,7 +114,7 @@ class Registry:
         return self.serves[0]
 
 
-@dataclass(frozen=True)
+@frozen
 class CallSpec:
     """One call of the API: e.g. `send_business_message` sends over rpc.
 
@@ -120,7 +133,7 @@ class CallSpec:
     arguments: ArgumentsSpec | None = None  # a send's arguments for the remote method (see `ArgumentsSpec`)
 
 
-@dataclass(frozen=True)
+@frozen
 class ArgumentsSpec:
     """Where a send's arguments for the remote method are (`group.broadcast("fit", config)`): the
     positional arguments from `position` on, and the keyword arguments but `exclude` (the send's own)."""
@@ -129,7 +142,7 @@ class ArgumentsSpec:
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceSpec:
     """A call that registers an object's methods as handlers: `node.bind(learner)` makes each method of
     `learner`'s class (its project bases included) whose name matches no `exclude` glob a handler of
@@ -144,7 +157,7 @@ class ServiceSpec:
     receivers: Receivers = Receivers()
 
 
-@dataclass(frozen=True)
+@frozen
 class ProxySpec:
     """A class whose instances (and its subclasses') stand for a remote object: `proxy.fit(config)`
     and `getattr(proxy, "fit")(config)` send `fit` on `mechanism` (a channel), unless the class itself
@@ -158,7 +171,7 @@ class ProxySpec:
     attribute_message: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ChannelSpec:
     """A channel (`[channels.NAME]`, or `[mechanisms.rpc|event]` in a version 1 pack): what it means
     (for the generated docs) and how it behaves."""
@@ -184,7 +197,7 @@ _V1_CHANNELS = {
 PACK_VERSIONS = (1, 2)
 
 
-@dataclass(frozen=True)
+@frozen
 class ExternalSpec:
     """`[[external]]`: a message type the framework itself sends (on `channel`, or any when None), such
     as a backend's "connection ready" 0: its handlers are not unused (FCL003)."""
@@ -198,7 +211,7 @@ class ExternalSpec:
         return same and (self.channel is None or self.channel in channels)
 
 
-@dataclass(frozen=True)
+@frozen
 class SetterSpec:
     """`msg.set_type(X)`: the method that sets a message object's type, and where X goes."""
 
@@ -206,7 +219,7 @@ class SetterSpec:
     argument: ArgSlot
 
 
-@dataclass(frozen=True)
+@frozen
 class EnvelopeSpec:
     """A message object: built by a class (`Message(type, ...)`, its subclasses too) or a dict
     literal with `key`, and sent whole by a send call whose `message` slot takes it.
@@ -223,7 +236,7 @@ class EnvelopeSpec:
     requires: tuple[str, ...] = ()  # a dict is one only with these keys too
 
 
-@dataclass(frozen=True)
+@frozen
 class PayloadSpec:
     """A dict literal with `key` is an envelope of `mechanism` (narrowed by `requires`)."""
 
@@ -232,7 +245,7 @@ class PayloadSpec:
     requires: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class DispatcherSpec:
     """A function registered by `registration` dispatches on `payload[key]`.
 
@@ -250,7 +263,7 @@ class DispatcherSpec:
     registry: Registry | None = None  # what the comparisons handle on (None until merged)
 
 
-@dataclass(frozen=True)
+@frozen
 class RewriteSpec:
     """How `fedcl-lint check --fix` turns a send of `source` into a send of `target`.
 
@@ -267,7 +280,7 @@ class RewriteSpec:
     manual: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class RulePack:
     """One or more merged packs, ready for the engine."""
 
@@ -572,7 +585,7 @@ def _rewrite_send(reader: _Reader, key: str, name: str, calls: dict[str, CallSpe
     return call
 
 
-@dataclass(frozen=True)
+@frozen
 class _ChannelUse:
     """A channel named at `key` of a pack (checked once all packs are merged), with the registry a
     handle call or dispatcher there registers into."""
@@ -582,7 +595,7 @@ class _ChannelUse:
     registry: Registry | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class _Loaded:
     pack: RulePack
     uses: tuple[_ChannelUse, ...]

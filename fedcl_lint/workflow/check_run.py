@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fedcl_lint.records import frozen, replace
 from fedcl_lint.settings.config import Config
 from fedcl_lint.workflow.replay import Outcome, RunRecord
 
@@ -40,7 +40,7 @@ class Fixing(Enum):
     DIFF = "diff"  # --diff: show them as a unified diff, write nothing
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckRequest:
     """One `check`: what to analyse and how, what to do with the findings, where the report goes.
     Relative paths (`paths`, `output`, `write_baseline`) are relative to `cwd`."""
@@ -67,7 +67,7 @@ class CheckRequest:
         return Path(os.path.abspath(self.cwd or Path.cwd()))
 
 
-@dataclass(frozen=True)
+@frozen
 class FixRun:
     """What `--fix` did, or `--diff` would do."""
 
@@ -77,7 +77,7 @@ class FixRun:
     diff: str | None = None  # --diff: the rewrites as a unified diff
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckRun:
     """What one `check` did, for its caller to show."""
 

@@ -21,7 +21,6 @@ such entries "racily clean"): the next run does the work and records instead.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import enum
 import hashlib
 import io
@@ -30,7 +29,6 @@ import pickle
 import stat
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -38,6 +36,7 @@ from fedcl_lint import __version__
 from fedcl_lint.analysis.cache import UNPICKLING_ERRORS
 from fedcl_lint.analysis.cache_folder import CacheFolder
 from fedcl_lint.files import USER_FILE_LIMIT, read_bounded
+from fedcl_lint.records import fields, frozen, is_frozen
 
 if TYPE_CHECKING:
     from fedcl_lint.analysis.load import RunInputs  # the engine is never loaded to replay
@@ -53,7 +52,7 @@ _Status = tuple[int, int, int, int, int] | tuple[tuple[str, bool], ...] | None
 _Record = tuple[str, list[tuple[str, _Status]], frozenset[str], tuple[str, ...], tuple[str, int, str | None]]
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """What a run printed and how it exited."""
 
@@ -194,10 +193,10 @@ def _drop_oldest(folder: Path) -> None:
 
 
 def _canonical(value: object) -> object:
-    """`value` with sets sorted and dataclasses as tuples: the same text in every process
-    (a frozenset's order changes with the hash seed)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__, *(_canonical(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    """`value` with sets sorted and frozen instances (settings) as tuples: the same text in every
+    process (a frozenset's order changes with the hash seed)."""
+    if is_frozen(value):
+        return (type(value).__name__, *(_canonical(getattr(value, name)) for name in fields(value)))
     if isinstance(value, (set, frozenset)):
         return ("set", *sorted(repr(_canonical(v)) for v in value))
     if isinstance(value, (tuple, list)):
