@@ -22,9 +22,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from fedcl_lint.analysis.cache import FactCache
 from fedcl_lint.analysis.discover import SourceFile
 from fedcl_lint.analysis.extract import decode, extract_each
 from fedcl_lint.analysis.facts import ModuleFacts, ParseFailure, Position, Suppression
@@ -33,6 +32,9 @@ from fedcl_lint.files import UnreadableFile, read_bounded
 from fedcl_lint.records import frozen
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Location
+
+if TYPE_CHECKING:
+    from fedcl_lint.analysis.cache import FactCache
 
 T = TypeVar("T")
 _CHUNK = 64  # files per worker task: big enough to amortise the round trip
@@ -86,7 +88,11 @@ class FactStore:
         self.files = files
         self.pack = pack
         self.options = options
-        self.cache = FactCache(options.cache_dir, pack) if options.cache_dir is not None else None
+        self.cache: FactCache | None = None
+        if options.cache_dir is not None:
+            from fedcl_lint.analysis.cache import FactCache  # and what it needs: hashing, pickling
+
+            self.cache = FactCache(options.cache_dir, pack)
         self.on_progress = on_progress
         self.contents: dict[SourceFile, bytes] = {}
         self.oversized: dict[SourceFile, int] = {}  # files over the size limit, never read whole: their sizes
@@ -180,7 +186,7 @@ class FactStore:
             content = self.contents[file]
             key, facts = None, None
             if self.cache is not None:
-                key = FactCache.key(content)
+                key = self.cache.key(content)
                 facts = self.cache.get(key)
             if facts is None:
                 missing.append((file, key))

@@ -6,7 +6,8 @@ sources, a baseline, the report when `output` names a file, the GitHub job summa
 and returns a `CheckRun` saying what happened. Printing is left to the caller.
 
 The engine, the checks and the reporters are imported by the functions that use
-them: a replayed run (see `replay`) never loads them, and that is most of its time.
+them: a replayed run (see `replay`) never loads them, and that is most of its time;
+nor does a run without a cache load `replay`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import TYPE_CHECKING
 
 from fedcl_lint.records import frozen, replace
 from fedcl_lint.settings.config import Config
-from fedcl_lint.workflow.replay import Outcome, RunRecord
+from fedcl_lint.workflow.outcome import Outcome
 
 if TYPE_CHECKING:
     from fedcl_lint.actions.fix import FixPlan, WriteFailure
     from fedcl_lint.refine.result import Analysis, CheckResult
+    from fedcl_lint.workflow.replay import RunRecord
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as the shell reports a process SIGINT ended
@@ -115,6 +117,8 @@ def _run_record(request: CheckRequest) -> RunRecord | None:
     A report drawn on a terminal depends on the terminal: never recorded."""
     if request.cache_dir is None or request.drawn or request.stdin is not None:
         return None
+    from fedcl_lint.workflow.replay import RunRecord  # and what it needs: hashing, pickling
+
     key = ("check", str(request.working_dir), request.paths, request.config, request.output_format, request.output,
            request.exit_zero, request.statistics, request.show_fixes, request.quiet, _report_root(request))
     return RunRecord(request.cache_dir, key)

@@ -36,7 +36,8 @@ from fedcl_lint import __version__
 from fedcl_lint.analysis.cache import UNPICKLING_ERRORS
 from fedcl_lint.analysis.cache_folder import CacheFolder
 from fedcl_lint.files import USER_FILE_LIMIT, read_bounded
-from fedcl_lint.records import fields, frozen, is_frozen
+from fedcl_lint.records import fields, is_frozen
+from fedcl_lint.workflow.outcome import Outcome
 
 if TYPE_CHECKING:
     from fedcl_lint.analysis.load import RunInputs  # the engine is never loaded to replay
@@ -50,15 +51,6 @@ _KEEP = 64  # recorded runs per cache folder: one per distinct command, oldest d
 _Status = tuple[int, int, int, int, int] | tuple[tuple[str, bool], ...] | None
 # key, (path, status) of every input, skipped sources, names they were searched for, (report, exit code, summary)
 _Record = tuple[str, list[tuple[str, _Status]], frozenset[str], tuple[str, ...], tuple[str, int, str | None]]
-
-
-@frozen
-class Outcome:
-    """What a run printed and how it exited."""
-
-    report: str
-    exit_code: int
-    summary: str | None = None  # the GitHub job summary, for --format github
 
 
 class RunRecord:
