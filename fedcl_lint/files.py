@@ -14,7 +14,6 @@ never half of the new one.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 from collections.abc import Callable
@@ -108,8 +107,18 @@ def json_text(document: object) -> str:
     """A JSON document as fedcl-lint writes it: indented, non-ASCII kept readable, and the bytes of a
     file name that are not UTF-8 (which Python holds as lone surrogates) written as JSON escapes, so
     the text is valid UTF-8 and reads back to the same name."""
+    import json  # loaded by the runs that write JSON only
+
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of `data`, in hex. hashlib is loaded by the first call: OpenSSL takes 3 ms to load,
+    and a run without a cache hashes nothing unless it fixes, or reads or writes fingerprints."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def write_report(path: Path, text: str) -> None:

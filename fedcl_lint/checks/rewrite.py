@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import hashlib
 import io
 import re
 import tokenize
@@ -26,6 +25,7 @@ from collections.abc import Mapping
 
 from fedcl_lint.analysis.link import LinkedSite
 from fedcl_lint.analysis.table import MessageEntry
+from fedcl_lint.files import sha256_hex
 from fedcl_lint.settings.rulepack import CallSpec, RewriteSpec, RulePack
 from fedcl_lint.types import Fix, Location, Mechanism, TextEdit
 
@@ -146,7 +146,7 @@ class _Tree:
 
     def __init__(self, path: str, data: bytes):
         self.path = path
-        self.digest = hashlib.sha256(data).hexdigest()
+        self.digest = sha256_hex(data)
         self.text = decode_source(data)[1]
         try:
             with warnings.catch_warnings():

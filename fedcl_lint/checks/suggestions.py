@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import difflib
 from collections.abc import Iterable
 
 
@@ -34,6 +33,8 @@ class Suggestions:
         same = self.by_case.get(name.casefold())
         if same is not None or self.budget <= 0:
             return same
+        import difflib  # loaded once a finding needs a suggestion
+
         matcher = difflib.SequenceMatcher()
         matcher.set_seq2(name)
         best: tuple[float, str] | None = None

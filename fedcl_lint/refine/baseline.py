@@ -10,8 +10,6 @@ works whatever directory fedcl-lint runs from.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 from collections import Counter
@@ -27,6 +25,7 @@ from fedcl_lint.files import (
     read_bounded,
     read_user_text,
     replace_atomically,
+    sha256_hex,
 )
 from fedcl_lint.records import frozen
 from fedcl_lint.types import Finding
@@ -68,7 +67,7 @@ class SourceLines:
 
 def line_hash(text: str) -> str:
     """A hash of a line's text that ignores indentation and spacing."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
+    return sha256_hex(" ".join(text.split()).encode("utf-8"))[:16]
 
 
 def fingerprint(finding: Finding, path: str, line_text: str) -> str:
@@ -80,7 +79,7 @@ def fingerprint(finding: Finding, path: str, line_text: str) -> str:
     if isinstance(value, int):
         parts += ("int",)
     # a file name's bytes that are not UTF-8 are hashed as they are
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return sha256_hex("\0".join(parts).encode("utf-8", "surrogateescape"))[:24]
 
 
 @frozen
@@ -149,6 +148,8 @@ def _type_order(value: str | int | None) -> tuple[int, int, str]:
 
 def load_baseline(path: Path, display: str) -> Baseline:
     """Read a baseline file written by `--write-baseline`; `display` names it in errors."""
+    import json  # loaded by the runs that have a baseline only
+
     text = read_user_text(
         path, display, BaselineError, f"baseline not found (create it with --write-baseline {display})"
     )
