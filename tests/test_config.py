@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -386,6 +387,25 @@ def test_module_names_follow_an_init_file_added_between_runs(tmp_path):
 
     assert [f.module_names for f in before] == [("a", "pkg.a")]
     assert [(f.display, f.module_names) for f in after] == [("pkg/__init__.py", ("pkg",)), ("pkg/a.py", ("pkg.a",))]
+
+
+def test_discovery_names_each_file_by_every_root_and_records_what_it_consulted(tmp_path):
+    """Module names from the packages, then below each given folder (outermost first); display paths
+    relative to the working directory, outside it too; every folder listed, ignore file, git marker and
+    `__init__.py` looked for, which a replayed run must find unchanged; git-ignored folders pruned."""
+    from fedcl_lint.analysis.discover import discover
+
+    write_project(tmp_path, {"proj/src/pkg/__init__.py": "", "proj/src/pkg/sub/m.py": "", "proj/.gitignore": "ignored/\n",
+                             "proj/ignored/x.py": "", "other/o.py": ""})
+    discovery = discover(["..", "pkg/sub", "../../other/o.py"], tmp_path / "proj" / "src")
+
+    assert [(f.display, f.module_names) for f in discovery.files] == [
+        ("../../other/o.py", ("o",)), ("pkg/__init__.py", ("pkg", "src.pkg")), ("pkg/sub/m.py", ("m", "src.pkg.sub.m"))]
+    assert sorted(os.path.relpath(path, tmp_path) for path in discovery.consulted if path.startswith(str(tmp_path))) == [
+        ".git/HEAD", "other/__init__.py", "proj", "proj/.git/HEAD", "proj/.gitignore", "proj/src", "proj/src/.git/HEAD",
+        "proj/src/.gitignore", "proj/src/__init__.py", "proj/src/pkg", "proj/src/pkg/.git/HEAD",
+        "proj/src/pkg/.gitignore", "proj/src/pkg/__init__.py", "proj/src/pkg/sub", "proj/src/pkg/sub/.git/HEAD",
+        "proj/src/pkg/sub/.gitignore", "proj/src/pkg/sub/__init__.py"]
 
 
 @pytest.mark.parametrize("paths", [["src", "src/pkg"], ["src/pkg", "src"], ["src/pkg/server.py", "src"]])

@@ -89,49 +89,51 @@ class Discovery:
     `__init__.py`) to find them and name their modules: what a replayed run must find unchanged."""
 
     files: tuple[SourceFile, ...]
-    consulted: tuple[Path, ...]
+    consulted: tuple[str, ...]
     unreadable: tuple[tuple[str, str], ...] = ()  # ignore files that exist but cannot be read: display path, why
 
 
 def discover(
     paths: list[str] | tuple[str, ...], cwd: Path | None = None, selection: FileSelection = FileSelection()
 ) -> Discovery:
-    """All Python files under `paths`, sorted, each once, and what was consulted to find them."""
+    """All Python files under `paths`, sorted, each once, and what was consulted to find them.
+
+    Paths are plain strings from here on, absolute and normalised: pathlib's operations cost more
+    than the rest of discovery on a large tree. A file's `Path`, for its `SourceFile`, is its folder's
+    (made once) joined with its name.
+    """
     _PACKAGE_PARTS.clear()  # a memo for one run: the next may see a new `__init__.py`
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
-    root = Path(os.path.abspath(selection.root or cwd))
-    found: dict[Path, list[Path]] = {}  # each file, and the given folders that hold it
-    consulted: list[Path] = []
-    unreadable: list[tuple[Path, str]] = []
+    root = os.path.abspath(selection.root or cwd)
+    found: dict[str, list[str]] = {}  # each file, and the given folders that hold it
+    consulted: list[str] = []
+    unreadable: list[tuple[str, str]] = []
     for given in paths:
         absolute = Path(os.path.abspath(cwd / given))
         if not absolute.exists():
             raise DiscoveryError(f"path does not exist: {given}")
         if absolute.is_dir():
-            walker = _Walker(selection, root, absolute, consulted, unreadable)
-            for file in walker.files():
-                found.setdefault(file, []).append(absolute)
+            top = str(absolute)
+            for file in _Walker(selection, root, top, consulted, unreadable).files():
+                found.setdefault(file, []).append(top)
         elif absolute.is_file():
-            found.setdefault(absolute, []).append(absolute.parent)
+            found.setdefault(str(absolute), []).append(str(absolute.parent))
         else:
             raise DiscoveryError(f"not a file or directory: {given}")
-    for folder in {file.parent for file in found}:
-        # module names depend on the `__init__.py` files up to the first folder without one
-        consulted.extend(f / "__init__.py" for f in [folder, *folder.parents[: len(_package_parts(str(folder)))]])
-    files = [_source_file(file, roots, cwd) for file, roots in found.items()]
+    files = _source_files(found, str(cwd), consulted)
     problems = tuple((display_path(path, cwd), reason) for path, reason in dict(unreadable).items())
     return Discovery(tuple(sorted(files, key=lambda f: f.display)), tuple(dict.fromkeys(consulted)), problems)
 
 
-_Ignores = tuple[tuple[Path, GlobSpec], ...]
+_Ignores = tuple[tuple[str, GlobSpec], ...]  # each ignore file's folder and patterns
 _IGNORE_FILE_LIMIT = 8 * 1024 * 1024
 
 
 class _Walker:
     """Walks one analysed folder, pruning excluded and git-ignored folders on the way down."""
 
-    def __init__(self, selection: FileSelection, root: Path, top: Path, consulted: list[Path],
-                 unreadable: list[tuple[Path, str]]):
+    def __init__(self, selection: FileSelection, root: str, top: str, consulted: list[str],
+                 unreadable: list[tuple[str, str]]):
         self.selection = selection
         self.root = root
         self.top = top
@@ -139,7 +141,7 @@ class _Walker:
         self.consulted = consulted  # folders listed, ignore files looked for
         self.unreadable = unreadable  # ignore files that exist but cannot be read, and why
 
-    def files(self) -> Iterator[Path]:
+    def files(self) -> Iterator[str]:
         ignores = self._inherited_ignores() if self.selection.respect_gitignore else ()
         if self.top != self.root and self._excluded(self.top, True, ignores):
             # The user named a folder the settings exclude: analyse it, as Ruff does,
@@ -147,7 +149,7 @@ class _Walker:
             self.base, ignores = self.top, ()
         yield from self._walk(self.top, ignores)
 
-    def _walk(self, top: Path, inherited: _Ignores) -> Iterator[Path]:
+    def _walk(self, top: str, inherited: _Ignores) -> Iterator[str]:
         """Depth first, in name order, with a stack of its own: a tree a thousand folders deep
         must not exhaust Python's."""
         stack = [self._entries(top, inherited)]
@@ -158,15 +160,13 @@ class _Walker:
             elif entry.is_dir(follow_symlinks=False):
                 if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
                     continue
-                path = Path(entry.path)
-                if not self._excluded(path, True, ignores):
-                    stack.append(self._entries(path, ignores))
+                if not self._excluded(entry.path, True, ignores):
+                    stack.append(self._entries(entry.path, ignores))
             elif self._included(entry) and _file_like(entry):
-                path = Path(entry.path)
-                if not self._excluded(path, False, ignores):
-                    yield path
+                if not self._excluded(entry.path, False, ignores):
+                    yield entry.path
 
-    def _entries(self, folder: Path, ignores: _Ignores) -> Iterator[tuple[os.DirEntry[str], _Ignores]]:
+    def _entries(self, folder: str, ignores: _Ignores) -> Iterator[tuple[os.DirEntry[str], _Ignores]]:
         """A folder's entries in name order, each with the ignore files that apply to it."""
         if self.selection.respect_gitignore:
             ignores = ignores + self._gitignore(folder)
@@ -178,15 +178,18 @@ class _Walker:
         for entry in entries:
             yield entry, ignores
 
-    def _relative(self, path: Path, is_dir: bool) -> str:
-        base = self.base if path.is_relative_to(self.base) else self.top
-        return path.relative_to(base).as_posix() + ("/" if is_dir else "")
+    def _relative(self, path: str, is_dir: bool) -> str:
+        relative = _relative(path, self.base)
+        if relative is None:  # `top` is outside the configuration's folder
+            relative = _relative(path, self.top)
+            assert relative is not None  # the walk stays in `top`
+        return relative + ("/" if is_dir else "")
 
     def _included(self, entry: os.DirEntry[str]) -> bool:
         spec = self.selection.include_spec
-        return entry.name.endswith(".py") if spec is None else spec.match_file(self._relative(Path(entry.path), False))
+        return entry.name.endswith(".py") if spec is None else spec.match_file(self._relative(entry.path, False))
 
-    def _excluded(self, path: Path, is_dir: bool, ignores: _Ignores) -> bool:
+    def _excluded(self, path: str, is_dir: bool, ignores: _Ignores) -> bool:
         spec = self.selection.exclude_spec
         if spec is not None and spec.match_file(self._relative(path, is_dir)):
             return True
@@ -195,37 +198,39 @@ class _Walker:
     def _inherited_ignores(self) -> _Ignores:
         """Ignore files that apply to the analysed folder from above it: those of its git
         repository (or, outside one, of the configuration's folder) down to its parent."""
+        top = Path(self.top)  # a few folders up: pathlib's errors, as they always were
         repository = None
-        for folder in (self.top, *self.top.parents):
+        for folder in (top, *top.parents):
             git = folder / ".git"
             # whether `folder` is a repository (a `.git` folder's HEAD, or a worktree's `.git` file)
-            self.consulted.append(git if git.is_file() else git / "HEAD")
+            self.consulted.append(str(git if git.is_file() else git / "HEAD"))
             if git.exists():
                 repository = folder
                 break
         if repository is not None:
-            base, ignores = repository, self._ignore_file(repository / ".git" / "info" / "exclude", repository)
-        elif self.top.is_relative_to(self.root):
-            base, ignores = self.root, ()
+            base, ignores = repository, self._ignore_file(os.path.join(repository, ".git", "info", "exclude"),
+                                                          str(repository))
+        elif _relative(self.top, self.root) is not None:
+            base, ignores = Path(self.root), ()
         else:
             return ()
         folder = base
-        while folder != self.top:
-            ignores += self._gitignore(folder)
-            folder = folder / self.top.relative_to(folder).parts[0]
+        while folder != top:
+            ignores += self._gitignore(str(folder))
+            folder = folder / top.relative_to(folder).parts[0]
         return ignores
 
-    def _gitignore(self, folder: Path) -> _Ignores:
-        return self._ignore_file(folder / ".gitignore", folder)
+    def _gitignore(self, folder: str) -> _Ignores:
+        return self._ignore_file(os.path.join(folder, ".gitignore"), folder)
 
-    def _ignore_file(self, path: Path, base: Path) -> _Ignores:
+    def _ignore_file(self, path: str, base: str) -> _Ignores:
         self.consulted.append(path)
         try:
             data = read_bounded(path, _IGNORE_FILE_LIMIT)
         except FileNotFoundError:
             return ()
         except OSError as exc:
-            if path.exists() or path.is_symlink():  # not a missing one: a link to a device, a huge file...
+            if Path(path).exists() or Path(path).is_symlink():  # not a missing one: a link to a device, a huge file...
                 self.unreadable.append((path, f"cannot read: {exc.strerror or exc}"))
             return ()
         lines = data.decode("utf-8", errors="replace").splitlines()
@@ -251,57 +256,77 @@ def _valid_pattern(line: str) -> bool:
     return True
 
 
-def _git_ignored(path: Path, is_dir: bool, ignores: _Ignores) -> bool:
+def _git_ignored(path: str, is_dir: bool, ignores: _Ignores) -> bool:
     """Git's rule: the last matching pattern of the deepest ignore file decides."""
     ignored = False
     for base, spec in ignores:
-        if not path.is_relative_to(base):
+        relative = _relative(path, base)
+        if relative is None:
             continue
-        decision = spec.decide(path.relative_to(base).as_posix() + ("/" if is_dir else ""))
+        decision = spec.decide(relative + ("/" if is_dir else ""))
         if decision is not None:
             ignored = decision
     return ignored
 
 
-def _source_file(path: Path, roots: list[Path], cwd: Path) -> SourceFile:
-    """A file found under the given folders `roots`: each is a way an import may name it, the
-    outermost first, whatever the order of the command's paths."""
-    # Plain strings: the walker's paths are absolute and normalised, and pathlib's
-    # operations cost more than the rest of discovery on a large tree.
-    text = str(path)
-    below_cwd = _below(text, str(cwd))
-    display = below_cwd.replace(os.sep, "/") if below_cwd is not None else display_path(path, cwd)
-    outermost_first = sorted({str(root) for root in roots}, key=lambda root: (len(root), root))
-    return SourceFile(path=path, display=display, module_names=_module_names(text, outermost_first))
+def _relative(path: str, folder: str) -> str | None:
+    """`path` relative to `folder`, `/`-separated (`.` for the folder itself), when inside it (both
+    absolute and normalised), else None: `PurePath.relative_to(folder).as_posix()`."""
+    if path == folder:
+        return "."
+    prefix = folder if folder.endswith(os.sep) else folder + os.sep
+    return path[len(prefix):].replace(os.sep, "/") if path.startswith(prefix) else None
 
 
-def display_path(path: Path, cwd: Path) -> str:
+def _source_files(found: dict[str, list[str]], cwd: str, consulted: list[str]) -> list[SourceFile]:
+    """Each file found under the given folders `roots`: each is a way an import may name it, the
+    outermost first, whatever the order of the command's paths. What a file's folder decides (its
+    display path, its package, its path below each root) is worked out once per folder, when the
+    `__init__.py` files its package depends on (up to the first folder without one) are consulted."""
+    folders: dict[str, tuple[Path, str | None, tuple[str, ...]]] = {}  # its Path, relative to `cwd`, package
+    below: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}  # a folder's parts below each root
+    files = []
+    for path, roots in found.items():
+        folder, name = os.path.split(path)
+        if folder not in folders:
+            folders[folder] = (Path(folder), _relative(folder, cwd), _package_parts(folder))
+            consulted.extend(_init_files(folder, len(folders[folder][2])))
+        folder_path, shown, package = folders[folder]
+        outermost_first = tuple(roots) if len(roots) == 1 else tuple(sorted(set(roots), key=lambda r: (len(r), r)))
+        if (folder, outermost_first) not in below:
+            below[folder, outermost_first] = [tuple(relative.split("/")) if relative != "." else ()
+                                              for root in outermost_first
+                                              if (relative := _relative(folder, root)) is not None]
+        display = (name if shown == "." else f"{shown}/{name}") if shown is not None else display_path(path, cwd)
+        module_names = _module_names(name, package, below[folder, outermost_first])
+        files.append(SourceFile(folder_path / name, display, module_names))
+    return files
+
+
+def _init_files(folder: str, depth: int) -> Iterator[str]:
+    """The `__init__.py` of `folder` and of its `depth` nearest parents."""
+    yield os.path.join(folder, "__init__.py")
+    for _ in range(depth):
+        folder = os.path.dirname(folder)
+        yield os.path.join(folder, "__init__.py")
+
+
+def display_path(path: Path | str, cwd: Path | str) -> str:
     return os.path.relpath(path, cwd).replace(os.sep, "/")
 
 
-def _below(path: str, folder: str) -> str | None:
-    """`path` relative to `folder` when inside it (both absolute and normalised), else None."""
-    prefix = folder if folder.endswith(os.sep) else folder + os.sep
-    return path[len(prefix):] if path.startswith(prefix) else None
-
-
-def _module_names(path: str, roots: list[str]) -> tuple[str, ...]:
-    folder, name = os.path.split(path)
-    parts = list(_package_parts(folder))
-    if name != "__init__.py":
-        parts.append(os.path.splitext(name)[0])
+def _module_names(name: str, package: tuple[str, ...], below_roots: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """A file's module names: the name its package gives it, then its dotted path below each root
+    (its folder's parts there given), a package's `__init__` left out."""
+    stem = os.path.splitext(name)[0]
+    parts = package if name == "__init__.py" else (*package, stem)
     names = [".".join(parts)] if parts else []
-    for root in roots:
-        relative = _below(path, root)
-        if relative is None:
-            continue
-        rel_parts = os.path.splitext(relative)[0].split(os.sep)
-        if rel_parts[-1] == "__init__":
-            rel_parts.pop()
-        if rel_parts:
-            rel_name = ".".join(rel_parts)
-            if rel_name not in names:
-                names.append(rel_name)
+    for folder_parts in below_roots:
+        relative = folder_parts if stem == "__init__" else (*folder_parts, stem)
+        if relative:
+            dotted = ".".join(relative)
+            if dotted not in names:
+                names.append(dotted)
     return tuple(names)
 
 
