@@ -226,11 +226,13 @@ class Finding:
     related: tuple[Related, ...] = field(default=())
     fix: Fix | None = None  # None: the check never fixes
     protocol: str | None = None  # the protocol scope whose table made it; None without scopes, or for shared code
+    pattern: str | None = None  # the message type of a site known only as a pattern (`hook_*`): no `message_type`
 
     # By hand, as `Location`'s: a project may have thousands, each made by a check and then replaced.
     def __init__(self, code: str, severity: Severity, message: str, location: Location,
                  message_type: MessageType | None = None, mechanism: Mechanism | None = None,
-                 related: tuple[Related, ...] = (), fix: Fix | None = None, protocol: str | None = None):
+                 related: tuple[Related, ...] = (), fix: Fix | None = None, protocol: str | None = None,
+                 pattern: str | None = None):
         set_field(self, "code", code)
         set_field(self, "severity", severity)
         set_field(self, "message", message)
@@ -240,6 +242,7 @@ class Finding:
         set_field(self, "related", related)
         set_field(self, "fix", fix)
         set_field(self, "protocol", protocol)
+        set_field(self, "pattern", pattern)
 
     @property
     def sort_key(self) -> tuple[Location, str, str]:

@@ -435,3 +435,23 @@ def test_a_call_matching_entries_that_differ_only_by_channel_says_so(run_cli, tm
         ("FCL005", "cannot resolve the message type of `send_request` (send request): the class of `cell` is "
                    "unknown, and `send_request` is declared on `Cell` and `Reliable` on different channels"),
     ]
+
+
+def test_a_call_of_a_wrapper_on_two_channels_whose_type_is_unknown_is_one_info(run_cli, tmp_path):
+    root = write_project(tmp_path / "cells", {
+        "cells.toml": _TWO_LEGS_PACK,
+        "pyproject.toml": '[tool.fedcl-lint]\nrules = ["cells.toml"]\n',
+        "runner.py": _TWO_LEGS_RUNNER,
+        "app.py": (
+            "from runner import AuxRunner\n\n\n"
+            "class Job:\n"
+            "    def go(self, runner: AuxRunner):\n"
+            "        runner.send_aux_request([\"site-1\"], self.topic, {})\n"
+        ),
+    })
+    result = run_cli(["check", "--format", "json"], cwd=root)
+
+    assert [(f["code"], f["mechanism"], f["line"], f["message"]) for f in result.json["findings"]] == [
+        ("FCL005", "request", 6, "cannot resolve the message type of `send_aux_request` (send request and forget): "
+                                 "`Job` has no class attribute `topic` in the analysed tree"),
+    ]

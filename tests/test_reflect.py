@@ -125,6 +125,15 @@ def test_templates_resolved_from_callers_and_left_as_patterns(run_cli):
                            "`Task` has no class attribute `stage` in the analysed tree")
     assert messages[3] == ("`metric_*` is sent as an event (`_metric`) but no handler is registered for a message "
                            "type it matches")
+    # a finding about a pattern carries it, as a finding about a type carries the type
+    assert [(f["message_type"], f["pattern"]) for f in document["findings"]] == [
+        ("hooks_after_task", None), ("hook_after_task", None), (None, "hook_*"), (None, "metric_*"), (None, "metric_*"),
+    ]
+    sarif = run_cli(["check", "--format", "sarif"], cwd=REFLECT / "templates").json
+    assert [r["properties"] for r in sarif["runs"][0]["results"] if r["ruleId"] == "FCL002"] == [
+        {"messageType": "hook_after_task", "mechanism": "event"},
+        {"messageTypePattern": "metric_*", "mechanism": "event"},
+    ]
     assert (document["summary"]["call_sites"], document["summary"]["resolved_call_sites"]) == (9, 7)
     table = run_cli(["table", "--format", "json"], cwd=REFLECT / "templates").json
     assert [row for row in _rows(table) if row[1] == "send"] == [

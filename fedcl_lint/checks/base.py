@@ -7,7 +7,7 @@ test suite runs them, so the docs cannot drift from the code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import ClassVar
 
@@ -63,6 +63,14 @@ class CheckContext:
                 and site.resolution.pattern is not None and site.resolution.pattern.matches(value)]
 
     @cached_property
+    def _calls(self) -> Mapping[tuple[object, ...], list[LinkedSite]]:
+        return {(legs[0].location, legs[0].api, legs[0].role): legs for legs in by_call(self.table.sites)}
+
+    def legs(self, site: LinkedSite) -> list[LinkedSite]:
+        """The sites of the call that makes `site` (itself included; see `by_call`)."""
+        return self._calls.get((site.location, site.api, site.role), [site])
+
+    @cached_property
     def rewriter(self) -> SendRewriter:
         """The fixes of sends: a file's source is parsed (by libcst) only when a finding's fix needs it."""
         return SendRewriter(self.pack, self.policy, self.sources)
@@ -101,6 +109,7 @@ class Check:
             mechanism=site.mechanism,
             related=related,
             fix=fix,
+            pattern=str(site.resolution.pattern) if site.resolution.pattern is not None else None,
         )
 
 
@@ -135,6 +144,16 @@ def describe(*channels: Mechanism) -> str:
         return "as an event" if channel == Mechanism.EVENT else f"on `{channel}`"
     names = [f"`{c}`" for c in channels]
     return f"on {', '.join(names[:-1])} and {names[-1]}"
+
+
+def by_call(sites: Iterable[LinkedSite]) -> list[list[LinkedSite]]:
+    """Sites grouped by the call that makes them, in order: a wrapper that sends on two channels
+    (`send_request` or `fire_and_forget`, by an argument) makes a site per channel at each of its
+    calls, and what is wrong at one call is one finding."""
+    calls: dict[tuple[object, ...], list[LinkedSite]] = {}
+    for site in sites:
+        calls.setdefault((site.location, site.api, site.role), []).append(site)
+    return list(calls.values())
 
 
 def related_sites(sites: tuple[LinkedSite, ...] | list[LinkedSite], note: str) -> tuple[Related, ...]:

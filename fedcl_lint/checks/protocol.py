@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fedcl_lint.analysis.facts import Param
 from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, Status
-from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, describe, related_sites
+from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, by_call, describe, related_sites
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity, ordered
 
@@ -111,7 +111,7 @@ class MechanismMismatch(EntryCheck):
             return
         handled = entry.handle_mechanisms
         others = ordered(handled, ctx.pack.channel_order)  # the channels its handlers' registries serve
-        for legs in _by_call(entry.sends):
+        for legs in by_call(entry.sends):
             lost = [send for send in legs if send.mechanism not in handled
                     and not ctx.matching(entry.message_type.value, Role.HANDLE, (send.mechanism,))]
             if not lost:
@@ -142,16 +142,6 @@ class MechanismMismatch(EntryCheck):
                 send, message, related=related_sites(entry.handles, "handled {how} here (`{api}`)"),
                 fix=ctx.rewriter.fix(send, entry),
             )
-
-
-def _by_call(sends: tuple[LinkedSite, ...]) -> list[list[LinkedSite]]:
-    """The sends grouped by the call that makes them, in order: a wrapper that sends on two
-    channels (`send_request` or `fire_and_forget`, by an argument) makes one site per channel at each
-    of its calls, and a bug at a call is one finding."""
-    calls: dict[tuple[object, ...], list[LinkedSite]] = {}
-    for send in sends:
-        calls.setdefault((send.location, send.api), []).append(send)
-    return list(calls.values())
 
 
 class UnhandledMessage(EntryCheck):
@@ -199,7 +189,7 @@ class UnhandledMessage(EntryCheck):
         handled = ctx.handled_entries
         value = entry.message_type.value
         suggestion = ctx.suggestions.suggest(value) if isinstance(value, str) else None  # names, not numbers
-        for legs in _by_call(entry.sends):
+        for legs in by_call(entry.sends):
             channels = ordered((s.mechanism for s in legs), ctx.pack.channel_order)
             send = next(s for s in legs if s.mechanism == channels[0])
             message = (
@@ -435,15 +425,17 @@ class UnresolvedMessageType(SiteCheck):
     def check_site(self, site: LinkedSite, ctx: CheckContext) -> Iterator[Finding]:
         if site.message_type is not None:
             return
-        pattern = site.resolution.pattern
+        pattern, reason = site.resolution.pattern, site.resolution.reason
+        alike = [leg for leg in ctx.legs(site) if leg.message_type is None
+                 and leg.resolution.pattern == pattern and leg.resolution.reason == reason]
+        channels = ordered((leg.mechanism for leg in alike), ctx.pack.channel_order)
+        if site.mechanism != channels[0]:
+            return  # one finding for a call, at its first channel
+        how = f"{site.role} {' and '.join(channels)}"
         if pattern is not None:
-            message = (f"the message type of `{site.api}` ({site.role} {site.mechanism}) is known only as the "
-                       f"pattern `{pattern}`: {site.resolution.reason}")
+            message = f"the message type of `{site.api}` ({how}) is known only as the pattern `{pattern}`: {reason}"
         else:
-            message = (
-                f"cannot resolve the message type of `{site.api}` ({site.role} {site.mechanism}): "
-                f"{site.resolution.reason}"
-            )
+            message = f"cannot resolve the message type of `{site.api}` ({how}): {reason}"
         yield self.finding(site, message)
 
 

@@ -48,6 +48,7 @@ def _finding(finding: Finding, scoped: bool = False) -> dict[str, Any]:
         "message": finding.message,
         "message_type": finding.message_type.value if finding.message_type is not None else None,
         "message_type_name": finding.message_type.name if finding.message_type is not None else None,
+        "pattern": finding.pattern,  # a type known only as a pattern (`hook_*`), when `message_type` is null
         "mechanism": finding.mechanism.value if finding.mechanism else None,
         **({"protocol": finding.protocol} if scoped else {}),
         **_location(finding.location),

@@ -124,6 +124,11 @@ def _result(finding: Finding, paths: ReportPaths, rule_index: int | None, line_h
             **({"messageTypeName": finding.message_type.name} if finding.message_type.name else {}),
             **({"mechanism": finding.mechanism.value} if finding.mechanism else {}),
         }
+    elif finding.pattern is not None:  # a type known only as a pattern (`hook_*`)
+        result["properties"] = {
+            "messageTypePattern": finding.pattern,
+            **({"mechanism": finding.mechanism.value} if finding.mechanism else {}),
+        }
     if finding.protocol is not None:  # the protocol scope whose table made the finding
         result.setdefault("properties", {})["protocol"] = finding.protocol
     return result
