@@ -441,3 +441,41 @@ def test_calls_of_builtins_are_not_kept_as_facts():
     source = b"def f(items, len=len):\n    print(len(items), sorted(items))\n    return max(items)\n"
     facts = extract(source, load_packs(["fedcl"]))
     assert [call.name for call in facts.calls] == ["len"]  # a parameter here: the caller's, kept
+
+
+def test_a_wrapper_that_passes_its_kwargs_on_takes_the_type_by_keyword(run_cli, tmp_path):
+    document = _table(run_cli, tmp_path, {
+        "client.py": """
+            class Client:
+                def __init__(self, comm):
+                    self.comm = comm
+
+                async def send_before_shutdown(self, **kwargs):
+                    return await self.comm.send_business_message(**kwargs)
+
+                def listen(self, **kwargs):
+                    self.comm.register_message_handler(**kwargs)
+
+                async def send_options(self, options):
+                    return await self.comm.send_business_message(**options)  # a dict: its keys are unknown
+
+                async def report(self):
+                    await self.send_before_shutdown(target="server", message_type="job_failed", data={})
+
+                def setup(self):
+                    self.listen(message_type="job_failed", handler=self.on_failed)
+
+                async def on_failed(self, source, data): ...
+        """,
+    })
+    # `send_business_message(target, message_type, data)` and `register_message_handler(message_type,
+    # handler)`, passed on through `**kwargs`: each caller's keyword is the type (and the handler)
+    assert _sites(document) == [
+        ("job_failed", "handle", "rpc", "client.py", 19),
+        ("job_failed", "send", "rpc", "client.py", 16),
+    ]
+    handle = next(s for s in document["messages"][0]["sites"] if s["role"] == "handle")
+    assert handle["handler"] == "self.on_failed"
+    assert [(u["line"], u["reason"]) for u in document["unresolved"]] == [
+        (13, "the message type is passed through `**kwargs`"),
+    ]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a repla
     from fedcl_lint.analysis.facts import ModuleFacts
     from fedcl_lint.settings.rulepack import RulePack
 
-_FORMAT = "12"  # 11: calls carry where they end; 12: reflection (loops, getattr, templates, decorators)
+_FORMAT = "13"  # 11: calls carry where they end; 12: reflection (loops, getattr, templates, decorators); 13: `**`
 _MAGIC = f"fedcl-lint facts {_FORMAT}\n".encode()
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
 # what unpickling a corrupted, truncated or hostile file raises (the allow-lists raise UnpicklingError)

@@ -994,14 +994,15 @@ class _Converter:
                 break
             args.append(self.expr(arg, scope))
         keywords: tuple[tuple[str, Expr], ...] = ()
-        star_kwargs = False
+        spread = None
         if node.keywords:
             keywords = tuple((k.arg, self.expr(k.value, scope)) for k in node.keywords if k.arg is not None)
-            star_kwargs = any(k.arg is None for k in node.keywords)
+            spread = next((k.value for k in node.keywords if k.arg is None), None)
         func = node.func
         name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else ""
-        return Call(name, self.expr(func, scope), tuple(args), keywords, star_args, star_kwargs,
-                    self.source.position(node), scope.qualname, bare, self.source.end(node))
+        return Call(name, self.expr(func, scope), tuple(args), keywords, star_args, spread is not None,
+                    self.source.position(node), scope.qualname, bare, self.source.end(node),
+                    self.expr(spread, scope) if spread is not None and spread.__class__ is ast.Name else None)
 
     def dispatch_cases(self, pending: _PendingDispatch, pack: RulePack) -> list[DispatchCase]:
         read = self._dispatched_read(pending.subject, pending.scope, pack, depth=0)

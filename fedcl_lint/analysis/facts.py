@@ -407,14 +407,15 @@ class Call(Record):
     The link stage decides which calls matter: rule-pack APIs, inferred
     wrappers, dispatcher registrations. `args` are the positional arguments
     before any `*args`. `position` is where the call starts, `end` just after its closing parenthesis.
+    `spread` is what its first `**` passes (`**kwargs`, a wrapper's parameter passed on), if any.
     """
 
     __slots__ = ("name", "callee", "args", "keywords", "star_args", "star_kwargs", "position", "function", "bare",
-                 "end")
+                 "end", "spread")
 
     def __init__(self, name: str, callee: Expr, args: tuple[Expr, ...], keywords: tuple[tuple[str, Expr], ...],
                  star_args: bool, star_kwargs: bool, position: Position, function: str | None, bare: bool,
-                 end: Position | None = None):
+                 end: Position | None = None, spread: Expr | None = None):
         self.name = name
         self.callee = callee
         self.args = args
@@ -425,6 +426,7 @@ class Call(Record):
         self.function = function
         self.bare = bare  # the whole expression statement: its result (a coroutine?) is dropped
         self.end = end
+        self.spread = spread
 
     def argument(self, position: int | None, keyword: str | None) -> Expr | None:
         """The argument bound to a parameter, or None when the call does not pass it."""

@@ -701,7 +701,7 @@ class Linker:
         known to be the API (a wrapper, or a receiver of the declared class), not only named alike."""
         slot = api.message_type
         position = None if slot.position is None else slot.position + shift
-        expr = call.argument(position, slot.keyword)
+        expr = call.argument(position, slot.keyword) or _through_kwargs(call, slot, module)
         if api.template is not None:
             expr = self.reflection.fill(api.template, call, shift)
         if api.envelope:
@@ -717,7 +717,7 @@ class Linker:
         handler: Expr | None = None
         if api.handler is not None:
             handler_position = None if api.handler.position is None else api.handler.position + shift
-            handler = call.argument(handler_position, api.handler.keyword)
+            handler = call.argument(handler_position, api.handler.keyword) or _through_kwargs(call, api.handler, module)
         elif api.decorator:
             handler = self.reflection.decorated(module, call)
         extra = None
@@ -858,13 +858,15 @@ class Linker:
             function = site.origin.facts.functions.get(param.function)
             if function is None or function.qualname in site.api.chain:
                 continue
-            slot = _slot_of(function, param.param) if template is None else ArgSlot(None, None)
+            slot = _slot_of(function, param.param, site.api.message_type.keyword) if template is None \
+                else ArgSlot(None, None)
             if slot is None:
                 continue
             handler_param = _forwarded_param(site.handler)
             handler_slot = None
             if handler_param is not None and handler_param.function == function.qualname:
-                handler_slot = _slot_of(function, handler_param.param)
+                handler_slot = _slot_of(function, handler_param.param,
+                                        site.api.handler.keyword if site.api.handler is not None else None)
             api = _Api(function.name, site.api.role, site.api.mechanism, slot, handler_slot,
                        function.is_async, (function.qualname, *site.api.chain), site.envelope, site.api.registry,
                        template)
@@ -1492,8 +1494,21 @@ def _forwarded_param(expr: Expr | None) -> ParamRef | None:
     return expr if isinstance(expr, ParamRef) else None
 
 
-def _slot_of(function: FunctionFacts, param: str) -> ArgSlot | None:
-    """How a caller passes `param`: its position among the positional parameters, its keyword."""
+def _through_kwargs(call: Call, slot: ArgSlot, module: Module) -> Expr | None:
+    """The `**kwargs` of a wrapper that passes its own on (`self.cell.send_request(**kwargs)`), when
+    the argument of `slot` is not passed otherwise: its callers may pass it by the slot's keyword."""
+    param = _forwarded_param(call.spread)
+    if slot.keyword is None or param is None:
+        return None
+    function = module.facts.functions.get(param.function)
+    if function is None or not any(p.name == param.param and p.kind == "var_keyword" for p in function.params):
+        return None  # `**options` of a dict parameter: its keys are not known
+    return call.spread
+
+
+def _slot_of(function: FunctionFacts, param: str, keyword: str | None = None) -> ArgSlot | None:
+    """How a caller passes `param`: its position among the positional parameters, its keyword; for
+    the `**kwargs` the argument travels in under `keyword`, by that keyword."""
     position = 0
     for candidate in function.params:
         if candidate.name == param:
@@ -1503,7 +1518,9 @@ def _slot_of(function: FunctionFacts, param: str) -> ArgSlot | None:
                 return ArgSlot(position, param)
             if candidate.kind == "keyword_only":
                 return ArgSlot(None, param)
-            return None  # *args / **kwargs: no fixed place
+            if candidate.kind == "var_keyword" and keyword is not None:
+                return ArgSlot(None, keyword)
+            return None  # *args, or **kwargs with no keyword to look for: no fixed place
         if candidate.kind in ("positional_only", "positional"):
             position += 1
     return None
