@@ -455,3 +455,31 @@ def test_a_call_of_a_wrapper_on_two_channels_whose_type_is_unknown_is_one_info(r
         ("FCL005", "request", 6, "cannot resolve the message type of `send_aux_request` (send request and forget): "
                                  "`Job` has no class attribute `topic` in the analysed tree"),
     ]
+
+
+def test_a_catch_all_handler_takes_every_message_of_its_registry_channels(run_cli, tmp_path):
+    """docs/rule-packs.md, "Catch-all handlers": the pack, the code and the findings shown there."""
+    app = doc_block("rule-packs.md", "python", "# cells/app.py")
+    root = write_project(tmp_path / "project", {
+        "cells.toml": _docs_block('name = "cells"'),
+        "pyproject.toml": '[tool.fedcl-lint]\nrules = ["cells.toml"]\n',
+        "cells/app.py": app.split("\n", 1)[1],
+    })
+    result = run_cli(["check", "--format", "json"], cwd=root)
+
+    # `stop` and `pause` reach the "*" handler; the catch-all is not unused; `weights` is on `blob`,
+    # whose registry has no catch-all, and nothing sends `status` or `model`
+    assert [(f["code"], f["message_type"], f["line"]) for f in result.json["findings"]] == [
+        ("FCL003", "status", 3), ("FCL003", "model", 4), ("FCL002", "weights", 14),
+    ]
+    text = run_cli(["check"], cwd=root).output
+    shown = doc_block("rule-packs.md", "text", "cells/app.py:14:5")
+    assert [line for line in text.splitlines() if " FCL" in line] == shown.splitlines()
+
+
+def test_a_wildcard_is_only_for_a_handle_call(run_cli, tmp_path):
+    error = pack_error(run_cli, tmp_path, (
+        '[pack]\nversion = 2\nname = "p"\n[channels.c]\ntitle = "c"\n'
+        '[[calls]]\nname = "send"\nrole = "send"\nchannel = "c"\nmessage_type = { position = 0 }\nwildcard = "*"\n'
+    ))
+    assert "calls[0].wildcard" in error and "only on a handle call" in error

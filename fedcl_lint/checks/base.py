@@ -63,6 +63,11 @@ class CheckContext:
                 and site.resolution.pattern is not None and site.resolution.pattern.matches(value)]
 
     @cached_property
+    def wildcard_channels(self) -> frozenset[Mechanism]:
+        """The channels on which a catch-all handler takes every message (see `is_wildcard`)."""
+        return frozenset(channel for site in self.table.sites if is_wildcard(site) for channel in site.channels)
+
+    @cached_property
     def _calls(self) -> Mapping[tuple[object, ...], list[LinkedSite]]:
         return {(legs[0].location, legs[0].api, legs[0].role): legs for legs in by_call(self.table.sites)}
 
@@ -144,6 +149,14 @@ def describe(*channels: Mechanism) -> str:
         return "as an event" if channel == Mechanism.EVENT else f"on `{channel}`"
     names = [f"`{c}`" for c in channels]
     return f"on {', '.join(names[:-1])} and {names[-1]}"
+
+
+def is_wildcard(site: LinkedSite) -> bool:
+    """Whether a handle site registers a catch-all handler: for its registry's `wildcard` (`"*"`), which
+    takes every message sent on the channels the registry serves."""
+    registry = site.registry
+    return site.role is Role.HANDLE and registry is not None and registry.wildcard is not None \
+        and site.message_type is not None and site.message_type.value == registry.wildcard
 
 
 def by_call(sites: Iterable[LinkedSite]) -> list[list[LinkedSite]]:

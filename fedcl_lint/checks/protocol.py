@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from fedcl_lint.analysis.facts import Param
 from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, Status
-from fedcl_lint.checks.base import CheckContext, EntryCheck, SiteCheck, by_call, describe, related_sites
+from fedcl_lint.checks.base import (
+    CheckContext,
+    EntryCheck,
+    SiteCheck,
+    by_call,
+    describe,
+    is_wildcard,
+    related_sites,
+)
 from fedcl_lint.settings.rulepack import RulePack
 from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity, ordered
 
@@ -112,7 +120,8 @@ class MechanismMismatch(EntryCheck):
         handled = entry.handle_mechanisms
         others = ordered(handled, ctx.pack.channel_order)  # the channels its handlers' registries serve
         for legs in by_call(entry.sends):
-            lost = [send for send in legs if send.mechanism not in handled
+            lost = [send for send in legs
+                    if send.mechanism not in handled and send.mechanism not in ctx.wildcard_channels
                     and not ctx.matching(entry.message_type.value, Role.HANDLE, (send.mechanism,))]
             if not lost:
                 continue  # handled on its channel, or may be by a handler known only as a pattern
@@ -190,6 +199,9 @@ class UnhandledMessage(EntryCheck):
         value = entry.message_type.value
         suggestion = ctx.suggestions.suggest(value) if isinstance(value, str) else None  # names, not numbers
         for legs in by_call(entry.sends):
+            legs = [s for s in legs if s.mechanism not in ctx.wildcard_channels]  # the others reach a catch-all
+            if not legs:
+                continue
             channels = ordered((s.mechanism for s in legs), ctx.pack.channel_order)
             send = next(s for s in legs if s.mechanism == channels[0])
             message = (
@@ -208,7 +220,7 @@ class UnhandledMessage(EntryCheck):
         """A send known only as a pattern (`hook_*`) that no handler's type matches, whatever its unknown
         parts are (a handler known only as a pattern might: then nothing is said)."""
         pattern = site.resolution.pattern
-        if site.role is not Role.SEND or pattern is None \
+        if site.role is not Role.SEND or pattern is None or site.mechanism in ctx.wildcard_channels \
                 or any(pattern.matches(t.value) for t in ctx.handled_entries) \
                 or any(pattern.matches(value) for value in ctx.external) \
                 or any(other.role is Role.HANDLE for other in ctx.patterns):
@@ -267,8 +279,8 @@ class UnusedHandler(EntryCheck):
             return  # a mismatch is reported once, as FCL001; external types are sent elsewhere
         for handle in entry.handles:
             channels = handle.channels
-            if entry.send_mechanisms.intersection(channels):
-                continue
+            if entry.send_mechanisms.intersection(channels) or is_wildcard(handle):
+                continue  # a catch-all handler takes whatever is sent
             if ctx.pack.sent_by_framework(entry.message_type.value, channels):
                 continue  # the rule pack's [[external]]: the framework sends it itself
             if ctx.matching(entry.message_type.value, Role.SEND, channels):

@@ -102,11 +102,13 @@ class Registry:
     channels (JSON-RPC's `register` serves both `call` and `notify`), calling each handler by its
     `convention` (the call's own `handler_args`, else its channels'). `one_handler`: the table holds one
     handler per message type, so a second registration replaces the first (FCL004); true when a
-    channel it serves says so."""
+    channel it serves says so. `wildcard`: the message type a handler is registered for to take every
+    message sent on those channels (`"*"`), when the registry has one."""
 
     serves: tuple[Mechanism, ...]
     convention: Convention | None = None  # None until merged: the channels' (see `load_packs`)
     one_handler: bool = False
+    wildcard: str | None = None
 
     @property
     def channel(self) -> Mechanism:
@@ -529,7 +531,7 @@ def _merged(reader: _Reader, key: str, registry: Registry, channels: dict[Mechan
             raise reader.error(f"{key}.handler_args", f"how this registry calls its handlers, since the channels it "
                                f"serves call them differently ({calls})", None)
         convention = found[0] if found else Convention()
-    return Registry(registry.serves, convention, any(spec.one_handler for spec in served))
+    return Registry(registry.serves, convention, any(spec.one_handler for spec in served), registry.wildcard)
 
 
 def _check_rewrite(reader: _Reader, where: str, rewrite: RewriteSpec, calls: dict[str, CallSpec]) -> None:
@@ -633,7 +635,8 @@ def _load_one(path: Path) -> _Loaded:
         uses.append(_ChannelUse(f"{where}.{key}", channel))
         return channel
 
-    def registered(raw: dict[str, Any], where: str, convention: Convention | None) -> Registry:
+    def registered(raw: dict[str, Any], where: str, convention: Convention | None,
+                   wildcard: str | None = None) -> Registry:
         """The registry a handle call (or dispatcher) registers into: one channel's (version 1), or
         what it `serves` (version 2)."""
         if version == 1:
@@ -647,7 +650,8 @@ def _load_one(path: Path) -> _Loaded:
         if not serves or len(set(serves)) != len(serves):
             raise reader.error(f"{where}.serves", 'a non-empty array of distinct channel names, like ["rpc"]',
                                raw.get("serves"))
-        registry = Registry(tuple(reader.channel(c, f"{where}.serves", version) for c in serves), convention)
+        registry = Registry(tuple(reader.channel(c, f"{where}.serves", version) for c in serves), convention,
+                            wildcard=wildcard)
         uses.extend(_ChannelUse(f"{where}.serves", channel) for channel in registry.serves)
         uses.append(_ChannelUse(where, registry.serves[0], registry))
         return registry
@@ -662,7 +666,8 @@ def _load_one(path: Path) -> _Loaded:
             raise reader.error(where, "a table", raw)
         keys = {"name", "role", "message_type", "message", "handler", "coroutine", "receiver", "unknown_receiver",
                 "decorator", "arguments"}
-        reader.keys(raw, where, keys | ({"mechanism"} if version == 1 else {"channel", "serves", "handler_args"}))
+        reader.keys(raw, where, keys | ({"mechanism"} if version == 1 else {"channel", "serves", "handler_args",
+                                                                            "wildcard"}))
         role = reader.enum(Role, reader.string(raw, where, "role", required=True), f"{where}.role")
         handler = reader.slot(raw, where, "handler", required=False)
         decorator, arguments = _reflected(reader, where, raw, role, handler)
@@ -672,10 +677,11 @@ def _load_one(path: Path) -> _Loaded:
                                raw["message"])
         registry = None
         if role is Role.HANDLE:
-            registry = registered(raw, where, reader.convention(raw, where))
+            wildcard = reader.string(raw, where, "wildcard") or None
+            registry = registered(raw, where, reader.convention(raw, where), wildcard)
             mechanism = registry.channel
         else:
-            for key in ("serves", "handler_args"):
+            for key in ("serves", "handler_args", "wildcard"):
                 if key in raw:
                     raise reader.error(f"{where}.{key}", f"`{key}` only on a handle call (a send is on one `channel`)",
                                        raw[key])
