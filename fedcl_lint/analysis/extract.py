@@ -58,6 +58,7 @@ from fedcl_lint.analysis.facts import (
     PartialRef,
     Payload,
     Position,
+    Received,
     SelfAttrRef,
     Suppression,
     Typed,
@@ -247,15 +248,17 @@ class _Binding:
     `with` statement's context); `hint` is the annotation of `name: hint = value`; `loop` the `for`
     statement that binds it, and its place in a `for key, value in ...` target (None: the whole)."""
 
-    __slots__ = ("value", "position", "how", "hint", "loop")
+    __slots__ = ("value", "position", "how", "hint", "loop", "element")
 
     def __init__(self, value: ast.expr | None, position: Position, how: str, hint: ast.expr | None = None,
-                 loop: tuple[ast.For | ast.AsyncFor, int | None] | None = None):
+                 loop: tuple[ast.For | ast.AsyncFor, int | None] | None = None,
+                 element: tuple[ast.Call, int] | None = None):
         self.value = value
         self.position = position
         self.how = how
         self.hint = hint
         self.loop = loop
+        self.element = element  # `a, b = f()`: the call, and the name's place in its result
 
 
 class _Scope:
@@ -379,6 +382,7 @@ class _Collector:
         self.decorations: list[tuple[ast.Call, str]] = []  # a decorator of the pack, and the function below
         self.loop_names: set[str] = set()  # the names loops iterate over (`for k in NAME`, `NAME.items()`)
         self._bare_call: ast.Call | None = None  # the value of the expression statement being walked
+        self._compared = bool(pack.dispatch_keys or pack.receive_names)  # comparisons can be handlers
 
     # the walk: every node once, in source order (pre-order, fields in order)
 
@@ -645,6 +649,12 @@ class _Collector:
                 self._store_on_self(target, node.value, None)
                 if target.attr in self.pack.envelope_attributes:
                     self.stores.append((target, node.value, self.scope))
+            elif node.value.__class__ is ast.Call and target.__class__ in (ast.Tuple, ast.List) \
+                    and all(element.__class__ is ast.Name for element in target.elts):  # `a, b = f()`
+                for index, element in enumerate(target.elts):
+                    assert isinstance(element, ast.Name) and isinstance(node.value, ast.Call)
+                    self._bind_here(element.id, _Binding(None, self.position(element), "unpacking",
+                                                         element=(node.value, index)))
             else:
                 self._bind_targets(target, "unpacking")
 
@@ -765,7 +775,7 @@ class _Collector:
                 self.payloads.append(_PendingPayload(spec.key, keys[spec.key], node, self.scope))
 
     def visit_Compare(self, node: ast.Compare) -> None:
-        if self.scope.kind != "function" or not self.pack.dispatch_keys or len(node.ops) != 1:
+        if self.scope.kind != "function" or not self._compared or len(node.ops) != 1:
             return
         [operator], [comparator] = node.ops, node.comparators
         if isinstance(operator, ast.Eq):
@@ -777,7 +787,7 @@ class _Collector:
             self.dispatches.append(_PendingDispatch(node.left, values, self.scope))
 
     def visit_Match(self, node: ast.Match) -> None:
-        if self.scope.kind != "function" or not self.pack.dispatch_keys:
+        if self.scope.kind != "function" or not self._compared:
             return
         values = [value for case in node.cases for value in _match_values(case.pattern)]
         self.dispatches.append(_PendingDispatch(node.subject, values, self.scope))
@@ -901,7 +911,10 @@ class _Collector:
                 Payload(p.key, converter.expr(p.value, p.scope), self.position(p.node), p.scope.qualname)
                 for p in self.payloads
             ),
-            dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack)),
+            dispatch_cases=tuple(case for d in self.dispatches for case in converter.dispatch_cases(d, self.pack))
+            if self.pack.dispatch_keys else (),
+            received=tuple(case for d in self.dispatches for case in converter.received(d, self.pack.receive_names))
+            if self.pack.receive_names else (),
             suppressions=suppressions,
             attribute_stores=tuple(
                 AttributeStore(converter.expr(target.value, scope), target.attr, converter.expr(value, scope),
@@ -965,6 +978,8 @@ class _Converter:
                 self.loops = True
                 return LoopItem(self._loops[id(loop)], index, self.source.position(loop),
                                 loop.end_lineno or loop.lineno, what)
+            if binding.element is not None:
+                return Opaque(f"{what} is unpacked from what {self.describe(binding.element[0].func)} returns")
             return Opaque(f"{what} is bound by {binding.how}")
         value = self.expr(binding.value, scope, seen, depth)
         if binding.how == "a with statement":
@@ -1013,6 +1028,16 @@ class _Converter:
             DispatchCase(function, param, key, self.expr(value, pending.scope), self.source.position(anchor))
             for value, anchor in pending.values
         ]
+
+    def received(self, pending: _PendingDispatch, names: frozenset[str]) -> list[Received]:
+        """The comparisons of a received message's type (see `Received`)."""
+        part = _received_part(pending.subject, pending.scope, names, depth=0)
+        if part is None:
+            return []
+        call, element, attribute = part
+        function = pending.scope.qualname or ""  # a function's: never empty
+        return [Received(function, call, element, attribute, self.expr(value, pending.scope),
+                         self.source.position(anchor)) for value, anchor in pending.values]
 
     def _dispatched_read(self, node: ast.expr, scope: _Scope, pack: RulePack,
                          depth: int) -> tuple[str, str, str] | None:
@@ -1334,6 +1359,52 @@ def _method_class_of(name: str, scope: _Scope) -> str | None:
     if owner is not None and owner.self_param == name and owner.class_name:
         return owner.class_name
     return None
+
+
+def _received_part(node: ast.expr, scope: _Scope, names: frozenset[str],
+                   depth: int) -> tuple[str, int | None, str | None] | None:
+    """(call, element, attribute) when `node` is part of what a receive call in `names` returned: a name
+    unpacked from it (`sender, code, data = net.recv()`), an element (`net.recv()[1]`, or `package[1]`
+    after `package = net.recv()`) or an attribute (`msg.code`), directly or through a local bound once."""
+    if depth > 4:
+        return None
+    if node.__class__ is ast.Subscript and node.slice.__class__ is ast.Constant and type(node.slice.value) is int:
+        call = _receive_call(node.value, scope, names)
+        return (call, node.slice.value, None) if call is not None else None
+    if node.__class__ is ast.Attribute:
+        call = _receive_call(node.value, scope, names)
+        return (call, None, node.attr) if call is not None else None
+    if node.__class__ is ast.Name:
+        binding = _bound_once(node.id, scope)
+        if binding is None:
+            return None
+        if binding.element is not None:
+            value, index = binding.element
+            name = _callee_name(value.func)
+            return (name, index, None) if name in names else None
+        if binding.value is not None:
+            return _received_part(binding.value, scope, names, depth + 1)
+    return None
+
+
+def _receive_call(node: ast.expr, scope: _Scope, names: frozenset[str]) -> str | None:
+    """The name of the receive call `node` is (`net.recv()`), or a local bound once to (`msg`)."""
+    if node.__class__ is ast.Name:
+        binding = _bound_once(node.id, scope)
+        node = binding.value if binding is not None and binding.value is not None else node
+    if node.__class__ is ast.Call:
+        name = _callee_name(node.func)
+        return name if name in names else None
+    return None
+
+
+def _bound_once(name: str, scope: _Scope) -> _Binding | None:
+    """The one binding of a local variable of a function (not a parameter), or None."""
+    owner = _owning_scope(name, scope)
+    if owner is None or name in owner.params:
+        return None
+    bindings = owner.bindings.get(name, [])
+    return bindings[0] if len(bindings) == 1 else None
 
 
 # --- syntax helpers -------------------------------------------------------------------------

@@ -463,6 +463,22 @@ class DispatchCase(Record):
         self.position = position
 
 
+class Received(Record):
+    """A comparison (`==`, `in (...)`, `match`) inside a function of the message type a receive call
+    returned: `call` is its name, and the type its result's `element` or `attribute`."""
+
+    __slots__ = ("function", "call", "element", "attribute", "value", "position")
+
+    def __init__(self, function: str, call: str, element: int | None, attribute: str | None, value: Expr,
+                 position: Position):
+        self.function = function
+        self.call = call
+        self.element = element
+        self.attribute = attribute
+        self.value = value
+        self.position = position
+
+
 class ParseFailure(Record):
     """Why a file could not be analysed, and where: `kind` is "parse" (syntax or
     encoding), "read" (the file system refused) or "size" (too large to parse)."""
@@ -491,7 +507,8 @@ class ModuleFacts(Record):
     """Everything the later stages need to know about one file."""
 
     __slots__ = ("constants", "classes", "imports", "star_imports", "functions", "calls", "payloads",
-                 "dispatch_cases", "failure", "suppressions", "attribute_stores", "awaited", "decorations", "loops")
+                 "dispatch_cases", "failure", "suppressions", "attribute_stores", "awaited", "decorations", "loops",
+                 "received")
 
     def __init__(
         self,
@@ -509,6 +526,7 @@ class ModuleFacts(Record):
         awaited: tuple[AwaitedAttribute, ...] = (),
         decorations: tuple[tuple[Position, str], ...] = (),  # a decorator call's position -> the function below
         loops: bool = False,  # whether an expression holds a loop's variable (see `LoopItem`)
+        received: tuple[Received, ...] = (),
     ):
         self.constants = {} if constants is None else constants
         self.classes = {} if classes is None else classes
@@ -524,3 +542,4 @@ class ModuleFacts(Record):
         self.awaited = awaited
         self.decorations = decorations
         self.loops = loops
+        self.received = received

@@ -431,6 +431,11 @@ class Linker:
                            (f'payload "{spec.key}"',))
             for spec in pack.payloads
         }
+        self.receive_apis = {
+            spec.name: (spec, _Api(spec.name, Role.HANDLE, spec.registry.channel, ArgSlot(None, None), None, False,
+                                   (spec.name,), registry=spec.registry))
+            for spec in pack.receives
+        }
         self.modules: list[Module] = []
         self._modules_named: dict[str, Module | None] = {}  # what `_module` found for each name
         self._dispatchers: dict[str, list[DispatcherSpec]] = {}
@@ -637,6 +642,8 @@ class Linker:
                     raw += reflection.service_sites(module, call, key)
             if facts.awaited and proxies:
                 raw += reflection.awaited_sites(module)
+            if facts.received:
+                raw += self._received_sites(module)
             if facts.payloads:
                 if display not in self._payload_sites:  # the same in every round
                     self._payload_sites[display] = [
@@ -646,6 +653,16 @@ class Linker:
                     ]
                 raw += self._payload_sites[display]
         return raw
+
+    def _received_sites(self, module: Module) -> list[_RawSite]:
+        """Each comparison of the type a receive call returned is a handler of that type (`[[receives]]`)."""
+        sites = []
+        for case in module.facts.received:
+            spec, api = self.receive_apis.get(case.call, (None, None))
+            if spec is not None and api is not None and (case.element, case.attribute) == (spec.element,
+                                                                                              spec.attribute):
+                sites.append(_RawSite(module, api, case.value, "", case.position, case.function))
+        return sites
 
     def _pack_site(self, module: Module, call: Call) -> list[_RawSite]:
         """The site a call of a rule-pack API makes: of the entry whose receiver classes the call's

@@ -266,6 +266,19 @@ class DispatcherSpec:
 
 
 @frozen
+class ReceiveSpec:
+    """`[[receives]]`: a call that waits for the next message and returns it (`sender, code, payload =
+    net.recv()`), the message type being an `element` of the tuple it returns or an `attribute` of the
+    object; each comparison of that type in the function (`if code == Code.EXIT:`) handles it on the
+    channels `registry` serves, as a dispatcher's comparisons do."""
+
+    name: str
+    element: int | None
+    attribute: str | None
+    registry: Registry
+
+
+@frozen
 class RewriteSpec:
     """How `fedcl-lint check --fix` turns a send of `source` into a send of `target`.
 
@@ -297,6 +310,7 @@ class RulePack:
     external: tuple[ExternalSpec, ...] = ()  # types the framework sends itself
     services: tuple[ServiceSpec, ...] = ()
     proxies: tuple[ProxySpec, ...] = ()
+    receives: tuple[ReceiveSpec, ...] = ()
 
     @property
     def channel_order(self) -> tuple[Mechanism, ...]:
@@ -368,7 +382,12 @@ class RulePack:
             c.name for c in self.calls if not c.envelope)
         markers = self.envelope_class_names | frozenset(self.envelope_keys)
         return (self.call_names_and_registrations - envelope_sends) | self.payload_keys | markers | frozenset(
-            name.rsplit(".", 1)[-1] for proxy in self.proxies for name in proxy.classes)
+            name.rsplit(".", 1)[-1] for proxy in self.proxies for name in proxy.classes) | self.receive_names
+
+    @cached_property
+    def receive_names(self) -> frozenset[str]:
+        """The calls that return a received message: extraction keeps the comparisons of its type."""
+        return frozenset(r.name for r in self.receives)
 
     @cached_property
     def decorator_names(self) -> frozenset[str]:
@@ -404,8 +423,10 @@ class RulePack:
         envelopes = (sorted(self.envelope_class_names), sorted(self.envelope_attributes),
                      sorted(self.envelope_keys.items()))
         reflection = (sorted(self.decorator_names), self.awaited_attributes)
+        receives = sorted(self.receive_names)
         return repr((sorted((p.key, p.requires) for p in self.payloads), sorted(self.dispatch_keys), builtin_names,
-                     envelopes, *((reflection,) if reflection != ([], False) else ())))
+                     envelopes, *((reflection,) if reflection != ([], False) else ()),
+                     *((receives,) if receives else ())))
 
 
 def name_matches(globs: tuple[str, ...], name: str) -> bool:
@@ -454,6 +475,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     envelopes: dict[tuple[tuple[str, ...], str | None], EnvelopeSpec] = {}  # by classes or key
     services: dict[tuple[str, tuple[str, ...]], ServiceSpec] = {}  # by name and receivers
     proxies: dict[tuple[str, ...], ProxySpec] = {}  # by classes
+    receives: dict[str, ReceiveSpec] = {}  # by name
     rewrites: dict[str, tuple[Path, int, RewriteSpec]] = {}  # by source; where it was declared
     external: dict[tuple[str | int, type, Mechanism | None], ExternalSpec] = {}
     uses: list[tuple[Path, _ChannelUse]] = []
@@ -471,6 +493,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         envelopes.update(((e.classes, e.key), e) for e in pack.envelopes)
         services.update(((s.name, s.receivers.classes), s) for s in pack.services)
         proxies.update((p.classes, p) for p in pack.proxies)
+        receives.update((r.name, r) for r in pack.receives)
         rewrites.update((r.source, (path, index, r)) for index, r in enumerate(pack.rewrites))
         external.update(((e.value, type(e.value), e.channel), e) for e in pack.external)
         channels.update(pack.channels)
@@ -498,6 +521,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
     dispatchers = {k: replace(d, registry=resolved.get(d.registry, d.registry)) if d.registry else d
                    for k, d in dispatchers.items()}
     services = {k: replace(s, registry=resolved.get(s.registry, s.registry)) for k, s in services.items()}
+    receives = {k: replace(r, registry=resolved.get(r.registry, r.registry)) for k, r in receives.items()}
     by_name: dict[str, CallSpec] = {}
     for call in calls.values():
         by_name.setdefault(call.name, call)
@@ -515,6 +539,7 @@ def load_packs(specs: list[str] | tuple[str, ...]) -> RulePack:
         external=tuple(external.values()),
         services=tuple(services.values()),
         proxies=tuple(proxies.values()),
+        receives=tuple(receives.values()),
     )
 
 
@@ -607,7 +632,7 @@ class _Loaded:
 _TOP_KEYS = {
     1: {"pack", "mechanisms", "calls", "payloads", "dispatchers", "rewrites", "envelopes", "services", "proxies"},
     2: {"pack", "channels", "calls", "payloads", "dispatchers", "rewrites", "envelopes", "external", "services",
-        "proxies"},
+        "proxies", "receives"},
 }
 
 
@@ -731,6 +756,8 @@ def _load_one(path: Path) -> _Loaded:
                 registry=registry,
             )
         )
+    receives = [_receive(reader, f"receives[{index}]", raw, registered)
+                for index, raw in enumerate(reader.tables(data, "receives"))]
     envelopes = [_envelope(reader, f"envelopes[{index}]", raw)
                  for index, raw in enumerate(reader.tables(data, "envelopes"))]
     external = []
@@ -762,6 +789,7 @@ def _load_one(path: Path) -> _Loaded:
             external=tuple(external),
             services=tuple(services),
             proxies=tuple(proxies),
+            receives=tuple(receives),
         ),
         tuple(uses),
         implied,
@@ -807,6 +835,26 @@ def _service(reader: _Reader, where: str, raw: dict[str, Any],
         exclude=reader.globs(raw, where, "exclude", ("_*",)),
         receivers=reader.receivers(raw, where),
     )
+
+
+def _receive(reader: _Reader, where: str, raw: dict[str, Any],
+             registered: Callable[[dict[str, Any], str, Convention | None], Registry]) -> ReceiveSpec:
+    """One [[receives]] entry: a call returning the next message, and where its result holds the type."""
+    reader.keys(raw, where, {"name", "serves", "message_type"})
+    registry = registered(raw, where, Convention())
+    part = raw.get("message_type")
+    expected = "a table like { element = 1 } (the returned tuple's element) or { attribute = \"code\" }"
+    if not isinstance(part, dict):
+        raise reader.error(f"{where}.message_type", expected, part)
+    reader.keys(part, f"{where}.message_type", {"element", "attribute"})
+    element, attribute = part.get("element"), part.get("attribute")
+    if (element is None) == (attribute is None):
+        raise reader.error(f"{where}.message_type", expected, part)
+    if element is not None and (type(element) is not int or element < 0):
+        raise reader.error(f"{where}.message_type.element", "a non-negative integer (0 = the first element)", element)
+    if attribute is not None and (not isinstance(attribute, str) or not attribute.isidentifier()):
+        raise reader.error(f"{where}.message_type.attribute", "an attribute name", attribute)
+    return ReceiveSpec(reader.identifier(raw, where, "name"), element, attribute, registry)
 
 
 def _proxy(reader: _Reader, where: str, raw: dict[str, Any],
