@@ -483,3 +483,34 @@ def test_a_wildcard_is_only_for_a_handle_call(run_cli, tmp_path):
         '[[calls]]\nname = "send"\nrole = "send"\nchannel = "c"\nmessage_type = { position = 0 }\nwildcard = "*"\n'
     ))
     assert "calls[0].wildcard" in error and "only on a handle call" in error
+
+
+def test_a_registration_can_pass_its_own_arguments_to_the_handler(run_cli, tmp_path):
+    pack = _TWO_LEGS_PACK.replace('handler = { position = 2, keyword = "cb" }\n',
+                                  'handler = { position = 2, keyword = "cb" }\narguments = { position = 3 }\n')
+    root = write_project(tmp_path / "cells", {
+        "cells.toml": pack,
+        "pyproject.toml": '[tool.fedcl-lint]\nrules = ["cells.toml"]\n',
+        "app.py": (
+            "def setup(cell, extra):\n"
+            "    cell.register_request_cb(\"ch\", \"task\", cb=on_task, event_type=\"x\")\n"  # cb(request, event_type=)
+            "    cell.register_request_cb(\"ch\", \"other\", on_other, 5)\n"
+            "    cell.register_request_cb(\"ch\", \"third\", cb=on_task, kind=\"y\")\n"
+            "    cell.register_request_cb(\"ch\", \"fourth\", on_other, **extra)\n"  # not known: not checked
+            "\n\n"
+            "def on_task(request, event_type): ...\n"
+            "def on_other(request): ...\n"
+            "\n\n"
+            "def run(cell):\n"
+            "    for topic in (\"task\", \"other\", \"third\", \"fourth\"):\n"
+            "        cell.send_request(\"ch\", topic, \"s\", None)\n"
+        ),
+    })
+    result = run_cli(["check", "--format", "json"], cwd=root)
+
+    assert [(f["code"], f["line"], f["message"]) for f in result.json["findings"]] == [
+        ("FCL006", 3, "handler `on_other` of `other` is registered on `request` and `forget`, which calls it as "
+                      "`handler(request, <1 more>)`, but it accepts 1 positional argument (request)"),
+        ("FCL006", 4, "handler `on_task` of `third` is registered on `request` and `forget`, which calls it as "
+                      "`handler(request, kind=...)`, but it has no parameter `kind`"),
+    ]

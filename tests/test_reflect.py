@@ -417,8 +417,8 @@ def test_a_bound_method_with_a_fixed_calling_convention_names_a_send(run_cli, tm
     ('[[calls]]\nname = "x"\nrole = "send"\nmechanism = "rpc"\nmessage_type = { position = 0 }\ndecorator = true\n',
      "`calls[2].decorator`: expected `decorator = true` only on a `handle` call without a `handler` slot"),
     ('[[calls]]\nname = "x"\nrole = "handle"\nmechanism = "rpc"\nmessage_type = { position = 0 }\n'
-     'handler = { position = 1 }\narguments = { position = 1 }\n',
-     "`calls[2].arguments`: expected `arguments` only on a send"),
+     'decorator = true\narguments = { position = 1 }\n',
+     "`calls[2].arguments`: expected `arguments` on a call with a handler slot or a send"),
     ('[[calls]]\nname = "x"\nrole = "send"\nmechanism = "rpc"\nmessage_type = { position = 0 }\n'
      'arguments = { position = 1, exclude = [3] }\n',
      "`calls[2].arguments.exclude`: expected an array of parameter names, found [3]"),

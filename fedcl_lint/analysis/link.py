@@ -739,7 +739,7 @@ class Linker:
             handler = self.reflection.decorated(module, call)
         extra = None
         if api.arguments is not None:
-            extra = SiteExtra(arguments=_sent_arguments(call, api.arguments, slot))
+            extra = SiteExtra(arguments=_sent_arguments(call, api.arguments, slot, api.handler))
         return [_RawSite(module, api, expr, reason, call.position, call.function, handler, call.bare, end=call.end,
                          extra=extra)]
 
@@ -1496,10 +1496,11 @@ def describe(expr: Expr) -> str:
     return "..."
 
 
-def _sent_arguments(call: Call, spec: ArgumentsSpec, slot: ArgSlot) -> Arguments:
-    """What a send (`group.broadcast("fit", config)`) passes the remote method: its positional arguments
-    from `spec.position` on, its keywords but its own (the message type's and `spec.exclude`)."""
-    own = {*spec.exclude, *((slot.keyword,) if slot.keyword else ())}
+def _sent_arguments(call: Call, spec: ArgumentsSpec, slot: ArgSlot, handler: ArgSlot | None = None) -> Arguments:
+    """What a send (`group.broadcast("fit", config)`) passes the remote method, or a registration
+    (`cell.register_request_cb(ch, topic, cb, event_type="x")`) its handler: its positional arguments
+    from `spec.position` on, its keywords but its own (the message type's, the handler's and `spec.exclude`)."""
+    own = {*spec.exclude, *(s.keyword for s in (slot, handler) if s is not None and s.keyword)}
     keywords = tuple(name for name, _ in call.keywords if name not in own)
     return Arguments(max(0, len(call.args) - spec.position), keywords, call.star_args or call.star_kwargs)
 

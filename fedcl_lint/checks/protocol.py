@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fedcl_lint.analysis.facts import Param
-from fedcl_lint.analysis.link import DISPATCHER, LinkedSite
+from fedcl_lint.analysis.link import DISPATCHER, Arguments, LinkedSite
 from fedcl_lint.analysis.table import MessageEntry, Status
 from fedcl_lint.checks.base import (
     CheckContext,
@@ -511,13 +511,21 @@ class HandlerSignature(SiteCheck):
             return
         if convention is None or not convention.checked:
             return  # not said
-        problem = _signature_problem(handler.params, len(convention.args))
+        passed = site.arguments  # what the registration passes the handler after the registry's own
+        if passed is not None and passed.unknown:
+            return  # `*args` or `**kwargs`: not known
+        if passed is None:
+            problem = _signature_problem(handler.params, len(convention.args))
+            calls = convention.call
+        else:
+            problem = _call_problem(handler.params, len(convention.args) + passed.positional, passed.keywords)
+            calls = _with_registration_arguments(convention.args, passed)
         if problem is None:
             return
         subject, how, related = _handler_words(site, ctx)
         message = (
             f"handler `{handler.description}` of {subject} is {how}, "
-            f"which calls it as `{convention.call}`, but {problem}"
+            f"which calls it as `{calls}`, but {problem}"
         )
         if handler.registered_at is not None:  # a bound method: name a send that can never reach it
             sends = _sends_of(site, ctx)
@@ -592,6 +600,16 @@ def _call_problem(params: tuple[Param, ...], positional: int, keywords: tuple[st
     if missing:
         return f"it requires {', '.join(f'`{name}`' for name in missing)}"
     return None
+
+
+def _with_registration_arguments(args: tuple[str, ...], passed: Arguments) -> str:
+    """How a registry calls a handler with the registration's own arguments after its own:
+    `handler(request, <1 more>, event_type=...)`."""
+    parts = list(args)
+    if passed.positional:
+        parts.append(f"<{passed.positional} more>")
+    parts += [f"{keyword}=..." for keyword in passed.keywords]
+    return f"handler({', '.join(parts)})"
 
 
 def _signature_problem(params: tuple[Param, ...], count: int) -> str | None:

@@ -799,7 +799,8 @@ def _load_one(path: Path) -> _Loaded:
 def _reflected(reader: _Reader, where: str, raw: dict[str, Any], role: Role,
                handler: ArgSlot | None) -> tuple[bool, ArgumentsSpec | None]:
     """A call's `decorator` (a handle call whose decorated function is the handler) and `arguments` (a
-    send's arguments for the remote method), checked against its role and handler slot."""
+    send's arguments for the remote method; a registration's, which its registry passes the handler),
+    checked against its role and handler slot."""
     decorator = reader.boolean(raw, where, "decorator")
     if decorator and (role is not Role.HANDLE or handler is not None):
         raise reader.error(f"{where}.decorator", "`decorator = true` only on a `handle` call without a "
@@ -807,13 +808,15 @@ def _reflected(reader: _Reader, where: str, raw: dict[str, Any], role: Role,
     if role is Role.HANDLE and handler is None and not decorator:
         raise reader.error(f"{where}.handler", "a handler slot for a `handle` call (or `decorator = true`)", None)
     arguments = _arguments(reader, f"{where}.arguments", raw["arguments"]) if "arguments" in raw else None
-    if arguments is not None and role is not Role.SEND:
-        raise reader.error(f"{where}.arguments", "`arguments` only on a send", raw["arguments"])
+    if arguments is not None and decorator:
+        raise reader.error(f"{where}.arguments", "`arguments` on a call with a handler slot or a send (a decorator "
+                           "passes its handler nothing of its own)", raw["arguments"])
     return decorator, arguments
 
 
 def _arguments(reader: _Reader, where: str, value: Any) -> ArgumentsSpec:
-    """`arguments = { position = 1, exclude = ["timeout"] }`: where a send's arguments for the remote method are."""
+    """`arguments = { position = 1, exclude = ["timeout"] }`: where a send's arguments for the remote method
+    are (or a registration's for its handler)."""
     if not isinstance(value, dict):
         raise reader.error(where, 'a table like { position = 1, exclude = ["timeout"] }', value)
     reader.keys(value, where, {"position", "exclude"})
