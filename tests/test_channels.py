@@ -487,13 +487,15 @@ def test_a_wildcard_is_only_for_a_handle_call(run_cli, tmp_path):
 
 def test_a_registration_can_pass_its_own_arguments_to_the_handler(run_cli, tmp_path):
     pack = _TWO_LEGS_PACK.replace('handler = { position = 2, keyword = "cb" }\n',
-                                  'handler = { position = 2, keyword = "cb" }\narguments = { position = 3 }\n')
+                                  'handler = { position = 2, keyword = "cb" }\n'
+                                  'arguments = { position = 3, exclude = ["channel"] }\n')
     root = write_project(tmp_path / "cells", {
         "cells.toml": pack,
         "pyproject.toml": '[tool.fedcl-lint]\nrules = ["cells.toml"]\n',
         "app.py": (
             "def setup(cell, extra):\n"
-            "    cell.register_request_cb(\"ch\", \"task\", cb=on_task, event_type=\"x\")\n"  # cb(request, event_type=)
+            "    cell.register_request_cb(channel=\"ch\", topic=\"task\", cb=on_task, event_type=\"x\")\n"  # cb(request,
+            # event_type="x"): `channel` is the registration's own, `topic` and `cb` its slots
             "    cell.register_request_cb(\"ch\", \"other\", on_other, 5)\n"
             "    cell.register_request_cb(\"ch\", \"third\", cb=on_task, kind=\"y\")\n"
             "    cell.register_request_cb(\"ch\", \"fourth\", on_other, **extra)\n"  # not known: not checked
