@@ -526,3 +526,86 @@ def test_an_editor_session_agrees_with_a_full_analysis(tmp_path, fixture, name, 
     during = view(session.analyze())
     path.write_text(edited, encoding="utf-8")
     assert during == view(analyze(["."], load_config(["."], root), cwd=root))
+
+
+# --- generated gRPC code: a servicer binding itself, stubs made through a module, methods as attributes ----
+
+_GRPC_PACK = """\
+[pack]
+version = 2
+name = "grpc"
+
+[channels.grpc]
+title = "gRPC"
+description = "stub.Method(request) calls the servicer's Method(request, context)."
+handler_args = ["request", "context"]
+replies = true
+
+[[services]]
+name = "add_AggServicer_to_server"
+serves = ["grpc"]
+service = { position = 0, keyword = "servicer" }
+exclude = ["_*", "serve"]
+
+[[proxies]]
+class = "AggStub"
+channel = "grpc"
+remote_attributes = true
+"""
+
+_GRPC_FILES = {
+    "pyproject.toml": '[tool.fedcl-lint]\nrules = ["grpc.toml"]\n',
+    "pkg/__init__.py": "",
+    "pkg/svc_pb2_grpc.py": (  # as protoc generates it: the stub's methods are attributes
+        "class AggStub(object):\n"
+        "    def __init__(self, channel):\n"
+        "        self.Ping = channel.unary_unary('/Agg/Ping')\n"
+        "        self.GetTasks = channel.unary_unary('/Agg/GetTasks')\n\n\n"
+        "class AggServicer(object):\n"
+        "    def Ping(self, request, context):\n"
+        "        raise NotImplementedError()\n\n\n"
+        "def add_AggServicer_to_server(servicer, server):\n"
+        "    pass\n"
+    ),
+    "pkg/server.py": (
+        "from pkg import svc_pb2_grpc\n\n\n"
+        "class Server(svc_pb2_grpc.AggServicer):\n"
+        "    def Ping(self, request, context):\n"
+        "        return 1\n\n"
+        "    def GetTasks(self, request, context):\n"
+        "        return 2\n\n"
+        "    def serve(self, server):\n"
+        "        svc_pb2_grpc.add_AggServicer_to_server(self, server)\n"  # `self`: a Server
+    ),
+    "pkg/client.py": (
+        "from pkg import svc_pb2_grpc\n"
+        "import vendor_pb2_grpc as vendor\n\n\n"
+        "class Client:\n"
+        "    def __init__(self, channel):\n"
+        "        self.stub = svc_pb2_grpc.AggStub(channel)\n"  # a class reached through its module
+        "        self.other = vendor.AggStub(channel)\n"  # from outside the project, the same way
+        "\n"
+        "    def ping(self):\n"
+        "        return self.stub.Ping(1)\n\n"
+        "    def tasks(self):\n"
+        "        return self.other.GetTask(1)\n"
+    ),
+}
+
+
+def test_generated_grpc_stubs_and_a_servicer_that_binds_itself(run_cli, tmp_path):
+    root = write_project(tmp_path / "project", {**_GRPC_FILES, "grpc.toml": _GRPC_PACK})
+    document = run_cli(["check", "--format", "json"], cwd=root).json
+
+    assert [(f["code"], f["message_type"], f["path"], f["line"]) for f in document["findings"]] == [
+        ("FCL002", "GetTask", "pkg/client.py", 14),  # a typo: the stub has no such method
+        ("FCL003", "GetTasks", "pkg/server.py", 8),  # nothing calls it
+    ]
+    assert (document["summary"]["call_sites"], document["summary"]["resolved_call_sites"]) == (4, 4)
+
+    # without `remote_attributes` the stub's attributes are its own: `stub.Ping(1)` sends nothing
+    write_project(root, {"grpc.toml": _GRPC_PACK.replace("remote_attributes = true\n", "")})
+    document = run_cli(["check", "--format", "json"], cwd=root).json
+    assert [(f["code"], f["message_type"]) for f in document["findings"]] == [
+        ("FCL002", "GetTask"), ("FCL003", "Ping"), ("FCL003", "GetTasks"),
+    ]

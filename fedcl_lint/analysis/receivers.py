@@ -250,6 +250,11 @@ class ReceiverTyping:
         if function is None:
             return UNKNOWN
         param = next((p for p in function.params if p.name == ref.param), None)
+        if param is None and function.kind in ("method", "property", "classmethod"):
+            # not among the params: the bound `self` (`cls`) of a method of a top-level class
+            owner = module.facts.classes.get(ref.function.rpartition(".")[0])
+            if owner is not None:
+                return _only(self._class_type(CLASS if function.kind == "classmethod" else INSTANCE, module, owner))
         if param is None or param.annotation is None:
             return UNKNOWN
         return self.type_of(param.annotation, module, depth)
@@ -259,6 +264,9 @@ class ReceiverTyping:
         a module's global of that name, for a module."""
         if owner.kind == MODULE and owner.module is not None:
             return self._global(owner.module, attr, depth)
+        if owner.kind == MODULE:  # from outside the project (`import vendor_pb2_grpc as rpc`): as an import
+            qualified = f"{owner.name}.{attr}"  # of the name would be, a class if its name says so
+            return _only(Type(CLASS, qualified) if attr[:1].isupper() else Type(MODULE, qualified))
         if owner.kind not in (INSTANCE, CLASS) or owner.module is None or owner.cls is None:
             return UNKNOWN
         found = _NOTHING

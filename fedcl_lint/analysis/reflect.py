@@ -122,7 +122,7 @@ class Reflection:
         if found is None:
             return None
         spec, shown, types = found
-        if method is not None and (self._local(types, method) or name_matches(spec.exclude, method)):
+        if method is not None and (self._local(types, method, spec) or name_matches(spec.exclude, method)):
             return None  # the proxy's own method
         api_name = f"{shown}.{method}" if type(callee) is AttrRef else f"getattr({shown}, ...)"
         api = _Api(api_name, Role.SEND, spec.mechanism, _NOWHERE, None, spec.coroutine, (api_name,))
@@ -140,7 +140,7 @@ class Reflection:
                 if found is None:
                     continue
                 spec, shown, types = found
-                if self._local(types, awaited.attr) or name_matches(spec.exclude, awaited.attr):
+                if self._local(types, awaited.attr, spec) or name_matches(spec.exclude, awaited.attr):
                     continue
                 assert spec.attribute_message is not None  # as `_proxy` chose it
                 api_name = f"await {shown}.{awaited.attr}"
@@ -166,15 +166,16 @@ class Reflection:
                 return spec, spec.classes[0].rsplit(".", 1)[-1], types
         return None
 
-    def _local(self, types: Types, name: str) -> bool:
+    def _local(self, types: Types, name: str, spec: ProxySpec) -> bool:
         """Whether a proxy class (of the project) defines `name` itself: a method, a class attribute,
-        or an attribute its methods set on the instance."""
+        or (unless the pack says they are remote) an attribute its methods set on the instance."""
         for kind in types.known:
             if kind.module is None or kind.cls is None:
                 continue
             if self.linker.defining(kind.module, kind.cls, name) is not None:
                 return True
-            if any(name in cls.instance_attributes for _, cls in self.linker.lineage(kind.module, kind.cls)):
+            if not spec.remote_attributes and any(
+                    name in cls.instance_attributes for _, cls in self.linker.lineage(kind.module, kind.cls)):
                 return True
         return False
 

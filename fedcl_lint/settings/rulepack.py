@@ -164,13 +164,15 @@ class ProxySpec:
     """A class whose instances (and its subclasses') stand for a remote object: `proxy.fit(config)`
     and `getattr(proxy, "fit")(config)` send `fit` on `mechanism` (a channel), unless the class itself
     defines `fit` or `exclude` names it; `await proxy.state` (an attribute awaited, not called) sends
-    `attribute_message`."""
+    `attribute_message`. With `remote_attributes`, what its instances hold is remote too: a generated
+    gRPC stub sets each remote method as an attribute in `__init__` (`self.Ping = channel.unary_unary(...)`)."""
 
     classes: tuple[str, ...]
     mechanism: Mechanism
     coroutine: bool = False
     exclude: tuple[str, ...] = ()
     attribute_message: str | None = None
+    remote_attributes: bool = False
 
 
 @frozen
@@ -864,7 +866,8 @@ def _proxy(reader: _Reader, where: str, raw: dict[str, Any],
            sent_on: Callable[[dict[str, Any], str], Mechanism]) -> ProxySpec:
     """One [[proxies]] entry: a class whose method calls (and awaited attributes) are sends on a channel
     (`mechanism`, or `channel` in a version 2 pack)."""
-    reader.keys(raw, where, {"class", "mechanism", "channel", "coroutine", "exclude", "attribute_message"})
+    reader.keys(raw, where, {"class", "mechanism", "channel", "coroutine", "exclude", "attribute_message",
+                             "remote_attributes"})
     if "class" not in raw:
         raise reader.error(f"{where}.class", "a class name (`Proxy` or `pkg.rpc.Proxy`) or an array of them", None)
     classes = reader.class_names(raw, where, "class")
@@ -879,6 +882,7 @@ def _proxy(reader: _Reader, where: str, raw: dict[str, Any],
         coroutine=reader.boolean(raw, where, "coroutine"),
         exclude=reader.globs(raw, where, "exclude", ()),
         attribute_message=attribute,
+        remote_attributes=reader.boolean(raw, where, "remote_attributes"),
     )
 
 
