@@ -609,3 +609,22 @@ def test_generated_grpc_stubs_and_a_servicer_that_binds_itself(run_cli, tmp_path
     assert [(f["code"], f["message_type"]) for f in document["findings"]] == [
         ("FCL002", "GetTask"), ("FCL003", "Ping"), ("FCL003", "GetTasks"),
     ]
+
+
+def test_a_stub_of_generated_code_the_settings_exclude_is_still_a_proxy(run_cli, tmp_path):
+    root = write_project(tmp_path / "project", {
+        **_GRPC_FILES, "grpc.toml": _GRPC_PACK,
+        "pyproject.toml": '[tool.fedcl-lint]\nrules = ["grpc.toml"]\nexclude = ["*_pb2_grpc.py"]\n',
+    })
+    document = run_cli(["check", "--format", "json"], cwd=root).json
+
+    # `from pkg import svc_pb2_grpc` names a module outside the analysed tree: `svc_pb2_grpc.AggStub`
+    # is a class of it, and `AggStub` matches it by name; the servicer's base is outside too
+    assert [(f["code"], f["message_type"], f["path"], f["line"]) for f in document["findings"]] == [
+        ("FCL002", "GetTask", "pkg/client.py", 14),
+        ("FCL003", "GetTasks", "pkg/server.py", 8),
+        ("FCL005", None, "pkg/server.py", 12),
+    ]
+    assert document["findings"][2]["message"].endswith(
+        "`Server` has bases outside the analysed tree (`svc_pb2_grpc.AggServicer`): the methods "
+        "`add_AggServicer_to_server` binds cannot all be listed")

@@ -97,6 +97,14 @@ def _only(kind: Type) -> Types:
     return Types(frozenset({kind}), True)
 
 
+def _outside(qualified: str) -> Types:
+    """A name from outside the analysed tree: a class if it is spelled like one (`vendor.AggStub`);
+    else perhaps a module (`vendor_pb2_grpc`, whose classes its attributes may be), perhaps anything."""
+    if qualified.rpartition(".")[2][:1].isupper():
+        return _only(Type(CLASS, qualified))
+    return Types(frozenset({Type(MODULE, qualified)}), False)
+
+
 class ReceiverTyping:
     """Infers the types of expressions of one project, resolving names through its linker."""
 
@@ -264,9 +272,8 @@ class ReceiverTyping:
         a module's global of that name, for a module."""
         if owner.kind == MODULE and owner.module is not None:
             return self._global(owner.module, attr, depth)
-        if owner.kind == MODULE:  # from outside the project (`import vendor_pb2_grpc as rpc`): as an import
-            qualified = f"{owner.name}.{attr}"  # of the name would be, a class if its name says so
-            return _only(Type(CLASS, qualified) if attr[:1].isupper() else Type(MODULE, qualified))
+        if owner.kind == MODULE:  # from outside the project (`import vendor_pb2_grpc as rpc`)
+            return _outside(f"{owner.name}.{attr}")
         if owner.kind not in (INSTANCE, CLASS) or owner.module is None or owner.cls is None:
             return UNKNOWN
         found = _NOTHING
@@ -302,13 +309,15 @@ class ReceiverTyping:
         target = self.linker.module(target_name)
         if binding.name is None:  # `import pkg.comm as comm`, `import atexit`
             return _only(Type(MODULE, target_name, target))
-        if target is None:  # from outside the project: a class if its name says so
-            qualified = f"{target_name}.{binding.name}"
-            return _only(Type(CLASS, qualified)) if binding.name[:1].isupper() else UNKNOWN
+        if target is None:  # from outside the project
+            return _outside(f"{target_name}.{binding.name}")
         if self.linker.defines(target, binding.name):
             return self._global(target, binding.name, depth + 1)
         submodule = self.linker.module(f"{target_name}.{binding.name}")
-        return _only(Type(MODULE, submodule.name, submodule)) if submodule is not None else UNKNOWN
+        if submodule is not None:
+            return _only(Type(MODULE, submodule.name, submodule))
+        # neither defined there nor a module of the analysed tree: one it excludes (generated code)
+        return _outside(f"{target_name}.{binding.name}")
 
     # names
 
