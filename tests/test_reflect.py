@@ -122,7 +122,7 @@ def test_templates_resolved_from_callers_and_left_as_patterns(run_cli):
     ]  # no FCL003 for `hook_on_error`: the pattern `hook_*` may send it
     messages = [f["message"] for f in document["findings"]]
     assert messages[2] == ("the message type of `_run_hooks` (send event) is known only as the pattern `hook_*`: "
-                           "`Task` has no class attribute `stage` in the analysed tree")
+                           "`self.stage` is set by the methods of `Task` to something other than one constant")
     assert messages[3] == ("`metric_*` is sent as an event (`_metric`) but no handler is registered for a message "
                            "type it matches")
     # a finding about a pattern carries it, as a finding about a type carries the type

@@ -229,3 +229,48 @@ def test_a_name_bound_again_elsewhere_has_no_one_value(run_cli, tmp_path):
         (20, "local variable `kind` of `send` is bound 2 times"),
         (25, "local variable `captured` of `send` is bound 2 times"),
     ]
+
+
+def test_an_instance_attribute_set_to_one_constant_by_the_methods(run_cli, tmp_path):
+    write_project(tmp_path, {"app.py": """
+        class Base:
+            def __init__(self):
+                self.inherited = "evaluate"
+
+
+        class Client(Base):
+            def __init__(self, comm, kind):
+                super().__init__()
+                self.comm = comm
+                self.topic = "train"
+                self.kind = kind
+                self.twice = "a"
+
+            def reset(self):
+                self.twice = "b"
+
+            async def go(self):
+                await self.comm.send_business_message("s", self.topic, {})
+                await self.comm.send_business_message("s", self.inherited, {})
+                await self.comm.send_business_message("s", self.kind, {})
+                await self.comm.send_business_message("s", self.twice, {})
+
+
+        def setup(comm, handler):
+            comm.register_message_handler("train", handler)
+            comm.register_message_handler("evaluate", handler)
+    """})
+    document = run_cli(["table", "--format", "json"], cwd=tmp_path).json
+
+    assert sorted((m["message_type"], s["role"], s["line"]) for m in document["messages"] for s in m["sites"]) == [
+        ("evaluate", "handle", 27), ("evaluate", "send", 20), ("train", "handle", 26), ("train", "send", 19),
+    ]
+    train = next(s for m in document["messages"] if m["message_type"] == "train" for s in m["sites"]
+                 if s["role"] == "send")
+    assert [step["step"] for step in train["resolution"]] == [
+        "instance attribute `Client.topic`, set once to a constant by its methods",
+    ]
+    assert [(u["line"], u["reason"]) for u in document["unresolved"]] == [
+        (21, "`self.kind` is set by the methods of `Client` to something other than one constant"),
+        (22, "`self.twice` is set by the methods of `Client` to something other than one constant"),
+    ]

@@ -36,8 +36,8 @@ if TYPE_CHECKING:  # the fact classes are loaded when the cache is read: a repla
     from fedcl_lint.analysis.facts import ModuleFacts
     from fedcl_lint.settings.rulepack import RulePack
 
-_FORMAT = "14"  # 11: calls carry where they end; 12: reflection (loops, getattr, templates, decorators);
-# 13: what a call's `**` passes; 14: comparisons of a received message's type
+_FORMAT = "15"  # 11: calls carry where they end; 12: reflection (loops, getattr, templates, decorators);
+# 13: what a call's `**` passes; 14: comparisons of a received message's type; 15: literals stored on `self`
 _MAGIC = f"fedcl-lint facts {_FORMAT}\n".encode()
 _MAX_ENTRIES = 200_000  # bounds the base when many trees share one cache
 # what unpickling a corrupted, truncated or hostile file raises (the allow-lists raise UnpicklingError)

@@ -826,14 +826,15 @@ class _Collector:
     # conversion, once the walk is over
 
     def _stored_on_instances(self, converter: _Converter) -> dict[str, dict[str, tuple[Expr, ...]]]:
-        """Class name -> attribute -> what its methods store there (annotations as `Instance`)."""
+        """Class name -> attribute -> what its methods store there (annotations as `Instance`): what
+        can give it a class, or a literal (a message type set once, `self.topic = "train"`)."""
         stored: dict[str, dict[str, list[Expr]]] = {}
         for pending in self.attributes:
             found = stored.setdefault(pending.class_name, {}).setdefault(pending.name, [])
             hint = _annotation(pending.hint) if pending.hint is not None else None
             if hint is not None:
                 found.append(hint)
-            elif pending.value.__class__ in _TYPED_VALUES:
+            elif pending.value.__class__ in _TYPED_VALUES or pending.value.__class__ is ast.Constant:
                 found.append(converter.expr(pending.value, pending.scope))  # type: ignore[arg-type]
             elif pending.value is not None:
                 found.append(_UNTYPED)  # `{}`, `None`, `a or b`...: no class of the project's, or not known

@@ -1198,7 +1198,8 @@ class Linker:
         seen = seen | {key}
         found = self.defining(module, cls, attr)
         if found is None:
-            return _Unresolved(f"`{cls.name}` has no class attribute `{attr}` in the analysed tree")
+            stored = self._stored(module, cls, attr, steps) if bound else None
+            return stored or _Unresolved(f"`{cls.name}` has no class attribute `{attr}` in the analysed tree")
         module, cls, function = found
         if function is not None:  # through the class, a plain method takes the instance first
             return _FunctionValue(module, function, 1 if function.kind == "method" and not bound else 0)
@@ -1220,6 +1221,21 @@ class Linker:
                 f"{enum_kind.mixin}s, which Python converts (or refuses): write the value as {enum_kind.mixin}"
             )
         return _EnumMember(cls, attr, value.value, enum_kind)
+
+    def _stored(self, module: Module, cls: ClassFacts, attr: str, steps: list[Step]) -> _Value | None:
+        """`self.attr` that no class of the lineage defines: what its methods store there, when that is
+        one literal (`self.topic = "train"` in `__init__`); None when they store nothing there."""
+        values = [value for _, current in self.lineage(module, cls)
+                  for value in current.instance_attributes.get(attr, ())]
+        if not values:
+            return None
+        literals = {(type(value.value), value.value) for value in values if type(value) is Literal}
+        if len(literals) != 1 or len(values) != sum(type(value) is Literal for value in values):
+            return _Unresolved(f"`self.{attr}` is set by the methods of `{cls.name}` to something other than one "
+                               "constant")
+        steps.append(Step(f"instance attribute `{cls.name}.{attr}`, set once to a constant by its methods", None))
+        value = next(iter(literals))[1]
+        return _Str(value) if type(value) is str else _Int(value)  # type: ignore[arg-type]
 
     def _auto(self, module: Module, cls: ClassFacts, attr: str, kind: _EnumKind, seen: _Seen) -> _Value:
         """The value Python gives `attr = auto()`, where every Python version gives the same.
