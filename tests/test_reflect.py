@@ -407,7 +407,8 @@ def test_a_bound_method_with_a_fixed_calling_convention_names_a_send(run_cli, tm
     ('[[services]]\nname = "bind"\nmechanism = "gossip"\nservice = { position = 0 }\n',
      "`services[0].mechanism`: expected 'rpc' or 'event', found 'gossip'"),
     ('[[services]]\nname = "bind"\nmechanism = "rpc"\nservice = { position = 0 }\nexclude = ["[a-z]"]\n',
-     "`services[0].exclude`: expected an array of method-name globs"),
+     "`services[0].exclude`: expected an array of method-name globs, like [\"_*\", \"close\"] (letters, digits, "
+     "`_`, and the wildcards `*` and `?`: no `[...]`), found ['[a-z]']"),
     ('[[services]]\nname = "node.bind"\nmechanism = "rpc"\nservice = { position = 0 }\n',
      "`services[0].name`: expected a function or method name, found 'node.bind'"),
     ('[[proxies]]\nmechanism = "rpc"\n', "`proxies[0].class`: expected a class name"),

@@ -1049,7 +1049,8 @@ class _Reader:
         value = data.get(key, list(default))
         if not isinstance(value, list) or not all(
                 isinstance(item, str) and item and all(c.isalnum() or c in "_*?" for c in item) for item in value):
-            raise self.error(f"{where}.{key}", 'an array of method-name globs, like ["_*", "close"]', value)
+            raise self.error(f"{where}.{key}", 'an array of method-name globs, like ["_*", "close"] (letters, digits, '
+                             '`_`, and the wildcards `*` and `?`: no `[...]`)', value)
         return tuple(value)
 
     def class_names(self, data: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
