@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import findings_of, write_project
+from conftest import findings_of, pack_error, write_project
 
 
 def _table(run_cli, tmp_path, files, *args):
@@ -479,3 +479,86 @@ def test_a_wrapper_that_passes_its_kwargs_on_takes_the_type_by_keyword(run_cli, 
     assert [(u["line"], u["reason"]) for u in document["unresolved"]] == [
         (13, "the message type is passed through `**kwargs`"),
     ]
+
+
+def test_a_dispatcher_on_an_attribute_of_the_payload(run_cli, tmp_path):
+    write_project(tmp_path, {
+        "tasks.toml": """
+            [pack]
+            version = 2
+            name = "tasks"
+
+            [channels.task]
+            title = "Tasks"
+            handler_args = ["request"]
+
+            [[envelopes]]
+            class = "TaskRequest"
+            attribute = "type"
+
+            [[calls]]
+            name = "put_request"
+            role = "send"
+            channel = "task"
+            message = { position = 0, keyword = "request" }
+
+            [[dispatchers]]
+            registration = "listen_to_task_stream"
+            handler = { position = 0, keyword = "callback" }
+            payload_argument = 0
+            attribute = "type"
+            serves = ["task"]
+        """,
+        "pyproject.toml": '[tool.fedcl-lint]\nrules = ["tasks.toml"]\n',
+        "app.py": """
+            from enum import Enum
+
+
+            class TaskType(Enum):
+                TRAIN = 1
+                VALIDATE = 2
+                INFER = 3
+
+
+            class TaskRequest:
+                type = None
+
+
+            def send(queue, kind):
+                request = TaskRequest()
+                request.type = kind
+                queue.put_request(request)
+
+
+            def run(queue):
+                send(queue, TaskType.TRAIN)
+                send(queue, TaskType.INFER)
+
+
+            class Client:
+                def start(self, stream):
+                    stream.listen_to_task_stream(callback=self._on_task)
+
+                def _on_task(self, request):
+                    kind = request.type
+                    if kind == TaskType.TRAIN:
+                        pass
+                    elif request.type in (TaskType.VALIDATE,):
+                        pass
+        """,
+    })
+    document = run_cli(["check", "--format", "json"], cwd=tmp_path).json
+
+    assert [(f["code"], f["message_type_name"], f["line"]) for f in document["findings"]] == [
+        ("FCL002", "TaskType.INFER", 23),  # sent through `send`, compared nowhere
+        ("FCL003", "TaskType.VALIDATE", 34),  # compared, never sent
+    ]
+
+
+def test_a_dispatcher_takes_a_key_or_an_attribute(run_cli, tmp_path):
+    head = '[pack]\nversion = 2\nname = "p"\n[channels.c]\ntitle = "c"\n' \
+           '[[calls]]\nname = "send"\nrole = "send"\nchannel = "c"\nmessage_type = { position = 0 }\n' \
+           '[[dispatchers]]\nregistration = "listen"\nhandler = { position = 0 }\npayload_argument = 0\nserves = ["c"]\n'
+    for extra in ('', 'key = "type"\nattribute = "type"\n'):
+        error = pack_error(run_cli, tmp_path, head + extra)
+        assert "dispatchers[0].key" in error and "one of them" in error

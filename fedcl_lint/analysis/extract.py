@@ -1042,7 +1042,8 @@ class _Converter:
 
     def _dispatched_read(self, node: ast.expr, scope: _Scope, pack: RulePack,
                          depth: int) -> tuple[str, str, str] | None:
-        """(function, parameter, key) when `node` reads `param[key]` or `param.get(key)`."""
+        """(function, parameter, key) when `node` reads `param[key]`, `param.get(key)` or `param.name` (key
+        `.name`)."""
         if isinstance(node, ast.Name) and depth < 4:
             owner = _owning_scope(node.id, scope)
             if owner is None or node.id in owner.params:
@@ -1057,6 +1058,8 @@ class _Converter:
             container, key = node.func.value, node.args[0].value
         elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             container, key = node.value, node.slice.value
+        elif isinstance(node, ast.Attribute):
+            container, key = node.value, f".{node.attr}"  # `payload.type`: a dispatcher's `attribute`
         if not isinstance(container, ast.Name) or key not in pack.dispatch_keys:
             return None
         owner = _owning_scope(container.id, scope)

@@ -251,7 +251,8 @@ class PayloadSpec:
 
 @frozen
 class DispatcherSpec:
-    """A function registered by `registration` dispatches on `payload[key]`.
+    """A function registered by `registration` dispatches on `payload[key]` (or, for a `key` of
+    `.name`, on the attribute `payload.name`).
 
     The registered function gets the payload as its argument number
     `payload_argument` (0-based); each comparison of the dispatched key
@@ -741,23 +742,8 @@ def _load_one(path: Path) -> _Loaded:
             )
         )
 
-    dispatchers = []
-    for index, raw in enumerate(reader.tables(data, "dispatchers")):
-        where = f"dispatchers[{index}]"
-        reader.keys(raw, where, {"registration", "handler", "payload_argument", "key", "receiver",
-                                 "unknown_receiver", "mechanism" if version == 1 else "serves"})
-        registry = registered(raw, where, Convention())
-        dispatchers.append(
-            DispatcherSpec(
-                registration=reader.string(raw, where, "registration", required=True),
-                handler=reader.required_slot(raw, where, "handler"),
-                payload_argument=reader.index(raw, where, "payload_argument"),
-                key=reader.string(raw, where, "key", required=True),
-                mechanism=registry.channel,
-                receivers=reader.receivers(raw, where),
-                registry=registry,
-            )
-        )
+    dispatchers = [_dispatcher(reader, f"dispatchers[{index}]", raw, version, registered)
+                   for index, raw in enumerate(reader.tables(data, "dispatchers"))]
     receives = [_receive(reader, f"receives[{index}]", raw, registered)
                 for index, raw in enumerate(reader.tables(data, "receives"))]
     envelopes = [_envelope(reader, f"envelopes[{index}]", raw)
@@ -823,6 +809,30 @@ def _arguments(reader: _Reader, where: str, value: Any) -> ArgumentsSpec:
         raise reader.error(where, 'a table like { position = 1, exclude = ["timeout"] }', value)
     reader.keys(value, where, {"position", "exclude"})
     return ArgumentsSpec(reader.index(value, where, "position"), reader.identifiers(value, where, "exclude"))
+
+
+def _dispatcher(reader: _Reader, where: str, raw: dict[str, Any], version: int,
+                registered: Callable[[dict[str, Any], str, Convention | None], Registry]) -> DispatcherSpec:
+    """One [[dispatchers]] entry: a registration of a function that dispatches on `payload[key]`, or on
+    `payload.attribute` (kept as the key `.attribute`)."""
+    reader.keys(raw, where, {"registration", "handler", "payload_argument", "key", "attribute", "receiver",
+                             "unknown_receiver", "mechanism" if version == 1 else "serves"})
+    key, attribute = reader.string(raw, where, "key"), raw.get("attribute")
+    if attribute is not None and (not isinstance(attribute, str) or not attribute.isidentifier()):
+        raise reader.error(f"{where}.attribute", "an attribute name", attribute)
+    if bool(key) == (attribute is not None):
+        raise reader.error(f"{where}.key", "`key` (what `payload[key]` reads) or `attribute` (`payload.name`): "
+                           "one of them", raw.get("key", attribute))
+    registry = registered(raw, where, Convention())
+    return DispatcherSpec(
+        registration=reader.string(raw, where, "registration", required=True),
+        handler=reader.required_slot(raw, where, "handler"),
+        payload_argument=reader.index(raw, where, "payload_argument"),
+        key=key or f".{attribute}",
+        mechanism=registry.channel,
+        receivers=reader.receivers(raw, where),
+        registry=registry,
+    )
 
 
 def _service(reader: _Reader, where: str, raw: dict[str, Any],
