@@ -459,6 +459,9 @@ def test_a_wrapper_that_passes_its_kwargs_on_takes_the_type_by_keyword(run_cli, 
                 async def send_options(self, options):
                     return await self.comm.send_business_message(**options)  # a dict: its keys are unknown
 
+                async def send_any(self, *args, **kwargs):
+                    return await self.comm.send_business_message(*args, **kwargs)  # or through `*args`
+
                 async def report(self):
                     await self.send_before_shutdown(target="server", message_type="job_failed", data={})
 
@@ -471,13 +474,14 @@ def test_a_wrapper_that_passes_its_kwargs_on_takes_the_type_by_keyword(run_cli, 
     # `send_business_message(target, message_type, data)` and `register_message_handler(message_type,
     # handler)`, passed on through `**kwargs`: each caller's keyword is the type (and the handler)
     assert _sites(document) == [
-        ("job_failed", "handle", "rpc", "client.py", 19),
-        ("job_failed", "send", "rpc", "client.py", 16),
+        ("job_failed", "handle", "rpc", "client.py", 22),
+        ("job_failed", "send", "rpc", "client.py", 19),
     ]
     handle = next(s for s in document["messages"][0]["sites"] if s["role"] == "handle")
     assert handle["handler"] == "self.on_failed"
     assert [(u["line"], u["reason"]) for u in document["unresolved"]] == [
         (13, "the message type is passed through `**kwargs`"),
+        (16, "the message type is passed through `*args`"),
     ]
 
 

@@ -1534,6 +1534,8 @@ def _through_kwargs(call: Call, slot: ArgSlot, module: Module) -> Expr | None:
     param = _forwarded_param(call.spread)
     if slot.keyword is None or param is None:
         return None
+    if call.star_args and slot.position is not None and slot.position >= len(call.args):
+        return None  # `send(*args, **kwargs)`: it may come through `*args` as well, which is not followed
     function = module.facts.functions.get(param.function)
     if function is None or not any(p.name == param.param and p.kind == "var_keyword" for p in function.params):
         return None  # `**options` of a dict parameter: its keys are not known
