@@ -63,9 +63,17 @@ class CheckContext:
                 and site.resolution.pattern is not None and site.resolution.pattern.matches(value)]
 
     @cached_property
-    def wildcard_channels(self) -> frozenset[Mechanism]:
-        """The channels on which a catch-all handler takes every message (see `is_wildcard`)."""
-        return frozenset(channel for site in self.table.sites if is_wildcard(site) for channel in site.channels)
+    def open_channels(self) -> frozenset[Mechanism]:
+        """The channels on which any message may be handled: by a catch-all handler (see `is_wildcard`),
+        or by a bound service whose methods cannot all be listed (its class is unknown, or has bases
+        outside the analysed tree). A send there is never reported unhandled or lost."""
+        services = {spec.name for spec in self.pack.services}
+        return frozenset(
+            channel for site in self.table.sites
+            if is_wildcard(site) or (site.role is Role.HANDLE and site.message_type is None
+                                     and site.resolution.pattern is None and site.api in services)
+            for channel in site.channels
+        )
 
     @cached_property
     def _calls(self) -> Mapping[tuple[object, ...], list[LinkedSite]]:

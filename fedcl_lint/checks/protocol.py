@@ -121,7 +121,7 @@ class MechanismMismatch(EntryCheck):
         others = ordered(handled, ctx.pack.channel_order)  # the channels its handlers' registries serve
         for legs in by_call(entry.sends):
             lost = [send for send in legs
-                    if send.mechanism not in handled and send.mechanism not in ctx.wildcard_channels
+                    if send.mechanism not in handled and send.mechanism not in ctx.open_channels
                     and not ctx.matching(entry.message_type.value, Role.HANDLE, (send.mechanism,))]
             if not lost:
                 continue  # handled on its channel, or may be by a handler known only as a pattern
@@ -199,7 +199,7 @@ class UnhandledMessage(EntryCheck):
         value = entry.message_type.value
         suggestion = ctx.suggestions.suggest(value) if isinstance(value, str) else None  # names, not numbers
         for legs in by_call(entry.sends):
-            legs = [s for s in legs if s.mechanism not in ctx.wildcard_channels]  # the others reach a catch-all
+            legs = [s for s in legs if s.mechanism not in ctx.open_channels]  # the others may reach a catch-all
             if not legs:
                 continue
             channels = ordered((s.mechanism for s in legs), ctx.pack.channel_order)
@@ -220,7 +220,7 @@ class UnhandledMessage(EntryCheck):
         """A send known only as a pattern (`hook_*`) that no handler's type matches, whatever its unknown
         parts are (a handler known only as a pattern might: then nothing is said)."""
         pattern = site.resolution.pattern
-        if site.role is not Role.SEND or pattern is None or site.mechanism in ctx.wildcard_channels \
+        if site.role is not Role.SEND or pattern is None or site.mechanism in ctx.open_channels \
                 or any(pattern.matches(t.value) for t in ctx.handled_entries) \
                 or any(pattern.matches(value) for value in ctx.external) \
                 or any(other.role is Role.HANDLE for other in ctx.patterns):
