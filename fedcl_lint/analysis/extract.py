@@ -1045,13 +1045,10 @@ class _Converter:
         """(function, parameter, key) when `node` reads `param[key]`, `param.get(key)` or `param.name` (key
         `.name`)."""
         if isinstance(node, ast.Name) and depth < 4:
-            owner = _owning_scope(node.id, scope)
-            if owner is None or node.id in owner.params:
+            found = _bound_once(node.id, scope)
+            if found is None or found[0].value is None:
                 return None
-            bindings = owner.bindings.get(node.id, [])
-            if len(bindings) == 1 and bindings[0].value is not None:
-                return self._dispatched_read(bindings[0].value, owner, pack, depth + 1)
-            return None
+            return self._dispatched_read(found[0].value, found[1], pack, depth + 1)
         container = key = None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
                 and node.args and isinstance(node.args[0], ast.Constant):
@@ -1379,36 +1376,38 @@ def _received_part(node: ast.expr, scope: _Scope, names: frozenset[str],
         call = _receive_call(node.value, scope, names)
         return (call, None, node.attr) if call is not None else None
     if node.__class__ is ast.Name:
-        binding = _bound_once(node.id, scope)
-        if binding is None:
+        found = _bound_once(node.id, scope)
+        if found is None:
             return None
+        binding, owner = found
         if binding.element is not None:
             value, index = binding.element
             name = _callee_name(value.func)
             return (name, index, None) if name in names else None
         if binding.value is not None:
-            return _received_part(binding.value, scope, names, depth + 1)
+            return _received_part(binding.value, owner, names, depth + 1)
     return None
 
 
 def _receive_call(node: ast.expr, scope: _Scope, names: frozenset[str]) -> str | None:
     """The name of the receive call `node` is (`net.recv()`), or a local bound once to (`msg`)."""
     if node.__class__ is ast.Name:
-        binding = _bound_once(node.id, scope)
-        node = binding.value if binding is not None and binding.value is not None else node
+        found = _bound_once(node.id, scope)
+        node = found[0].value if found is not None and found[0].value is not None else node
     if node.__class__ is ast.Call:
         name = _callee_name(node.func)
         return name if name in names else None
     return None
 
 
-def _bound_once(name: str, scope: _Scope) -> _Binding | None:
-    """The one binding of a local variable of a function (not a parameter), or None."""
+def _bound_once(name: str, scope: _Scope) -> tuple[_Binding, _Scope] | None:
+    """The one binding of a local variable of a function (not a parameter), with that function's
+    scope (where its value is read), or None."""
     owner = _owning_scope(name, scope)
     if owner is None or name in owner.params:
         return None
     bindings = owner.bindings.get(name, [])
-    return bindings[0] if len(bindings) == 1 else None
+    return (bindings[0], owner) if len(bindings) == 1 else None
 
 
 # --- syntax helpers -------------------------------------------------------------------------
