@@ -563,6 +563,7 @@ def test_a_dispatcher_takes_a_key_or_an_attribute(run_cli, tmp_path):
     head = '[pack]\nversion = 2\nname = "p"\n[channels.c]\ntitle = "c"\n' \
            '[[calls]]\nname = "send"\nrole = "send"\nchannel = "c"\nmessage_type = { position = 0 }\n' \
            '[[dispatchers]]\nregistration = "listen"\nhandler = { position = 0 }\npayload_argument = 0\nserves = ["c"]\n'
-    for extra in ('', 'key = "type"\nattribute = "type"\n'):
-        error = pack_error(run_cli, tmp_path, head + extra)
-        assert "dispatchers[0].key" in error and "one of them" in error
+    for extra, found in (('', "nothing"), ('key = "type"\nattribute = "type"\n', "'type'")):
+        assert pack_error(run_cli, tmp_path, head + extra) == (
+            "Error: bad.toml: `dispatchers[0].key`: expected `key` (what `payload[key]` reads) or `attribute` "
+            f"(`payload.name`): one of them, found {found}\n")
