@@ -119,16 +119,7 @@ class RpcRequest:
     payload: Any
 
     def to_bytes(self) -> bytes:
-        return encode(
-            {
-                "v": VERSION,
-                "source": self.source,
-                "target": self.target,
-                "reply_to": self.reply_to,
-                "timeout": self.timeout,
-                "payload": self.payload,
-            }
-        )
+        return encode({**_routing_fields(self), "payload": self.payload})
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> RpcRequest:
@@ -136,13 +127,7 @@ class RpcRequest:
         payload = document.get("payload")
         if not (isinstance(payload, dict) and isinstance(payload.get("message_type"), str)):
             raise ProtocolError("field 'payload' is not an object with a str 'message_type'")
-        return cls(
-            _field(document, "source", str),
-            _field(document, "target", str),
-            _reply_to(document),
-            _timeout(document),
-            payload,
-        )
+        return cls(*_routing(document), payload)
 
 
 @dataclass(frozen=True)
@@ -155,29 +140,24 @@ class EventRequest:
     data: Any
 
     def to_bytes(self) -> bytes:
-        return encode(
-            {
-                "v": VERSION,
-                "source": self.source,
-                "target": self.target,
-                "reply_to": self.reply_to,
-                "timeout": self.timeout,
-                "event_type": self.event_type,
-                "data": self.data,
-            }
-        )
+        return encode({**_routing_fields(self), "event_type": self.event_type, "data": self.data})
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> EventRequest:
         document = decode(raw)
-        return cls(
-            _field(document, "source", str),
-            _field(document, "target", str),
-            _reply_to(document),
-            _timeout(document),
-            _field(document, "event_type", str),
-            document.get("data"),
-        )
+        return cls(*_routing(document), _field(document, "event_type", str), document.get("data"))
+
+
+def _routing_fields(request: RpcRequest | EventRequest) -> dict[str, Any]:
+    """What every request carries besides its message: who sends it to whom, where the answer goes,
+    how long the sender waits."""
+    return {"v": VERSION, "source": request.source, "target": request.target, "reply_to": request.reply_to,
+            "timeout": request.timeout}
+
+
+def _routing(document: Mapping[str, Any]) -> tuple[str, str, str | None, float]:
+    """`_routing_fields` read back, each checked."""
+    return _field(document, "source", str), _field(document, "target", str), _reply_to(document), _timeout(document)
 
 
 # ------------------------------------------------------------------ answers
