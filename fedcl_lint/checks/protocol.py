@@ -16,7 +16,7 @@ from fedcl_lint.checks.base import (
     is_wildcard,
     related_sites,
 )
-from fedcl_lint.settings.rulepack import RulePack
+from fedcl_lint.settings.rulepack import Convention, RulePack
 from fedcl_lint.types import Finding, Mechanism, MessageType, Related, Role, Severity, ordered
 
 # The packs of the examples that show reflection (see docs/rule-packs.md): each page shows the one it uses.
@@ -605,11 +605,8 @@ def _call_problem(params: tuple[Param, ...], positional: int, keywords: tuple[st
 def _with_registration_arguments(args: tuple[str, ...], passed: Arguments) -> str:
     """How a registry calls a handler with the registration's own arguments after its own:
     `handler(request, <1 more>, event_type=...)`."""
-    parts = list(args)
-    if passed.positional:
-        parts.append(f"<{passed.positional} more>")
-    parts += [f"{keyword}=..." for keyword in passed.keywords]
-    return f"handler({', '.join(parts)})"
+    more = (f"<{passed.positional} more>",) if passed.positional else ()
+    return Convention((*args, *more, *(f"{keyword}=..." for keyword in passed.keywords))).call
 
 
 def _signature_problem(params: tuple[Param, ...], count: int) -> str | None:
